@@ -1,0 +1,136 @@
+// Public types of the engine. The CLI, the Electron main process (through IPC) and the tests all speak
+// these; nothing here depends on Electron.
+
+/** exact: same bytes. near: the same photo edited (resized, re-encoded, cropped...). similar: same scene. */
+export type GroupKind = 'exact' | 'near' | 'similar';
+
+/** What the app and the CLI show about one photo. */
+export interface PhotoFacts {
+  path: string; // absolute
+  folder: string; // absolute folder that holds the file
+  size: number; // bytes
+  mtimeMs: number;
+  format: string | null; // 'jpeg' | 'png' | 'webp' | 'avif' | 'tiff' | 'gif' | 'heic' | ...
+  width: number | null; // after EXIF orientation
+  height: number | null;
+  takenAt: string | null; // capture date from EXIF (ISO 8601, local time as recorded), if present
+  contentHash: string | null;
+}
+
+export interface DuplicateGroup {
+  /** Stable for the same member set: a hash of the members' content hashes / paths. */
+  id: string;
+  kind: GroupKind;
+  /** Confidence in [0, 1]: the weakest direct match inside the group (1 for exact copies). */
+  score: number;
+  files: PhotoFacts[];
+}
+
+export interface ScanProblem {
+  path: string;
+  message: string;
+}
+
+export type ScanPhase = 'listing' | 'reading' | 'embedding' | 'grouping' | 'done';
+
+export interface ScanProgress {
+  phase: ScanPhase;
+  done: number;
+  total: number;
+  ratePerSecond: number;
+  etaSeconds: number | null;
+  currentPath: string | null;
+}
+
+export interface ScanSummary {
+  folders: string[];
+  /** Image files now in the catalog under these folders (errors included). */
+  total: number;
+  added: number;
+  changed: number;
+  moved: number;
+  removed: number;
+  unchanged: number;
+  errors: ScanProblem[];
+  durationMs: number;
+  cancelled: boolean;
+}
+
+export interface QueryHit {
+  path: string;
+  score: number;
+  file: PhotoFacts;
+}
+
+export type ExecutionProviderName = 'tensorrt' | 'cuda' | 'webgpu' | 'cpu';
+export type ExecutionProviderChoice = 'auto' | ExecutionProviderName;
+
+export interface ProviderAttempt {
+  provider: ExecutionProviderName;
+  ok: boolean;
+  reason: string | null;
+}
+
+export interface ProviderInfo {
+  requested: ExecutionProviderChoice;
+  active: ExecutionProviderName;
+  attempts: ProviderAttempt[];
+}
+
+export interface MatchSettings {
+  /** Cosine (of L2-normalised embeddings) at or above which two photos are near-duplicates. */
+  nearCosine: number;
+  /** Cosine at or above which two photos are "similar" (bursts, same scene), a weaker tier. */
+  similarCosine: number;
+  /** 64-bit DCT perceptual hash: Hamming distance at or below which two photos are near-duplicates. */
+  phashMaxDistance: number;
+  /** Also match 90/180/270-degree rotations and mirror images. */
+  rotationInvariant: boolean;
+}
+
+export interface EngineSettings extends MatchSettings {
+  executionProvider: ExecutionProviderChoice;
+  /** Scan hidden files and folders (names starting with '.'); off by default. */
+  includeHidden: boolean;
+  /** Largest image accepted, in megapixels (guards against decompression bombs). */
+  maxMegapixels: number;
+}
+
+export interface FolderInfo {
+  path: string;
+  lastScanAt: string | null; // ISO time
+  fileCount: number;
+}
+
+export interface ScanOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: ScanProgress) => void;
+}
+
+export interface GroupsResult {
+  groups: DuplicateGroup[];
+  errors: ScanProblem[];
+}
+
+/** The one API that the CLI, the Electron utility process and the tests use. */
+export interface Engine {
+  readonly catalogPath: string;
+  /** Scans (incrementally) these folders, remembering them; with none, rescans the remembered ones. */
+  scan(folders?: string[], options?: ScanOptions): Promise<ScanSummary>;
+  /** Re-examines individual paths (added, changed or removed), e.g. from a file watcher. */
+  updatePaths(paths: string[], options?: ScanOptions): Promise<ScanSummary>;
+  groups(): Promise<GroupsResult>;
+  /** The k most similar catalogued photos to an image file (which need not be catalogued). */
+  query(imagePath: string, options?: { top?: number }): Promise<QueryHit[]>;
+  folders(): FolderInfo[];
+  /** Forgets a folder and its files (never touches the files themselves). */
+  removeFolder(path: string): Promise<void>;
+  /** Remembers that these photos are not duplicates of each other; they are never grouped again. */
+  markNotDuplicates(paths: string[]): Promise<void>;
+  /** Facts of a catalogued file, or null when the path is not in the catalog. */
+  fileFacts(path: string): PhotoFacts | null;
+  settings(): EngineSettings;
+  updateSettings(patch: Partial<EngineSettings>): Promise<EngineSettings>;
+  providerInfo(): Promise<ProviderInfo>;
+  close(): Promise<void>;
+}
