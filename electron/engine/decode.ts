@@ -1,0 +1,262 @@
+// One decode per file, with sharp: EXIF orientation applied, a pixel limit against decompression bombs,
+// and from that single decode every output the engine needs: the model inputs (one per view), the
+// 32×32 grey image for the perceptual hash, and the facts (format, oriented size, capture date).
+import exifr from 'exifr';
+import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
+import { PHASH_INPUT_SIZE, phashFromGrey, phashVariants } from './phash.ts';
+import { isRawExtension, sniffFormat, type SniffedFormat } from './sniff.ts';
+
+/** A region of the (oriented, squashed) image that the model also sees: the whole, or a centred crop. */
+export type ModelView = 'full' | 'center80' | 'center60';
+
+const VIEW_FRACTION: Record<ModelView, number> = { full: 1, center80: 0.8, center60: 0.6 };
+
+/** The decoded intermediate every output is cut from (twice the model's input size). */
+const BASE_SIZE = 448;
+
+export interface DecodeOptions {
+  /** Model input size in pixels (square), from the model manifest. */
+  inputSize: number;
+  views: ModelView[];
+  maxMegapixels: number;
+  /** Also compute the perceptual hashes of the 7 rotated/mirrored variants. */
+  rotationVariants: boolean;
+}
+
+export interface DecodedImage {
+  format: string;
+  /** Size after EXIF orientation. */
+  width: number;
+  height: number;
+  takenAt: string | null;
+  /** One model input per requested view: inputSize×inputSize×3 floats, RGB 0..255, NHWC. */
+  modelInputs: Float32Array[];
+  phash: bigint;
+  phashVariants: bigint[] | null;
+}
+
+export type DecodeProblem = 'empty' | 'not-image' | 'unsupported' | 'too-large' | 'corrupt';
+
+/** A problem with one file, phrased for the user; `kind` separates "we can't" from "it's broken". */
+export class DecodeError extends Error {
+  constructor(message: string, readonly kind: DecodeProblem = 'corrupt') {
+    super(message);
+    this.name = 'DecodeError';
+  }
+
+  get unsupported(): boolean {
+    return this.kind === 'unsupported';
+  }
+}
+
+const SHARP_FORMATS = new Set<SniffedFormat>(['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heic']);
+
+export async function decodeImage(bytes: Buffer, fileName: string, options: DecodeOptions): Promise<DecodedImage> {
+  if (bytes.length === 0) throw new DecodeError('empty file (0 bytes)', 'empty');
+  const sniffed = sniffFormat(bytes);
+  const extension = fileName.slice(fileName.lastIndexOf('.')).toLowerCase();
+
+  if (sniffed === 'tiff' && isRawExtension(extension)) return decodeRaw(bytes, extension, options);
+  if (sniffed === null) throw new DecodeError('not an image: the content is not a known image format', 'not-image');
+  if (!SHARP_FORMATS.has(sniffed)) throw new DecodeError(`unsupported image format: ${sniffed.toUpperCase()}`, 'unsupported');
+
+  try {
+    return await decodeWithSharp(bytes, sniffed, options);
+  } catch (error) {
+    // libvips here has no HEVC decoder: any HEIC it cannot read goes to the WebAssembly decoder.
+    if (sniffed === 'heic' && !(error instanceof DecodeError && error.kind === 'too-large')) return decodeHeicFallback(bytes, options, error as Error);
+    throw asDecodeError(error);
+  }
+}
+
+/** Opens any supported file as a sharp pipeline, oriented (for thumbnails and the compare view). */
+export async function openOriented(bytes: Buffer, fileName: string, maxMegapixels: number): Promise<Sharp> {
+  const sniffed = sniffFormat(bytes);
+  const extension = fileName.slice(fileName.lastIndexOf('.')).toLowerCase();
+  if (sniffed === 'tiff' && isRawExtension(extension)) {
+    const preview = await rawPreview(bytes, extension);
+    return openOriented(preview, 'preview.jpg', maxMegapixels);
+  }
+  if (sniffed === 'heic') {
+    try {
+      await checkedMetadata(bytes, maxMegapixels);
+      const image = sharp(bytes, sharpInputOptions(maxMegapixels)).rotate();
+      await image.clone().resize(8, 8).raw().toBuffer(); // probes that libvips can actually decode it
+      return image;
+    } catch {
+      const heic = await loadHeicDecoder();
+      const decoded = await heic.decodeHeic(bytes);
+      return orientRaw(decoded.pixels, decoded.width, decoded.height, decoded.orientation);
+    }
+  }
+  await checkedMetadata(bytes, maxMegapixels);
+  return sharp(bytes, sharpInputOptions(maxMegapixels)).rotate();
+}
+
+function sharpInputOptions(maxMegapixels: number): SharpOptions {
+  // failOn 'truncated': a cut-off file is an error, minor encoder warnings in real photos are not.
+  return { limitInputPixels: Math.round(maxMegapixels * 1e6), failOn: 'truncated', sequentialRead: true };
+}
+
+async function checkedMetadata(bytes: Buffer, maxMegapixels: number): Promise<Metadata> {
+  let metadata: Metadata;
+  try {
+    metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (error) {
+    throw asDecodeError(error);
+  }
+  const { width = 0, height = 0 } = metadata;
+  if (width * height > maxMegapixels * 1e6) {
+    throw new DecodeError(`image too large: ${width}×${height} pixels (${((width * height) / 1e6).toFixed(0)} MP) is over the ${maxMegapixels} MP limit`, 'too-large');
+  }
+  return metadata;
+}
+
+async function decodeWithSharp(bytes: Buffer, format: SniffedFormat, options: DecodeOptions): Promise<DecodedImage> {
+  const metadata = await checkedMetadata(bytes, options.maxMegapixels);
+  const swapped = (metadata.orientation ?? 1) >= 5;
+  const width = swapped ? metadata.height! : metadata.width!;
+  const height = swapped ? metadata.width! : metadata.height!;
+  const base = await sharp(bytes, sharpInputOptions(options.maxMegapixels))
+    .rotate()
+    .resize(BASE_SIZE, BASE_SIZE, { fit: 'fill' })
+    .flatten({ background: '#ffffff' })
+    .toColourspace('srgb')
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  if (base.info.channels !== 3) throw new DecodeError(`unexpected decoder output with ${base.info.channels} channels`);
+  return {
+    format: sharpFormatName(metadata.format, format),
+    width,
+    height,
+    takenAt: await captureDate(bytes),
+    ...(await outputsFromBase(base.data, options)),
+  };
+}
+
+/** Cuts every output from the decoded BASE_SIZE² RGB image. */
+async function outputsFromBase(base: Buffer, options: DecodeOptions): Promise<Pick<DecodedImage, 'modelInputs' | 'phash' | 'phashVariants'>> {
+  const raw = { raw: { width: BASE_SIZE, height: BASE_SIZE, channels: 3 as const } };
+  const modelInputs = await Promise.all(
+    options.views.map(async (view) => {
+      const side = Math.round(BASE_SIZE * VIEW_FRACTION[view]);
+      const offset = Math.floor((BASE_SIZE - side) / 2);
+      let pipeline = sharp(base, raw);
+      if (side !== BASE_SIZE) pipeline = pipeline.extract({ left: offset, top: offset, width: side, height: side });
+      const pixels = await pipeline.resize(options.inputSize, options.inputSize, { fit: 'fill' }).raw().toBuffer();
+      return Float32Array.from(pixels);
+    }),
+  );
+  const grey = await sharp(base, raw).greyscale().resize(PHASH_INPUT_SIZE, PHASH_INPUT_SIZE, { fit: 'fill' }).raw().toBuffer();
+  const greyValues = Float64Array.from(grey.subarray(0, PHASH_INPUT_SIZE * PHASH_INPUT_SIZE));
+  return {
+    modelInputs,
+    phash: phashFromGrey(greyValues),
+    phashVariants: options.rotationVariants ? phashVariants(greyValues) : null,
+  };
+}
+
+/** EXIF DateTimeOriginal (or CreateDate) as ISO 8601 without a zone (cameras record local time). */
+async function captureDate(bytes: Buffer): Promise<string | null> {
+  try {
+    const tags = await exifr.parse(bytes, { pick: ['DateTimeOriginal', 'CreateDate'], reviveValues: false });
+    const raw: unknown = tags?.DateTimeOriginal ?? tags?.CreateDate;
+    if (typeof raw !== 'string') return null;
+    const match = /^(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})/.exec(raw.trim());
+    if (!match || match[1] === '0000') return null;
+    return `${match[1]}-${match[2]}-${match[3]}T${match[4]}:${match[5]}:${match[6]}`;
+  } catch {
+    return null; // broken EXIF only costs us the date
+  }
+}
+
+function sharpFormatName(sharpFormat: string | undefined, sniffed: SniffedFormat): string {
+  if (sharpFormat === 'heif') return sniffed === 'avif' ? 'avif' : 'heic';
+  return sharpFormat ?? sniffed;
+}
+
+// ---- HEIC and RAW fallbacks (decode-heic.ts / decode-raw.ts) ----
+
+interface HeicDecoder {
+  decodeHeic(data: Buffer): Promise<{ pixels: Buffer; width: number; height: number; orientation: number | null }>;
+}
+
+async function loadHeicDecoder(): Promise<HeicDecoder> {
+  try {
+    return (await import('./decode-heic.ts')) as HeicDecoder;
+  } catch (error) {
+    throw new DecodeError(`HEIC decoding is not available: ${(error as Error).message}`, 'unsupported');
+  }
+}
+
+async function decodeHeicFallback(bytes: Buffer, options: DecodeOptions, sharpError: Error): Promise<DecodedImage> {
+  const heic = await loadHeicDecoder();
+  let decoded;
+  try {
+    decoded = await heic.decodeHeic(bytes);
+  } catch (error) {
+    throw new DecodeError(`HEIC file is corrupt or cannot be decoded: ${(error as Error).message} (libvips: ${firstLine(sharpError.message)})`);
+  }
+  if (decoded.width * decoded.height > options.maxMegapixels * 1e6) {
+    throw new DecodeError(`image too large: ${decoded.width}×${decoded.height} pixels is over the ${options.maxMegapixels} MP limit`, 'too-large');
+  }
+  const oriented = orientRaw(decoded.pixels, decoded.width, decoded.height, decoded.orientation);
+  const swapped = (decoded.orientation ?? 1) >= 5;
+  const base = await oriented.resize(BASE_SIZE, BASE_SIZE, { fit: 'fill' }).flatten({ background: '#ffffff' }).toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer();
+  return {
+    format: 'heic',
+    width: swapped ? decoded.height : decoded.width,
+    height: swapped ? decoded.width : decoded.height,
+    takenAt: await captureDate(bytes),
+    ...(await outputsFromBase(base, options)),
+  };
+}
+
+/** Applies an EXIF orientation (1-8) to raw RGBA pixels. */
+function orientRaw(pixels: Buffer, width: number, height: number, orientation: number | null): Sharp {
+  let image = sharp(pixels, { raw: { width, height, channels: 4 } });
+  switch (orientation ?? 1) {
+    case 2: image = image.flop(); break;
+    case 3: image = image.rotate(180); break;
+    case 4: image = image.flip(); break;
+    case 5: image = image.rotate(90).flop(); break;
+    case 6: image = image.rotate(90); break;
+    case 7: image = image.rotate(270).flop(); break;
+    case 8: image = image.rotate(270); break;
+  }
+  return image;
+}
+
+async function rawPreview(bytes: Buffer, extension: string): Promise<Buffer> {
+  let preview: Buffer | null = null;
+  try {
+    const raw = (await import('./decode-raw.ts')) as { extractRawPreview(data: Buffer): Promise<Buffer | null> };
+    preview = await raw.extractRawPreview(bytes);
+  } catch (error) {
+    throw new DecodeError(`RAW file (${extension}) could not be read: ${(error as Error).message}`, 'unsupported');
+  }
+  if (!preview) throw new DecodeError(`RAW file (${extension}) has no embedded JPEG preview; RAW decoding itself is not supported`, 'unsupported');
+  return preview;
+}
+
+async function decodeRaw(bytes: Buffer, extension: string, options: DecodeOptions): Promise<DecodedImage> {
+  const preview = await rawPreview(bytes, extension);
+  const decoded = await decodeWithSharp(preview, 'jpeg', options);
+  return { ...decoded, format: extension.slice(1), takenAt: (await captureDate(bytes)) ?? decoded.takenAt };
+}
+
+/** Turns libvips' wording into a message a user can act on. */
+function asDecodeError(error: unknown): DecodeError {
+  if (error instanceof DecodeError) return error;
+  const message = firstLine((error as Error)?.message ?? String(error));
+  if (/pixel limit|exceeds pixel/i.test(message)) return new DecodeError(`image too large: ${message}`, 'too-large');
+  if (/premature end|truncated|unexpected end|end of file|EOF|not enough data|read error|short read/i.test(message)) {
+    return new DecodeError(`truncated or corrupt image: ${message}`);
+  }
+  if (/unsupported image format|bad seek|no loader/i.test(message)) return new DecodeError(`not a readable image: ${message}`, 'unsupported');
+  return new DecodeError(`corrupt image: ${message}`);
+}
+
+function firstLine(message: string): string {
+  return (message.split('\n').find((line) => line.trim()) ?? message).trim();
+}

@@ -1,0 +1,619 @@
+// The engine: one object that scans folders into the catalog, finds duplicate groups and answers
+// similarity queries. It imports nothing from Electron: the CLI, the app's utility process and the
+// tests all use it the same way (see types.ts for the API).
+import { availableParallelism } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { basename, dirname, extname, resolve, sep } from 'node:path';
+import { openCatalog, type CatalogData, type CatalogEntry } from './catalog.ts';
+import { contentHash } from './content-hash.ts';
+import { DecodeError, decodeImage, type DecodedImage, type ModelView } from './decode.ts';
+import { allPairs, clusterPhotos } from './group.ts';
+import { comparePhotos, judge, normalise, type PhotoSignature } from './match.ts';
+import { DEFAULT_MODEL_DIR, EmbeddingModel, loadManifest } from './model.ts';
+import { phashFromHex, phashToHex } from './phash.ts';
+import { ProgressReporter } from './progress.ts';
+import { CANDIDATE_EXTENSIONS } from './sniff.ts';
+import { VectorStore } from './vectors.ts';
+import { describe, isHiddenName, listImages, type ListedFile } from './walk.ts';
+import type {
+  DuplicateGroup,
+  Engine,
+  EngineSettings,
+  FolderInfo,
+  GroupsResult,
+  PhotoFacts,
+  ProviderInfo,
+  QueryHit,
+  ScanOptions,
+  ScanProblem,
+  ScanSummary,
+} from './types.ts';
+
+export type * from './types.ts';
+
+/**
+ * Defaults measured on the dev photos (docs/MATCHING.md has the figures): the CNN cosine alone is
+ * precise at 0.87 but misses thumbnails, which the perceptual hash catches at distance ≤ 10.
+ */
+export const DEFAULT_SETTINGS: EngineSettings = {
+  nearCosine: 0.87,
+  similarCosine: 0.8,
+  phashMaxDistance: 10,
+  rotationInvariant: true,
+  executionProvider: 'auto',
+  includeHidden: false,
+  maxMegapixels: 200,
+};
+
+/** The regions of each photo the model embeds: the whole and two centred crops (finds cropped copies). */
+export const MODEL_VIEWS: ModelView[] = ['full', 'center80', 'center60'];
+
+export interface OpenEngineOptions {
+  /** The catalog file (JSON); the vectors live next to it in `<catalog>.vectors`. */
+  catalogPath: string;
+  modelDir?: string;
+  /** Overrides for this session (e.g. CLI flags); persisted settings apply underneath. */
+  settings?: Partial<EngineSettings>;
+  log?: (message: string) => void;
+  /** Files decoded at once; default: the number of cores, at least 2. */
+  concurrency?: number;
+  /** Images per model call. */
+  batchSize?: number;
+}
+
+export async function openEngine(options: OpenEngineOptions): Promise<Engine> {
+  const catalogPath = resolve(options.catalogPath);
+  const { db, recovered } = await openCatalog(catalogPath);
+  const log = options.log ?? (() => {});
+  if (recovered) log(recovered);
+  const engine = new DedupEngine(catalogPath, db, options, log);
+  await engine.init();
+  return engine;
+}
+
+interface PendingEmbedding {
+  entry: CatalogEntry;
+  inputs: Float32Array[];
+}
+
+class DedupEngine implements Engine {
+  private readonly entries = new Map<string, CatalogEntry>();
+  private vectors!: VectorStore;
+  private model: EmbeddingModel | null = null;
+  private modelOpening: Promise<EmbeddingModel> | null = null;
+  private busy: Promise<unknown> = Promise.resolve(); // scans and updates run one at a time
+  private version = 0; // bumped on every catalog change: invalidates the cached groups
+  private cachedGroups: { version: number; result: GroupsResult; settingsKey: string } | null = null;
+  private lastSaveAt = 0;
+  private readonly sessionSettings: Partial<EngineSettings>;
+
+  constructor(
+    readonly catalogPath: string,
+    private readonly db: Awaited<ReturnType<typeof openCatalog>>['db'],
+    private readonly options: OpenEngineOptions,
+    private readonly log: (message: string) => void,
+  ) {
+    this.sessionSettings = options.settings ?? {};
+  }
+
+  private get data(): CatalogData {
+    return this.db.data;
+  }
+
+  async init(): Promise<void> {
+    for (const entry of this.data.files) this.entries.set(entry.path, entry);
+    const manifest = await loadManifest(this.options.modelDir ?? DEFAULT_MODEL_DIR);
+    const embedding = { model: manifest.name, sha256: manifest.sha256, dimension: manifest.output.dimension, views: MODEL_VIEWS };
+    const current = this.data.embedding;
+    const sameEmbedding = current && current.sha256 === embedding.sha256 && current.views.join() === embedding.views.join();
+    if (!sameEmbedding) {
+      // Another model or view set: every file is embedded again on the next scan.
+      if (current) this.log(`embedding model or views changed (${current.model} → ${embedding.model}); photos will be embedded again`);
+      for (const entry of this.entries.values()) this.invalidate(entry);
+      this.data.vectorRows = 0;
+      this.data.embedding = embedding;
+    }
+    this.vectors = VectorStore.open(`${this.catalogPath}.vectors`, embedding.dimension, this.data.vectorRows);
+    if (this.vectors.rowCount < this.data.vectorRows) {
+      this.log(`vector file holds ${this.vectors.rowCount} of ${this.data.vectorRows} rows; the missing photos will be embedded again`);
+    }
+    this.data.vectorRows = this.vectors.rowCount;
+    const views = MODEL_VIEWS.length;
+    for (const entry of this.entries.values()) {
+      if (entry.vectorRow !== null && entry.vectorRow + views > this.vectors.rowCount) this.invalidate(entry);
+    }
+    await this.save();
+  }
+
+  private invalidate(entry: CatalogEntry): void {
+    entry.vectorRow = null;
+    // A zero mtime never matches the file again, so the next scan re-reads it.
+    if (entry.status === 'ok') entry.mtimeMs = 0;
+  }
+
+  // ---------------------------------------------------------------- settings
+
+  settings(): EngineSettings {
+    return { ...DEFAULT_SETTINGS, ...this.data.settings, ...this.sessionSettings };
+  }
+
+  async updateSettings(patch: Partial<EngineSettings>): Promise<EngineSettings> {
+    const previous = this.settings();
+    Object.assign(this.data.settings, patch);
+    for (const key of Object.keys(patch) as (keyof EngineSettings)[]) delete this.sessionSettings[key];
+    await this.save();
+    if (patch.executionProvider && patch.executionProvider !== previous.executionProvider && this.model) {
+      const old = this.model;
+      this.model = null;
+      this.modelOpening = null;
+      await old.release();
+    }
+    return this.settings();
+  }
+
+  async providerInfo(): Promise<ProviderInfo> {
+    return (await this.openModel()).provider;
+  }
+
+  private openModel(): Promise<EmbeddingModel> {
+    if (this.model) return Promise.resolve(this.model);
+    this.modelOpening ??= EmbeddingModel.open({ modelDir: this.options.modelDir, provider: this.settings().executionProvider, log: this.log }).then(
+      (model) => (this.model = model),
+      (error) => {
+        this.modelOpening = null;
+        throw error;
+      },
+    );
+    return this.modelOpening;
+  }
+
+  // ---------------------------------------------------------------- folders and facts
+
+  folders(): FolderInfo[] {
+    return this.data.folders.map((folder) => ({
+      path: folder.path,
+      lastScanAt: folder.lastScanAt,
+      fileCount: [...this.entries.keys()].filter((path) => isInside(path, folder.path)).length,
+    }));
+  }
+
+  async removeFolder(path: string): Promise<void> {
+    await this.exclusive(async () => {
+      const folder = resolve(path);
+      this.data.folders = this.data.folders.filter((f) => f.path !== folder);
+      for (const entryPath of [...this.entries.keys()]) {
+        if (isInside(entryPath, folder) && !this.data.folders.some((f) => isInside(entryPath, f.path))) this.entries.delete(entryPath);
+      }
+      this.changed();
+      await this.save();
+    });
+  }
+
+  fileFacts(path: string): PhotoFacts | null {
+    const entry = this.entries.get(resolve(path));
+    return entry ? factsOf(entry) : null;
+  }
+
+  async markNotDuplicates(paths: string[]): Promise<void> {
+    const hashes = [...new Set(paths.map((p) => this.entries.get(resolve(p))?.contentHash).filter((h): h is string => !!h))].sort();
+    if (hashes.length === 0) return;
+    this.data.notDuplicates.push(hashes);
+    this.changed();
+    await this.save();
+  }
+
+  // ---------------------------------------------------------------- scanning
+
+  scan(folders?: string[], options: ScanOptions = {}): Promise<ScanSummary> {
+    return this.exclusive(async () => {
+      const started = Date.now();
+      const requested = (folders && folders.length > 0 ? folders : this.data.folders.map((f) => f.path)).map((f) => resolve(f));
+      for (const folder of requested) {
+        if (!this.data.folders.some((f) => f.path === folder)) this.data.folders.push({ path: folder, lastScanAt: null });
+      }
+      const problems: ScanProblem[] = [];
+      const progress = new ProgressReporter(options.onProgress);
+      progress.start('listing', 0);
+      const settings = this.settings();
+      const listed = new Map<string, ListedFile>();
+      const incomplete: string[] = []; // folders we could not list fully: their catalogued files are kept
+      const catalogDir = dirname(this.catalogPath);
+      for (const folder of requested) {
+        const folderProblems: ScanProblem[] = [];
+        const files = await listImages(folder, {
+          includeHidden: settings.includeHidden,
+          exclude: new Set([catalogDir]),
+          onProblem: (problem) => folderProblems.push(problem),
+          signal: options.signal,
+        });
+        for (const file of files) listed.set(file.path, file);
+        for (const problem of folderProblems) if (/^folder /.test(problem.message)) incomplete.push(problem.path);
+        problems.push(...folderProblems);
+      }
+      const missing = [...this.entries.values()].filter(
+        (entry) => requested.some((folder) => isInside(entry.path, folder)) && !listed.has(entry.path) && !incomplete.some((folder) => isInside(entry.path, folder)),
+      );
+      const summary = await this.process([...listed.values()], missing, problems, progress, options.signal);
+      if (!options.signal?.aborted) {
+        const now = new Date().toISOString();
+        for (const folder of this.data.folders) if (requested.includes(folder.path)) folder.lastScanAt = now;
+      }
+      await this.save();
+      const total = [...this.entries.keys()].filter((path) => requested.some((folder) => isInside(path, folder))).length;
+      progress.start('done', 0);
+      return { ...summary, folders: requested, total, durationMs: Date.now() - started, cancelled: !!options.signal?.aborted };
+    });
+  }
+
+  updatePaths(paths: string[], options: ScanOptions = {}): Promise<ScanSummary> {
+    return this.exclusive(async () => {
+      const started = Date.now();
+      const settings = this.settings();
+      const problems: ScanProblem[] = [];
+      const present: ListedFile[] = [];
+      const missing: CatalogEntry[] = [];
+      for (const raw of new Set(paths.map((p) => resolve(p)))) {
+        const inFolder = this.data.folders.some((f) => isInside(raw, f.path));
+        const hidden = raw.split(sep).some(isHiddenName);
+        try {
+          const info = await stat(raw);
+          if (info.isFile() && inFolder && (settings.includeHidden || !hidden) && CANDIDATE_EXTENSIONS.has(extname(raw).toLowerCase())) {
+            present.push({ path: raw, size: info.size, mtimeMs: info.mtimeMs });
+          } else if (info.isDirectory() && inFolder) {
+            // A folder appeared (or was moved in): list it.
+            present.push(...(await listImages(raw, { includeHidden: settings.includeHidden, exclude: new Set([dirname(this.catalogPath)]), onProblem: (p) => problems.push(p) })));
+          }
+        } catch {
+          const entry = this.entries.get(raw);
+          if (entry) missing.push(entry);
+          // A folder that vanished: forget what was inside it.
+          for (const [path, e] of this.entries) if (path.startsWith(raw + sep)) missing.push(e);
+        }
+      }
+      const summary = await this.process(present, missing, problems, new ProgressReporter(options.onProgress), options.signal);
+      await this.save();
+      return { ...summary, folders: [], total: present.length, durationMs: Date.now() - started, cancelled: !!options.signal?.aborted };
+    });
+  }
+
+  /**
+   * The shared core of scan and updatePaths: files present now, catalogued files gone missing.
+   * Unchanged files (same path, size, mtime) are skipped; a missing file whose bytes show up under a
+   * new path is a move (its facts and embeddings are kept); new byte-copies reuse their twin's embeddings.
+   */
+  private async process(
+    present: ListedFile[],
+    missing: CatalogEntry[],
+    problems: ScanProblem[],
+    progress: ProgressReporter,
+    signal: AbortSignal | undefined,
+  ): Promise<Omit<ScanSummary, 'folders' | 'total' | 'durationMs' | 'cancelled'>> {
+    const counts = { added: 0, changed: 0, moved: 0, removed: 0, unchanged: 0 };
+    const work: ListedFile[] = [];
+    for (const file of present) {
+      const entry = this.entries.get(file.path);
+      if (entry && entry.size === file.size && entry.mtimeMs === file.mtimeMs) {
+        counts.unchanged++;
+        if (entry.status !== 'ok' && entry.error) problems.push({ path: entry.path, message: entry.error });
+      } else work.push(file);
+    }
+    work.sort((a, b) => a.path.localeCompare(b.path));
+    const missingByHash = new Map<string, CatalogEntry[]>();
+    for (const entry of missing) {
+      if (entry.contentHash && entry.status === 'ok') missingByHash.set(entry.contentHash, [...(missingByHash.get(entry.contentHash) ?? []), entry]);
+    }
+    const stillMissing = new Set(missing);
+    // Content hash → an embedded entry with those bytes: new byte-copies reuse its signals.
+    const embeddedByHash = new Map<string, CatalogEntry>();
+    for (const entry of this.entries.values()) if (entry.contentHash && entry.status === 'ok' && entry.vectorRow !== null) embeddedByHash.set(entry.contentHash, entry);
+    const settings = this.settings();
+    progress.start('reading', work.length);
+
+    const pending: PendingEmbedding[] = [];
+    const batchSize = this.options.batchSize ?? 16;
+    let flushing: Promise<void> = Promise.resolve();
+    const flush = (): Promise<void> => {
+      const batch = pending.splice(0, pending.length);
+      flushing = flushing.then(() => this.embedBatch(batch, progress, embeddedByHash));
+      return flushing;
+    };
+
+    const handleFile = async (file: ListedFile): Promise<void> => {
+      const previous = this.entries.get(file.path);
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(file.path);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') {
+          problems.push({ path: file.path, message: 'the file vanished during the scan' });
+          if (previous) stillMissing.add(previous);
+        } else {
+          const message = `cannot be read: ${describe(error)}`;
+          problems.push({ path: file.path, message });
+          this.put({ ...blankEntry(file), status: 'error', error: message });
+        }
+        progress.advance(file.path);
+        return;
+      }
+      const size = bytes.length;
+      const hash = contentHash(bytes);
+      const counter = previous ? 'changed' : 'added';
+
+      // Moved: the same bytes vanished from another catalogued path.
+      const movedFrom = missingByHash.get(hash)?.find((entry) => stillMissing.has(entry));
+      if (movedFrom) {
+        stillMissing.delete(movedFrom);
+        this.entries.delete(movedFrom.path);
+        this.put({ ...movedFrom, path: file.path, size, mtimeMs: file.mtimeMs });
+        counts.moved++;
+        progress.advance(file.path);
+        return;
+      }
+      // A byte-identical twin is already embedded: reuse its signals.
+      const twin = embeddedByHash.get(hash);
+      if (twin) {
+        this.put({ ...twin, path: file.path, size, mtimeMs: file.mtimeMs });
+        counts[counter]++;
+        progress.advance(file.path);
+        return;
+      }
+      let decoded: DecodedImage;
+      try {
+        decoded = await decodeImage(bytes, basename(file.path), {
+          inputSize: (await this.openModel()).manifest.input.width,
+          views: MODEL_VIEWS,
+          maxMegapixels: settings.maxMegapixels,
+          rotationVariants: true,
+        });
+      } catch (error) {
+        const unsupported = error instanceof DecodeError && error.unsupported;
+        const message = error instanceof DecodeError ? error.message : `could not be decoded: ${(error as Error).message}`;
+        problems.push({ path: file.path, message });
+        this.put({ ...blankEntry(file), size, contentHash: hash, status: unsupported ? 'unsupported' : 'error', error: message });
+        counts[counter]++;
+        progress.advance(file.path);
+        return;
+      }
+      counts[counter]++;
+      const entry: CatalogEntry = {
+        ...blankEntry(file),
+        size,
+        contentHash: hash,
+        format: decoded.format,
+        width: decoded.width,
+        height: decoded.height,
+        takenAt: decoded.takenAt,
+        phash: phashToHex(decoded.phash),
+        phashVariants: decoded.phashVariants?.map(phashToHex) ?? null,
+      };
+      pending.push({ entry, inputs: decoded.modelInputs });
+      if (pending.length >= batchSize) await flush();
+    };
+
+    // Decode several files at once (sharp works on libuv's threads); the model runs a batch at a time.
+    const concurrency = this.options.concurrency ?? Math.max(2, availableParallelism());
+    let next = 0;
+    const workers = Array.from({ length: Math.min(concurrency, work.length) }, async () => {
+      while (next < work.length && !signal?.aborted) {
+        const file = work[next++];
+        await handleFile(file);
+        await this.saveIfDue();
+      }
+    });
+    await Promise.all(workers);
+    await flush();
+    await flushing;
+
+    if (!signal?.aborted) {
+      for (const entry of stillMissing) {
+        if (this.entries.get(entry.path) === entry) {
+          this.entries.delete(entry.path);
+          counts.removed++;
+        }
+      }
+    }
+    this.changed();
+    return { ...counts, errors: problems };
+  }
+
+  private async embedBatch(batch: PendingEmbedding[], progress: ProgressReporter, embeddedByHash: Map<string, CatalogEntry>): Promise<void> {
+    if (batch.length === 0) return;
+    const model = await this.openModel();
+    const embeddings = await model.embed(batch.flatMap((item) => item.inputs));
+    // Vectors are on disk (fsynced) before any catalog entry points at them.
+    const first = this.vectors.append(embeddings);
+    batch.forEach((item, i) => {
+      const entry: CatalogEntry = { ...item.entry, vectorRow: first + i * MODEL_VIEWS.length, status: 'ok', error: null };
+      this.put(entry);
+      embeddedByHash.set(entry.contentHash!, entry);
+      progress.advance(item.entry.path);
+    });
+    this.data.vectorRows = this.vectors.rowCount;
+  }
+
+  private put(entry: CatalogEntry): void {
+    this.entries.set(entry.path, entry);
+    this.changed();
+  }
+
+  private changed(): void {
+    this.version++;
+  }
+
+  // ---------------------------------------------------------------- groups and queries
+
+  private signatureCache: { version: number; keys: string[]; nodes: PhotoSignature[]; files: Map<string, CatalogEntry[]> } | null = null;
+
+  /** One signature per distinct content, with the files that hold it. */
+  private signatures() {
+    if (this.signatureCache?.version === this.version) return this.signatureCache;
+    const files = new Map<string, CatalogEntry[]>();
+    for (const entry of this.entries.values()) {
+      if (entry.status !== 'ok' || !entry.contentHash || entry.vectorRow === null) continue;
+      files.set(entry.contentHash, [...(files.get(entry.contentHash) ?? []), entry]);
+    }
+    const keys = [...files.keys()].sort();
+    const nodes = keys.map((key) => this.signatureOf(files.get(key)![0]));
+    this.signatureCache = { version: this.version, keys, nodes, files };
+    return this.signatureCache;
+  }
+
+  private signatureOf(entry: CatalogEntry): PhotoSignature {
+    return {
+      vectors: MODEL_VIEWS.map((_, v) => normalise(this.vectors.read(entry.vectorRow! + v))),
+      phash: phashFromHex(entry.phash!),
+      phashVariants: entry.phashVariants?.map(phashFromHex) ?? null,
+    };
+  }
+
+  async groups(): Promise<GroupsResult> {
+    const settings = this.settings();
+    const settingsKey = JSON.stringify([settings.nearCosine, settings.similarCosine, settings.phashMaxDistance, settings.rotationInvariant, this.data.notDuplicates.length]);
+    if (this.cachedGroups && this.cachedGroups.version === this.version && this.cachedGroups.settingsKey === settingsKey) return this.cachedGroups.result;
+    const { keys, nodes, files } = this.signatures();
+    const dismissed = this.dismissedPairs(keys);
+    const clustering = clusterPhotos(nodes, allPairs(nodes.length), {
+      settings,
+      isDismissed: (a, b) => dismissed.has(`${keys[a]} ${keys[b]}`),
+    });
+    const groups: DuplicateGroup[] = [];
+    const inNearGroup = new Set<number>();
+    for (const cluster of clustering.near) {
+      cluster.members.forEach((m) => inNearGroup.add(m));
+      groups.push(makeGroup('near', cluster.score, cluster.members.flatMap((m) => files.get(keys[m])!)));
+    }
+    // Byte-identical copies that no near group already shows.
+    keys.forEach((key, node) => {
+      const copies = files.get(key)!;
+      if (copies.length > 1 && !inNearGroup.has(node) && !dismissed.has(`${key} ${key}`)) groups.push(makeGroup('exact', 1, copies));
+    });
+    for (const cluster of clustering.similar) {
+      // One representative per near-duplicate cluster: the similar tier is about distinct shots.
+      groups.push(makeGroup('similar', cluster.score, cluster.members.map((m) => bestOf(files.get(keys[m])!))));
+    }
+    const order = { exact: 0, near: 1, similar: 2 };
+    groups.sort((a, b) => order[a.kind] - order[b.kind] || b.files.length - a.files.length || a.files[0].path.localeCompare(b.files[0].path));
+    const errors = [...this.entries.values()]
+      .filter((entry) => entry.status !== 'ok')
+      .map((entry) => ({ path: entry.path, message: entry.error ?? entry.status }))
+      .sort((a, b) => a.path.localeCompare(b.path));
+    const result = { groups, errors };
+    this.cachedGroups = { version: this.version, result, settingsKey };
+    return result;
+  }
+
+  /** "a b" keys (sorted content hashes) of pairs the user dismissed; "h h" for a dismissed exact group. */
+  private dismissedPairs(keys: string[]): Set<string> {
+    const known = new Set(keys);
+    const pairs = new Set<string>();
+    for (const decision of this.data.notDuplicates) {
+      const members = decision.filter((h) => known.has(h)).sort();
+      if (members.length === 1) pairs.add(`${members[0]} ${members[0]}`);
+      for (let i = 0; i < members.length; i++) for (let j = i + 1; j < members.length; j++) pairs.add(`${members[i]} ${members[j]}`);
+    }
+    return pairs;
+  }
+
+  async query(imagePath: string, options: { top?: number } = {}): Promise<QueryHit[]> {
+    const path = resolve(imagePath);
+    const bytes = await readFile(path).catch((error) => {
+      throw new Error(`${path} cannot be read: ${describe(error)}`);
+    });
+    const model = await this.openModel();
+    const decoded = await decodeImage(bytes, basename(path), {
+      inputSize: model.manifest.input.width,
+      views: MODEL_VIEWS,
+      maxMegapixels: this.settings().maxMegapixels,
+      rotationVariants: true,
+    });
+    const embeddings = await model.embed(decoded.modelInputs);
+    const probe: PhotoSignature = { vectors: embeddings.map(normalise), phash: decoded.phash, phashVariants: decoded.phashVariants };
+    const settings = this.settings();
+    const { keys, nodes, files } = this.signatures();
+    const scored = nodes.map((node, i) => ({ i, score: judge(comparePhotos(probe, node, settings.rotationInvariant), settings).score }));
+    scored.sort((a, b) => b.score - a.score);
+    const hits: QueryHit[] = [];
+    for (const { i, score } of scored) {
+      for (const entry of files.get(keys[i])!) {
+        if (hits.length >= (options.top ?? 10)) return hits;
+        hits.push({ path: entry.path, score, file: factsOf(entry) });
+      }
+    }
+    return hits;
+  }
+
+  // ---------------------------------------------------------------- persistence
+
+  private async saveIfDue(): Promise<void> {
+    if (Date.now() - this.lastSaveAt > 2000) await this.save();
+  }
+
+  private async save(): Promise<void> {
+    this.lastSaveAt = Date.now();
+    this.data.files = [...this.entries.values()];
+    this.data.vectorRows = this.vectors ? this.vectors.rowCount : this.data.vectorRows;
+    await this.db.write();
+  }
+
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.busy.then(task, task);
+    this.busy = run.catch(() => {});
+    return run;
+  }
+
+  async close(): Promise<void> {
+    await this.busy;
+    await this.save();
+    this.vectors.close();
+    await this.model?.release();
+    this.model = null;
+  }
+}
+
+function blankEntry(file: ListedFile): CatalogEntry {
+  return {
+    path: file.path,
+    size: file.size,
+    mtimeMs: file.mtimeMs,
+    contentHash: null,
+    format: null,
+    width: null,
+    height: null,
+    takenAt: null,
+    phash: null,
+    phashVariants: null,
+    vectorRow: null,
+    status: 'ok',
+    error: null,
+  };
+}
+
+function factsOf(entry: CatalogEntry): PhotoFacts {
+  return {
+    path: entry.path,
+    folder: dirname(entry.path),
+    size: entry.size,
+    mtimeMs: entry.mtimeMs,
+    format: entry.format,
+    width: entry.width,
+    height: entry.height,
+    takenAt: entry.takenAt,
+    contentHash: entry.contentHash,
+  };
+}
+
+function bestOf(entries: CatalogEntry[]): CatalogEntry {
+  return [...entries].sort((a, b) => (b.width ?? 0) * (b.height ?? 0) - (a.width ?? 0) * (a.height ?? 0) || b.size - a.size || a.path.localeCompare(b.path))[0];
+}
+
+function makeGroup(kind: DuplicateGroup['kind'], score: number, entries: CatalogEntry[]): DuplicateGroup {
+  const files = [...entries].sort((a, b) => a.path.localeCompare(b.path)).map(factsOf);
+  const id = createHash('sha1').update(kind).update(files.map((f) => `${f.contentHash}:${f.path}`).join('\n')).digest('hex').slice(0, 16);
+  return { id, kind, score: Math.round(score * 10000) / 10000, files };
+}
+
+function isInside(path: string, folder: string): boolean {
+  return path === folder || path.startsWith(folder.endsWith(sep) ? folder : folder + sep);
+}
