@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { basename, dirname, extname, resolve, sep } from 'node:path';
 import { openCatalog, type CatalogData, type CatalogEntry } from './catalog.ts';
 import { contentHash } from './content-hash.ts';
-import { DecodeError, decodeImage, type DecodedImage, type ModelView } from './decode.ts';
+import { DecodeError, decodeImage, type DecodedImage } from './decode.ts';
+import { DEFAULT_SETTINGS, MODEL_VIEWS } from './defaults.ts';
 import { allPairs, clusterPhotos } from './group.ts';
 import { comparePhotos, judge, normalise, type PhotoSignature } from './match.ts';
 import { DEFAULT_MODEL_DIR, EmbeddingModel, loadManifest } from './model.ts';
@@ -31,23 +32,7 @@ import type {
 } from './types.ts';
 
 export type * from './types.ts';
-
-/**
- * Defaults measured on the dev photos (docs/MATCHING.md has the figures): the CNN cosine alone is
- * precise at 0.87 but misses thumbnails, which the perceptual hash catches at distance ≤ 10.
- */
-export const DEFAULT_SETTINGS: EngineSettings = {
-  nearCosine: 0.87,
-  similarCosine: 0.8,
-  phashMaxDistance: 10,
-  rotationInvariant: true,
-  executionProvider: 'auto',
-  includeHidden: false,
-  maxMegapixels: 200,
-};
-
-/** The regions of each photo the model embeds: the whole and two centred crops (finds cropped copies). */
-export const MODEL_VIEWS: ModelView[] = ['full', 'center80', 'center60'];
+export { DEFAULT_SETTINGS, MODEL_VIEWS } from './defaults.ts';
 
 export interface OpenEngineOptions {
   /** The catalog file (JSON); the vectors live next to it in `<catalog>.vectors`. */

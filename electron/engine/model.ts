@@ -94,6 +94,7 @@ export class EmbeddingModel {
     const manifest = await loadManifest(modelDir);
     const bytes = await readVerifiedModel(modelDir, manifest);
     const requested = options.provider ?? 'auto';
+    ort.env.logLevel = 'fatal'; // a provider that is absent is expected; its failure is reported below instead
     const candidates = requested === 'auto' ? PROVIDER_ORDER : [requested, ...(requested === 'cpu' ? [] : ['cpu' as const])];
     const attempts: ProviderAttempt[] = [];
     for (const provider of candidates) {
@@ -118,13 +119,19 @@ export class EmbeddingModel {
   /** Embeds a batch of inputs (each width×height×3 floats, RGB, in the manifest's value range). */
   async embed(inputs: Float32Array[]): Promise<Float32Array[]> {
     if (inputs.length === 0) return [];
-    const { width, height, layout, name } = this.manifest.input;
+    const { width, height, layout, name, valueRange } = this.manifest.input;
     const perImage = width * height * 3;
     const batch = new Float32Array(perImage * inputs.length);
     inputs.forEach((input, i) => {
       if (input.length !== perImage) throw new Error(`model input has ${input.length} values, expected ${perImage}`);
       batch.set(layout === 'NHWC' ? input : nhwcToNchw(input, width, height), i * perImage);
     });
+    // Inputs arrive as 0..255; scale to the model's range when it wants another (e.g. [0, 1] or [-1, 1]).
+    const [low, high] = valueRange;
+    if (low !== 0 || high !== 255) {
+      const scale = (high - low) / 255;
+      for (let i = 0; i < batch.length; i++) batch[i] = low + batch[i] * scale;
+    }
     const dims = layout === 'NHWC' ? [inputs.length, height, width, 3] : [inputs.length, 3, height, width];
     const outputs = await this.session.run({ [name]: new ort.Tensor('float32', batch, dims) });
     const output = outputs[this.manifest.output.name];
