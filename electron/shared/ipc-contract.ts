@@ -75,7 +75,10 @@ export const absolutePath = z.string().superRefine((value, ctx) => {
 // Schemas of the values exchanged (typed against electron/shared/api.ts, which stays the source of
 // truth for the types: a schema that drifts from its type fails to compile).
 
+/** No payload (the renderer sends undefined). */
 const nothing = z.undefined();
+/** No result (the handler resolves to undefined). */
+const noResult = z.void();
 const finite = z.number().refine(Number.isFinite, 'not a finite number');
 const count = z.number().int().nonnegative();
 
@@ -238,18 +241,18 @@ export const ipcContract = {
   'folders:remove': invoke(absolutePath, z.array(folderInfoSchema)),
 
   'scan:start': invoke(z.array(absolutePath).max(LIMITS.folders).optional(), scanSummarySchema),
-  'scan:cancel': invoke(nothing, nothing),
+  'scan:cancel': invoke(nothing, noResult),
   'scan:progress': event(scanProgressSchema),
 
   'groups:list': invoke(nothing, groupsResultSchema),
-  'groups:not-duplicates': invoke(z.array(absolutePath).min(2).max(LIMITS.files), nothing),
+  'groups:not-duplicates': invoke(z.array(absolutePath).min(2).max(LIMITS.files), noResult),
   'groups:changed': event(groupsResultSchema),
 
   'files:remove': invoke(removeRequestSchema, removeResultSchema),
   'files:undo': invoke(nothing, undoResultSchema),
   'files:can-undo': invoke(nothing, z.boolean()),
-  'files:open': invoke(absolutePath, nothing),
-  'files:reveal': invoke(absolutePath, nothing),
+  'files:open': invoke(absolutePath, noResult),
+  'files:reveal': invoke(absolutePath, noResult),
   'files:pick-destination': invoke(nothing, z.string().nullable()),
 
   'query:by-path': invoke(z.strictObject({ path: absolutePath, top: queryTop.optional() }), z.array(queryHitSchema)),
