@@ -1,0 +1,199 @@
+// The engine on real photos with the real model: groups, incremental rescans, queries.
+import assert from 'node:assert/strict';
+import { copyFile, mkdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { openEngine, type Engine } from '../electron/engine/index.ts';
+import type { DuplicateGroup } from '../electron/engine/types.ts';
+import { copyPhoto, DISTINCT_PHOTOS, editPhoto, removeDir, tempDir, type Edit } from './helpers/photos.ts';
+
+/** Which original each test file comes from (file name → original's name). */
+const origin = new Map<string, string>();
+
+function originOf(path: string): string {
+  const name = basename(path);
+  const found = origin.get(name);
+  assert.ok(found, `unknown test file ${name}`);
+  return found;
+}
+
+function groupOrigins(group: DuplicateGroup): Set<string> {
+  return new Set(group.files.map((f) => originOf(f.path)));
+}
+
+describe('engine on real photos', () => {
+  let dir: string;
+  let library: string;
+  let engine: Engine;
+
+  const edits: [number, Edit][] = [
+    [0, 'resize'],
+    [0, 'thumbnail'],
+    [1, 'recompress'],
+    [2, 'png'],
+    [3, 'webp'],
+    [4, 'crop'],
+    [5, 'brighter'],
+    [6, 'grey'],
+  ];
+
+  before(async () => {
+    dir = await tempDir();
+    library = join(dir, 'library');
+    for (const [i, relative] of DISTINCT_PHOTOS.entries()) {
+      const name = `p${i}_${basename(relative)}`;
+      origin.set(name, `p${i}`);
+      await copyPhoto(relative, join(library, name));
+    }
+    for (const [i, edit] of edits) {
+      const name = `p${i}_${edit}.${edit === 'png' ? 'png' : edit === 'webp' ? 'webp' : 'jpg'}`;
+      origin.set(name, `p${i}`);
+      await editPhoto(DISTINCT_PHOTOS[i], edit, join(library, 'edited', name));
+    }
+    // A byte-identical backup of photo 7: an exact duplicate.
+    origin.set('backup_p7.png', 'p7');
+    await copyFile(join(library, `p7_${basename(DISTINCT_PHOTOS[7])}`), join(library, 'backup', 'backup_p7.png')).catch(async () => {
+      await mkdir(join(library, 'backup'), { recursive: true });
+      await copyFile(join(library, `p7_${basename(DISTINCT_PHOTOS[7])}`), join(library, 'backup', 'backup_p7.png'));
+    });
+    engine = await openEngine({ catalogPath: join(dir, 'catalog', 'catalog.json'), settings: { executionProvider: 'cpu' } });
+  });
+
+  after(async () => {
+    await engine?.close();
+    await removeDir(dir);
+  });
+
+  test('a first scan catalogues every photo and groups each edited copy with its original only', async () => {
+    const summary = await engine.scan([library]);
+    const fileCount = DISTINCT_PHOTOS.length + edits.length + 1;
+    assert.equal(summary.total, fileCount);
+    assert.equal(summary.added, fileCount);
+    assert.deepEqual(summary.errors, []);
+
+    const { groups } = await engine.groups();
+    const duplicates = groups.filter((g) => g.kind !== 'similar');
+    for (const group of duplicates) {
+      assert.equal(groupOrigins(group).size, 1, `a group mixes different photos: ${group.files.map((f) => basename(f.path)).join(', ')}`);
+    }
+    // Every edited copy shares a near or exact group with its original.
+    for (const [i, edit] of edits) {
+      const group = duplicates.find((g) => g.files.some((f) => basename(f.path).startsWith(`p${i}_${edit}`)));
+      assert.ok(group, `edited copy p${i}_${edit} is in no group`);
+      assert.ok(group.files.some((f) => basename(f.path) === `p${i}_${basename(DISTINCT_PHOTOS[i])}`), `p${i}_${edit} is not grouped with its original`);
+      assert.equal(group.kind, 'near');
+    }
+    // The byte copy forms an exact group with its original.
+    const exact = duplicates.filter((g) => g.kind === 'exact');
+    assert.equal(exact.length, 1);
+    assert.deepEqual(exact[0].files.map((f) => basename(f.path)).sort(), ['backup_p7.png', `p7_${basename(DISTINCT_PHOTOS[7])}`].sort());
+    assert.equal(exact[0].score, 1);
+    // Photos without copies are in no duplicate group.
+    for (const i of [8, 9]) {
+      assert.ok(!duplicates.some((g) => g.files.some((f) => basename(f.path).startsWith(`p${i}_`))), `photo p${i} has no copy but was grouped`);
+    }
+    // Facts after decoding: oriented size, format.
+    const dog = engine.fileFacts(join(library, `p0_${basename(DISTINCT_PHOTOS[0])}`));
+    assert.ok(dog);
+    assert.equal(dog.format, 'jpeg');
+    assert.ok(dog.width! > 0 && dog.height! > 0);
+    assert.match(dog.contentHash!, /^[0-9a-f]{32}$/);
+  });
+
+  test('an unchanged rescan decodes nothing', async () => {
+    const summary = await engine.scan();
+    assert.equal(summary.unchanged, summary.total);
+    assert.equal(summary.added + summary.changed + summary.moved + summary.removed, 0);
+  });
+
+  test('a rescan handles added, changed, removed and moved files', async () => {
+    const added = join(library, 'p8_resize.jpg');
+    origin.set('p8_resize.jpg', 'p8');
+    await editPhoto(DISTINCT_PHOTOS[8], 'resize', added);
+    // Changed: the brighter copy of p5 is replaced by a copy of photo 9's content.
+    const changed = join(library, 'edited', 'p5_brighter.jpg');
+    origin.set('p5_brighter.jpg', 'p9');
+    await editPhoto(DISTINCT_PHOTOS[9], 'recompress', changed);
+    const removed = join(library, 'edited', 'p6_grey.jpg');
+    await unlink(removed);
+    const movedFrom = join(library, 'edited', 'p1_recompress.jpg');
+    const movedTo = join(library, 'moved', 'p1_recompress.jpg');
+    await mkdir(join(library, 'moved'));
+    await rename(movedFrom, movedTo);
+
+    const summary = await engine.scan([library]);
+    assert.equal(summary.added, 1, 'added');
+    assert.equal(summary.changed, 1, 'changed');
+    assert.equal(summary.removed, 1, 'removed');
+    assert.equal(summary.moved, 1, 'moved');
+    assert.equal(summary.unchanged, summary.total - 3);
+
+    const { groups } = await engine.groups();
+    const groupOf = (path: string) => groups.find((g) => g.kind !== 'similar' && g.files.some((f) => f.path === path));
+    assert.ok(groupOf(added), 'the new copy of p8 is grouped');
+    assert.deepEqual(groupOrigins(groupOf(added)!), new Set(['p8']));
+    assert.deepEqual(groupOrigins(groupOf(changed)!), new Set(['p9']), 'the changed file now groups with p9');
+    assert.ok(!groups.some((g) => g.files.some((f) => f.path === removed)), 'the removed file is gone');
+    assert.ok(groupOf(movedTo), 'the moved file keeps its group');
+    assert.equal(engine.fileFacts(movedFrom), null);
+  });
+
+  test('a query with an edited copy finds its original first', async () => {
+    const probe = join(dir, 'probe.jpg');
+    await editPhoto(DISTINCT_PHOTOS[2], 'crop', probe); // not in the catalog
+    const hits = await engine.query(probe, { top: 5 });
+    assert.equal(hits.length, 5);
+    // The original and its lossless PNG copy have the same pixels, so either may come first.
+    assert.equal(originOf(hits[0].path), 'p2');
+    assert.ok(hits.slice(0, 2).some((hit) => basename(hit.path) === `p2_${basename(DISTINCT_PHOTOS[2])}`), 'the original is among the first two');
+    assert.notEqual(originOf(hits[2].path), 'p2');
+    assert.ok(hits[0].score > hits[hits.length - 1].score);
+    for (let i = 1; i < hits.length; i++) assert.ok(hits[i - 1].score >= hits[i].score, 'results are sorted by score');
+  });
+
+  test('"not duplicates" is remembered and the group is not shown again', async () => {
+    const before = await engine.groups();
+    const target = before.groups.find((g) => g.kind === 'near' && g.files.length === 2)!;
+    assert.ok(target);
+    await engine.markNotDuplicates(target.files.map((f) => f.path));
+    const afterDecision = await engine.groups();
+    assert.ok(!afterDecision.groups.some((g) => g.kind !== 'similar' && target.files.every((t) => g.files.some((f) => f.path === t.path))));
+    // Remembered across sessions.
+    const catalogPath = engine.catalogPath;
+    await engine.close();
+    engine = await openEngine({ catalogPath, settings: { executionProvider: 'cpu' } });
+    const reopened = await engine.groups();
+    assert.ok(!reopened.groups.some((g) => g.kind !== 'similar' && target.files.every((t) => g.files.some((f) => f.path === t.path))));
+  });
+
+  test('a folder that cannot be listed keeps its catalogued files; removing a folder forgets them', async () => {
+    const gone = join(dir, 'unplugged');
+    await mkdir(gone);
+    await copyPhoto(DISTINCT_PHOTOS[0], join(gone, 'a.jpg'));
+    await engine.scan([gone]);
+    assert.ok(engine.fileFacts(join(gone, 'a.jpg')));
+    await rm(gone, { recursive: true });
+    const summary = await engine.scan([gone]);
+    assert.ok(summary.errors.some((e) => e.path === gone && /cannot be opened/.test(e.message)));
+    assert.ok(engine.fileFacts(join(gone, 'a.jpg')), 'an unplugged drive does not empty the catalog');
+    await engine.removeFolder(gone);
+    assert.equal(engine.fileFacts(join(gone, 'a.jpg')), null);
+    assert.ok(!engine.folders().some((f) => f.path === gone));
+  });
+
+  test('updatePaths applies single-file changes (what the watcher sends)', async () => {
+    const extra = join(library, 'p9_thumbnail.jpg');
+    origin.set('p9_thumbnail.jpg', 'p9');
+    await editPhoto(DISTINCT_PHOTOS[9], 'thumbnail', extra);
+    const summary = await engine.updatePaths([extra]);
+    assert.equal(summary.added, 1);
+    assert.ok(engine.fileFacts(extra));
+    await unlink(extra);
+    const removal = await engine.updatePaths([extra]);
+    assert.equal(removal.removed, 1);
+    assert.equal(engine.fileFacts(extra), null);
+    await writeFile(join(library, 'notes.txt'), 'not a photo');
+    const ignored = await engine.updatePaths([join(library, 'notes.txt')]);
+    assert.equal(ignored.added, 0);
+  });
+});
