@@ -2,15 +2,8 @@
 // for removal, and the actions (remove to trash / folder, undo, not duplicates).
 // Invariant: a group never has all of its photos marked; toggle() and auto-select keep one.
 import { SvelteMap } from 'svelte/reactivity';
-import type {
-  DuplicateGroup,
-  GroupKind,
-  GroupsResult,
-  PhotoFacts,
-  RemoveRequest,
-  RemoveResult,
-  ScanProblem,
-} from '../../../electron/shared/api.ts';
+import type { DuplicateGroup, GroupsResult, PhotoFacts, RemoveRequest, RemoveResult } from '../../../electron/shared/api.ts';
+import type { GroupKind, ScanProblem } from '../../../electron/engine/types.ts';
 import { dedup, errorMessage } from '../lib/api.ts';
 import { autoMarks, type Rule } from '../lib/rules.ts';
 import { baseName, formatBytes } from '../lib/format.ts';
