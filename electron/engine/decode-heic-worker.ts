@@ -8,6 +8,7 @@ import { move, transferableSymbol, valueSymbol } from 'piscina';
 /** The part of libheif-js' embind API this worker uses (the package ships no types for it). */
 interface HeifError {
   code: unknown;
+  subcode: unknown;
   message: string;
 }
 interface HeifChannel {
@@ -25,6 +26,7 @@ interface HeifDecodedImage {
 }
 interface LibHeif {
   heif_error_code: Record<string, unknown>;
+  heif_suberror_code: Record<string, unknown>;
   heif_colorspace: { heif_colorspace_RGB: unknown };
   heif_chroma: { heif_chroma_interleaved_RGBA: unknown };
   heif_channel: { heif_channel_interleaved: unknown };
@@ -71,6 +73,7 @@ function isError(value: unknown): value is HeifError {
 function describe(error: HeifError): string {
   const codes = libheif.heif_error_code;
   const detail = error.message.trim();
+  if (error.subcode === libheif.heif_suberror_code.heif_suberror_No_ftyp_box) return `not a HEIF file: ${detail}`;
   switch (error.code) {
     case codes.heif_error_Invalid_input:
     case codes.heif_error_Decoder_plugin_error:

@@ -202,7 +202,9 @@ export function addRotation(heic: Buffer, quarterTurnsAnticlockwise: number): Bu
   ]);
   // Positions before ipco.end are unchanged; ipma moved by irot.length.
   out[countAt + irot.length] += 1;
-  const grow = (box: Box, by: number, shift = 0): void => out.writeUInt32BE(box.end - box.start + by, box.start + shift);
+  const grow = (box: Box, by: number, shift = 0): void => {
+    out.writeUInt32BE(box.end - box.start + by, box.start + shift);
+  };
   grow(meta, added);
   grow(iprp, added);
   grow(ipco, irot.length);
