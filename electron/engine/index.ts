@@ -400,6 +400,7 @@ class DedupEngine implements Engine {
       }
     }
     this.changed();
+    problems.sort((a, b) => a.path.localeCompare(b.path));
     return { ...counts, errors: problems };
   }
 

@@ -1,0 +1,932 @@
+// Random-hyperplane LSH over CNN embeddings: finds the near neighbours of a photo, and all
+// near-duplicate pairs of a library, among up to about a million photos. Knows nothing of files:
+// items are integer ids chosen by the caller.
+//
+// What happens to a vector (a Float32Array of `dim` numbers, e.g. 1792):
+//  1. centre: subtract the library mean. Unrelated photos sit near cosine 0.47 before centring, so
+//     hyperplanes through the origin would cut almost every photo the same way and buckets would be
+//     lopsided; after centring they sit near 0.
+//  2. reduce: a seeded random orthogonal projection (SRHT: random signs, Walsh-Hadamard transform,
+//     keep `reducedDim` coordinates) down to 256 dims, then L2-normalise. Cosines survive with a
+//     small, measured error (docs/BENCHMARKS-index.md); 1792 int8 dims x 1M photos would not fit.
+//  3. store: that reduced unit vector in int8 (256 bytes/photo) for re-ranking, plus |x|, m.u and |u|
+//     in float32, which turn the centred cosine back into an estimate of the RAW cosine (the one the
+//     engine's thresholds speak):  x.y = |m|^2 + m.u + m.v + |u||v| cos(u, v).
+//  4. hash: pseudo-random rotations of the reduced vector (three rounds of random signs + Hadamard
+//     each, as in FALCONN); the sign of each rotated coordinate is one hyperplane bit. Each table's
+//     bucket is `bitsPerTable` such bits; 128 more bits form a "sketch" whose Hamming distance
+//     estimates the angle in a few nanoseconds, so pair search can skip hopeless pairs cheaply.
+//
+// Results are estimates: the engine verifies every candidate against the raw vectors it keeps.
+// The mean is fixed once items are added; see meanDrift() / needsRefit() for when to rebuild.
+import { crc32 } from 'node:zlib';
+import { endianness } from 'node:os';
+
+/** Number of sketch bits per item (four 32-bit words). */
+const SKETCH_BITS = 128;
+const SKETCH_WORDS = SKETCH_BITS / 32;
+
+export const LSH_DEFAULTS = {
+  reducedDim: 256,
+  tables: 48,
+  bitsPerTable: 18,
+  seed: 1,
+  /** Extra buckets probed per table by query(). */
+  probes: 10,
+  /** Pair search: bucket neighbours at this Hamming distance are paired too. */
+  pairRadius: 1,
+  /** Pair search: buckets bigger than this are split by sketch bits (see forEachCandidatePair). */
+  maxBucketSize: 2000,
+} as const;
+
+export interface LshOptions {
+  /** Length of the vectors given to add() and query(). */
+  dim: number;
+  /** Dimensions kept by the random projection (a multiple of 4); >= dim keeps the vector as is. */
+  reducedDim?: number;
+  tables?: number;
+  /** Bits per table signature, 4..24. */
+  bitsPerTable?: number;
+  /** Seeds the projection and hyperplanes: same seed, same buckets. */
+  seed?: number;
+  /** Library mean to subtract; can also be set later with setMean() while the index is empty. */
+  mean?: Float32Array;
+}
+
+export interface LshHit {
+  id: number;
+  /** Estimated cosine of the RAW (uncentred) vectors: comparable with the engine's thresholds. */
+  cosine: number;
+  /** Estimated cosine after centring and projection (what the hyperplanes see). */
+  centredCosine: number;
+}
+
+export interface QueryOptions {
+  /** How many hits to return (default 10). */
+  k?: number;
+  /** Extra buckets per table, least certain first (default LSH_DEFAULTS.probes, at most B + B(B-1)/2). */
+  probes?: number;
+  /** Drop hits whose estimated raw cosine is below this. */
+  minCosine?: number;
+}
+
+export interface PairOptions {
+  /** Keep only pairs whose estimated raw cosine is at least this; without it every colliding pair is reported. */
+  minCosine?: number;
+  /** 0: same bucket only; 1 (default): also buckets one bit apart; 2: two bits apart. */
+  radius?: number;
+  /** Buckets above this size are split by sketch bits, see forEachCandidatePair(). */
+  maxBucketSize?: number;
+}
+
+export interface PairStats {
+  /** Pairs looked at (sketch compared). */
+  pairChecks: number;
+  /** Pairs whose sketch allowed an int8 cosine. */
+  cosineChecks: number;
+  /** Pairs reported. */
+  emitted: number;
+  /** Buckets (over all tables) that were split because they held more than maxBucketSize items. */
+  oversizedBuckets: number;
+  /** Cross-bucket pair checks skipped because one of the two buckets was oversized. */
+  skippedCrossPairs: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small numeric helpers
+
+/** Seeded PRNG (mulberry32): uniform in [0, 1). Small, fast, good enough for random projections. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A separate PRNG stream per purpose, so changing one part never reshuffles another. */
+function stream(seed: number, purpose: number): () => number {
+  return mulberry32(Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(purpose + 1, 0xc2b2ae35));
+}
+
+function randomSigns(rand: () => number, n: number): Float64Array {
+  const signs = new Float64Array(n);
+  for (let i = 0; i < n; i++) signs[i] = rand() < 0.5 ? -1 : 1;
+  return signs;
+}
+
+/** In-place fast Walsh-Hadamard transform (unnormalised; length a power of two). */
+function fwht(a: Float64Array, n: number): void {
+  for (let h = 1; h < n; h *= 2) {
+    for (let i = 0; i < n; i += 2 * h) {
+      for (let j = i; j < i + h; j++) {
+        const x = a[j];
+        const y = a[j + h];
+        a[j] = x + y;
+        a[j + h] = x - y;
+      }
+    }
+  }
+}
+
+function nextPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/** Set bits of a 32-bit integer. */
+export function popcount32(x: number): number {
+  x = x - ((x >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  x = (x + (x >>> 4)) & 0x0f0f0f0f;
+  return Math.imul(x, 0x01010101) >>> 24;
+}
+
+/** All B-bit masks with 1..radius bits set, fewest bits first. */
+function flipMasks(bits: number, radius: number): number[] {
+  const masks: number[] = [];
+  for (let i = 0; i < bits && radius >= 1; i++) masks.push(1 << i);
+  for (let i = 0; i < bits && radius >= 2; i++) for (let j = i + 1; j < bits; j++) masks.push((1 << i) | (1 << j));
+  return masks;
+}
+
+/**
+ * For a centred cosine c, the largest sketch Hamming distance a pair at cosine >= c shows with
+ * probability >= 1 - 1e-4: each sketch bit differs with probability angle/pi, independently.
+ * Tabulated at steps of 0.001 over [-1, 1].
+ */
+const SKETCH_LIMIT = (() => {
+  const table = new Uint8Array(2001);
+  for (let k = 0; k <= 2000; k++) {
+    const c = k / 1000 - 1;
+    const f = Math.acos(c) / Math.PI;
+    let h = 0;
+    let cdf = 0;
+    let pmf = Math.pow(1 - f, SKETCH_BITS); // P(distance = 0)
+    for (h = 0; h < SKETCH_BITS; h++) {
+      cdf += pmf;
+      if (cdf >= 1 - 1e-4) break;
+      pmf = (pmf * (SKETCH_BITS - h) * f) / ((h + 1) * (1 - f));
+    }
+    table[k] = h;
+  }
+  return table;
+})();
+
+/** Sketch Hamming limit for a pair whose centred cosine must be at least `c`. */
+function sketchLimit(c: number): number {
+  if (c <= -1) return SKETCH_BITS;
+  return SKETCH_LIMIT[Math.ceil((c + 1) * 1000 - 1e-9)];
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const MAGIC = 'PDLSHIDX';
+const FORMAT_VERSION = 1;
+const HEADER_BYTES = 48;
+
+export class LshIndex {
+  readonly dim: number;
+  /** Dimensions of the stored compact vectors. */
+  readonly reducedDim: number;
+  readonly tables: number;
+  readonly bitsPerTable: number;
+  readonly seed: number;
+
+  private readonly project: boolean; // false: the centred vector is stored as is
+  private readonly paddedDim: number; // projection works on a power of two
+  private readonly projectionSigns: Float64Array;
+  private readonly projectionKeep: Int32Array; // which Hadamard coordinates are kept
+  private readonly hashDim: number; // rotations work on a power of two >= reducedDim
+  private readonly rotations: number;
+  private readonly rotationSigns: Float64Array; // rotations x 3 rounds x hashDim
+
+  private mean: Float64Array;
+  private meanNormSq = 0;
+  private meanIsSet = false;
+
+  // Per-slot storage (a slot is a row; removed slots are reused).
+  private capacity = 0;
+  private slotCount = 0;
+  private live = 0;
+  private readonly freeSlots: number[] = [];
+  private readonly idToSlot = new Map<number, number>();
+  private slotIds = new Float64Array(0);
+  private alive = new Uint8Array(0);
+  private codes = new Int8Array(0); // slot * reducedDim
+  private codeInvNorm = new Float32Array(0); // 1 / |code|
+  private xNorm = new Float32Array(0); // |x| (raw)
+  private mDotU = new Float32Array(0); // mean . (x - mean)
+  private uNorm = new Float32Array(0); // |x - mean|
+  private signatures = new Uint32Array(0); // slot * tables + table
+  private sketches = new Int32Array(0); // slot * SKETCH_WORDS
+  private stamp = new Uint32Array(0); // query de-duplication
+  private stampValue = 0;
+
+  // Bucket tables, rebuilt lazily after changes: per table, members grouped by bucket (CSR).
+  private tableOffsets: Uint32Array[] = [];
+  private tableMembers: Uint32Array[] = [];
+  private tablesDirty = true;
+
+  // Scratch buffers reused by embed().
+  private readonly work: Float64Array;
+  private readonly unit: Float64Array;
+  private readonly coords: Float64Array;
+  private readonly rot: Float64Array;
+
+  constructor(options: LshOptions) {
+    const { dim } = options;
+    if (!Number.isInteger(dim) || dim < 1) throw new Error(`LshIndex: dim must be a positive integer, got ${dim}`);
+    const reducedDim = Math.min(options.reducedDim ?? LSH_DEFAULTS.reducedDim, dim);
+    const tables = options.tables ?? LSH_DEFAULTS.tables;
+    const bitsPerTable = options.bitsPerTable ?? LSH_DEFAULTS.bitsPerTable;
+    const seed = options.seed ?? LSH_DEFAULTS.seed;
+    if (!Number.isInteger(reducedDim) || reducedDim < 4) throw new Error(`LshIndex: reducedDim must be an integer >= 4`);
+    if (reducedDim < dim && reducedDim % 4 !== 0) throw new Error(`LshIndex: reducedDim must be a multiple of 4`);
+    if (!Number.isInteger(tables) || tables < 1 || tables > 256) throw new Error(`LshIndex: tables must be 1..256`);
+    if (!Number.isInteger(bitsPerTable) || bitsPerTable < 4 || bitsPerTable > 24) throw new Error(`LshIndex: bitsPerTable must be 4..24`);
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new Error(`LshIndex: seed must be a 32-bit unsigned integer`);
+    this.dim = dim;
+    this.reducedDim = reducedDim;
+    this.tables = tables;
+    this.bitsPerTable = bitsPerTable;
+    this.seed = seed;
+
+    // Projection: x -> keep(H . signs . x); orthogonal rows, so angles are preserved on average.
+    this.project = reducedDim < dim;
+    this.paddedDim = this.project ? nextPowerOfTwo(dim) : dim;
+    this.projectionSigns = this.project ? randomSigns(stream(seed, 1), this.paddedDim) : new Float64Array(0);
+    this.projectionKeep = new Int32Array(reducedDim);
+    if (this.project) {
+      const order = Array.from({ length: this.paddedDim }, (_, i) => i);
+      const rand = stream(seed, 2);
+      for (let i = 0; i < reducedDim; i++) {
+        const j = i + Math.floor(rand() * (this.paddedDim - i));
+        [order[i], order[j]] = [order[j], order[i]];
+      }
+      this.projectionKeep.set(order.slice(0, reducedDim).sort((a, b) => a - b));
+    }
+
+    // Hashing: enough pseudo-random rotations to give every table its bits plus the sketch.
+    this.hashDim = nextPowerOfTwo(reducedDim);
+    this.rotations = Math.ceil((tables * bitsPerTable + SKETCH_BITS) / this.hashDim);
+    this.rotationSigns = randomSigns(stream(seed, 3), this.rotations * 3 * this.hashDim);
+
+    this.mean = new Float64Array(dim);
+    this.work = new Float64Array(this.paddedDim);
+    this.unit = new Float64Array(reducedDim);
+    this.coords = new Float64Array(this.rotations * this.hashDim);
+    this.rot = new Float64Array(this.hashDim);
+    if (options.mean) this.setMean(options.mean);
+  }
+
+  /** The options that rebuild an identical empty index (e.g. with a new mean). */
+  get options(): Required<Omit<LshOptions, 'mean'>> {
+    return { dim: this.dim, reducedDim: this.reducedDim, tables: this.tables, bitsPerTable: this.bitsPerTable, seed: this.seed };
+  }
+
+  get size(): number {
+    return this.live;
+  }
+
+  /** Mean of some vectors (e.g. the library's first few thousand embeddings), for setMean(). */
+  static fitMean(vectors: Iterable<Float32Array>): Float32Array {
+    let sum: Float64Array | null = null;
+    let count = 0;
+    for (const v of vectors) {
+      if (!sum) sum = new Float64Array(v.length);
+      if (v.length !== sum.length) throw new Error(`LshIndex.fitMean: vectors differ in length (${v.length} vs ${sum.length})`);
+      for (let i = 0; i < v.length; i++) sum[i] += v[i];
+      count++;
+    }
+    if (!sum) throw new Error('LshIndex.fitMean: no vectors');
+    const mean = new Float32Array(sum.length);
+    for (let i = 0; i < sum.length; i++) mean[i] = sum[i] / count;
+    return mean;
+  }
+
+  /** Sets the mean subtracted before hashing. Only while the index is empty: codes depend on it. */
+  setMean(mean: Float32Array): void {
+    if (this.live > 0) throw new Error('LshIndex.setMean: the index is not empty; build a new index to change the mean');
+    if (mean.length !== this.dim) throw new Error(`LshIndex.setMean: expected ${this.dim} numbers, got ${mean.length}`);
+    let sq = 0;
+    for (let i = 0; i < this.dim; i++) {
+      if (!Number.isFinite(mean[i])) throw new Error('LshIndex.setMean: mean contains a non-finite number');
+      this.mean[i] = mean[i];
+      sq += mean[i] * mean[i];
+    }
+    this.meanNormSq = sq;
+    this.meanIsSet = true;
+  }
+
+  getMean(): Float32Array {
+    return Float32Array.from(this.mean);
+  }
+
+  has(id: number): boolean {
+    return this.idToSlot.has(id);
+  }
+
+  *ids(): IterableIterator<number> {
+    for (const id of this.idToSlot.keys()) yield id;
+  }
+
+  /** Adds an item; an id already present is replaced. */
+  add(id: number, vector: Float32Array): void {
+    if (!Number.isSafeInteger(id) || id < 0) throw new Error(`LshIndex.add: id must be a non-negative safe integer, got ${id}`);
+    if (this.idToSlot.has(id)) this.remove(id);
+    const stats = this.embed(vector, 'LshIndex.add');
+    const slot = this.freeSlots.pop() ?? this.newSlot();
+    this.storeEmbedded(slot, stats);
+    this.slotIds[slot] = id;
+    this.alive[slot] = 1;
+    this.idToSlot.set(id, slot);
+    this.live++;
+    this.tablesDirty = true;
+  }
+
+  remove(id: number): boolean {
+    const slot = this.idToSlot.get(id);
+    if (slot === undefined) return false;
+    this.idToSlot.delete(id);
+    this.alive[slot] = 0;
+    this.freeSlots.push(slot);
+    this.live--;
+    this.tablesDirty = true;
+    return true;
+  }
+
+  /** Estimated raw cosine of two stored items (NaN when either is missing). */
+  cosine(idA: number, idB: number): number {
+    const a = this.idToSlot.get(idA);
+    const b = this.idToSlot.get(idB);
+    if (a === undefined || b === undefined) return Number.NaN;
+    return this.rawCosine(a, b, this.slotCentredCosine(a, b));
+  }
+
+  /** Estimated centred cosine of two stored items (NaN when either is missing). */
+  centredCosine(idA: number, idB: number): number {
+    const a = this.idToSlot.get(idA);
+    const b = this.idToSlot.get(idB);
+    if (a === undefined || b === undefined) return Number.NaN;
+    return this.slotCentredCosine(a, b);
+  }
+
+  /**
+   * The k stored items most similar to `vector`, best first, by estimated raw cosine. Probes each
+   * table's own bucket plus `probes` neighbour buckets (1 or 2 bits flipped), the least certain
+   * first: a bit is uncertain when the vector lies close to its hyperplane (small |coordinate|),
+   * and a flip set's score is the sum of squared margins (query-directed probing, Lv et al. 2007).
+   */
+  query(vector: Float32Array, options: QueryOptions = {}): LshHit[] {
+    const k = options.k ?? 10;
+    const minCosine = options.minCosine ?? -Infinity;
+    const B = this.bitsPerTable;
+    const maxProbes = B + (B * (B - 1)) / 2;
+    const probes = Math.min(options.probes ?? LSH_DEFAULTS.probes, maxProbes);
+    if (!Number.isInteger(k) || k < 1) throw new Error('LshIndex.query: k must be a positive integer');
+    if (!Number.isInteger(probes) || probes < 0) throw new Error('LshIndex.query: probes must be a non-negative integer');
+    const stats = this.embed(vector, 'LshIndex.query');
+    this.ensureTables();
+    if (this.live === 0) return [];
+
+    // Top-k kept sorted by raw cosine, best first.
+    const topSlot = new Int32Array(k);
+    const topRaw = new Float64Array(k);
+    const topCentred = new Float64Array(k);
+    let found = 0;
+
+    this.stampValue++;
+    if (this.stampValue === 0xffffffff) {
+      this.stamp.fill(0);
+      this.stampValue = 1;
+    }
+    const stamp = this.stamp;
+    const mark = this.stampValue;
+    const D = this.reducedDim;
+    const codes = this.codes;
+    const invNorm = this.codeInvNorm;
+    const unit = this.unit;
+    const coords = this.coords;
+
+    // Candidate flip sets: all single and double bit flips, scored by squared margins.
+    const flipCount = probes > 0 ? maxProbes : 0;
+    const flipMask = new Int32Array(flipCount);
+    const flipScore = new Float64Array(flipCount);
+    const margin2 = new Float64Array(B);
+
+    for (let t = 0; t < this.tables; t++) {
+      const base = t * B;
+      let signature = 0;
+      for (let b = 0; b < B; b++) {
+        const c = coords[base + b];
+        if (c > 0) signature |= 1 << b;
+        margin2[b] = c * c;
+      }
+      if (flipCount > 0) {
+        let f = 0;
+        for (let i = 0; i < B; i++) {
+          flipMask[f] = 1 << i;
+          flipScore[f++] = margin2[i];
+        }
+        for (let i = 0; i < B; i++)
+          for (let j = i + 1; j < B; j++) {
+            flipMask[f] = (1 << i) | (1 << j);
+            flipScore[f++] = margin2[i] + margin2[j];
+          }
+      }
+      const offsets = this.tableOffsets[t];
+      const members = this.tableMembers[t];
+      for (let p = 0; p <= probes; p++) {
+        let bucket = signature;
+        if (p > 0) {
+          // Next least certain flip set (selection: probes are few).
+          let best = -1;
+          for (let f = 0; f < flipCount; f++) if (flipScore[f] >= 0 && (best < 0 || flipScore[f] < flipScore[best])) best = f;
+          bucket = (signature ^ flipMask[best]) >>> 0;
+          flipScore[best] = -1;
+        }
+        const end = offsets[bucket + 1];
+        for (let m = offsets[bucket]; m < end; m++) {
+          const slot = members[m];
+          if (stamp[slot] === mark) continue;
+          stamp[slot] = mark;
+          let dot = 0;
+          const off = slot * D;
+          for (let j = 0; j < D; j++) dot += unit[j] * codes[off + j];
+          const centred = dot * invNorm[slot];
+          const raw = this.rawFromStats(stats.xNorm, stats.mDotU, stats.uNorm, slot, centred);
+          if (raw < minCosine) continue;
+          if (found === k && raw <= topRaw[k - 1]) continue;
+          let pos = found < k ? found++ : k - 1;
+          while (pos > 0 && topRaw[pos - 1] < raw) {
+            topSlot[pos] = topSlot[pos - 1];
+            topRaw[pos] = topRaw[pos - 1];
+            topCentred[pos] = topCentred[pos - 1];
+            pos--;
+          }
+          topSlot[pos] = slot;
+          topRaw[pos] = raw;
+          topCentred[pos] = centred;
+        }
+      }
+    }
+    const hits: LshHit[] = [];
+    for (let i = 0; i < found; i++) hits.push({ id: this.slotIds[topSlot[i]], cosine: topRaw[i], centredCosine: topCentred[i] });
+    return hits;
+  }
+
+  /** All candidate pairs as [idA, idB] with idA < idB (see forEachCandidatePair). */
+  candidatePairs(options: PairOptions = {}): Array<[number, number]> {
+    const pairs: Array<[number, number]> = [];
+    this.forEachCandidatePair(options, (a, b) => pairs.push([a, b]));
+    return pairs;
+  }
+
+  /**
+   * Calls visit(idA, idB, cosine) once for every pair (idA < idB) whose signatures, in some table,
+   * are at most `radius` bits apart (radius 1: the same bucket or two buckets one bit apart), and
+   * whose estimated raw cosine is >= minCosine when given. Each pair is reported once: a pair is
+   * skipped in table t when an earlier table already examined it.
+   *
+   * Cheap filter first: for each colliding pair, the raw threshold is turned into the centred
+   * cosine it implies for that pair, and the 128-bit sketches must be within the Hamming distance
+   * such a pair shows with probability 1 - 1e-4; only then is the int8 cosine computed.
+   *
+   * Oversized buckets (more than maxBucketSize items; they appear when many photos are nearly
+   * identical or the mean no longer fits the library): a bucket of n items is split by the first
+   * d = ceil(log2(n / maxBucketSize)) + 1 sketch bits, pairs are looked for only inside each part,
+   * and its cross-bucket pairs are skipped in that table (other tables usually cover them; the
+   * count is in the returned stats). Photos identical at that many bits are all still paired.
+   */
+  forEachCandidatePair(options: PairOptions, visit: (idA: number, idB: number, cosine: number) => void): PairStats {
+    const minCosine = options.minCosine ?? -Infinity;
+    const radius = options.radius ?? LSH_DEFAULTS.pairRadius;
+    const maxBucket = options.maxBucketSize ?? LSH_DEFAULTS.maxBucketSize;
+    if (![0, 1, 2].includes(radius)) throw new Error('LshIndex.forEachCandidatePair: radius must be 0, 1 or 2');
+    if (!Number.isInteger(maxBucket) || maxBucket < 2) throw new Error('LshIndex.forEachCandidatePair: maxBucketSize must be an integer >= 2');
+    this.ensureTables();
+    const stats: PairStats = { pairChecks: 0, cosineChecks: 0, emitted: 0, oversizedBuckets: 0, skippedCrossPairs: 0 };
+    const T = this.tables;
+    const B = this.bitsPerTable;
+    const bucketCount = 2 ** B;
+    const masks = flipMasks(B, radius);
+    const sig = this.signatures;
+    const sk = this.sketches;
+
+    // Split depth of every bucket of every table (0: not oversized). Members of an oversized bucket
+    // are sorted by their first sketch word so that each part is a contiguous run.
+    const depths: Uint8Array[] = [];
+    for (let t = 0; t < T; t++) {
+      const offsets = this.tableOffsets[t];
+      const members = this.tableMembers[t];
+      const depth = new Uint8Array(bucketCount);
+      for (let b = 0; b < bucketCount; b++) {
+        const size = offsets[b + 1] - offsets[b];
+        if (size <= maxBucket) continue;
+        depth[b] = Math.min(32, Math.ceil(Math.log2(size / maxBucket)) + 1);
+        stats.oversizedBuckets++;
+        const run = Array.from(members.subarray(offsets[b], offsets[b + 1]));
+        run.sort((x, y) => (sk[x * SKETCH_WORDS] >>> 0) - (sk[y * SKETCH_WORDS] >>> 0));
+        members.set(run, offsets[b]);
+      }
+      depths.push(depth);
+    }
+
+    // Whether table u < t already examined the pair (same rule as the enumeration below).
+    const examinedBefore = (a: number, b: number, t: number): boolean => {
+      for (let u = 0; u < t; u++) {
+        const ga = sig[a * T + u];
+        const gb = sig[b * T + u];
+        if (ga === gb) {
+          const d = depths[u][ga];
+          if (d === 0 || sk[a * SKETCH_WORDS] >>> (32 - d) === sk[b * SKETCH_WORDS] >>> (32 - d)) return true;
+        } else if (popcount32(ga ^ gb) <= radius && depths[u][ga] === 0 && depths[u][gb] === 0) {
+          return true;
+        }
+      }
+      return false;
+    };
+
+    // Item data copied in bucket order so that the inner loops read memory sequentially.
+    const n = this.live;
+    const oSk = new Int32Array(n * SKETCH_WORDS);
+    const oX = new Float64Array(n);
+    const oMu = new Float64Array(n);
+    const oU = new Float64Array(n);
+    const mm = this.meanNormSq;
+    const filter = minCosine > -Infinity;
+
+    for (let t = 0; t < T; t++) {
+      const offsets = this.tableOffsets[t];
+      const members = this.tableMembers[t];
+      const depth = depths[t];
+      for (let i = 0; i < n; i++) {
+        const s = members[i];
+        oSk[i * 4] = sk[s * 4];
+        oSk[i * 4 + 1] = sk[s * 4 + 1];
+        oSk[i * 4 + 2] = sk[s * 4 + 2];
+        oSk[i * 4 + 3] = sk[s * 4 + 3];
+        oX[i] = this.xNorm[s];
+        oMu[i] = this.mDotU[s];
+        oU[i] = this.uNorm[s];
+      }
+
+      // One pair, given by positions i, j in bucket order.
+      const examine = (i: number, j: number): void => {
+        stats.pairChecks++;
+        let limit = SKETCH_BITS;
+        if (filter) {
+          // Centred cosine this pair needs to reach minCosine in raw terms.
+          const need = minCosine * oX[i] * oX[j] - mm - oMu[i] - oMu[j];
+          const den = oU[i] * oU[j];
+          const c = den > 0 ? need / den : need <= 0 ? -1 : 2;
+          if (c > 1.02) return; // out of reach even for identical directions (small margin for estimation error)
+          limit = sketchLimit(Math.min(c, 1));
+        }
+        if (limit < SKETCH_BITS) {
+          const h =
+            popcount32(oSk[i * 4] ^ oSk[j * 4]) +
+            popcount32(oSk[i * 4 + 1] ^ oSk[j * 4 + 1]) +
+            popcount32(oSk[i * 4 + 2] ^ oSk[j * 4 + 2]) +
+            popcount32(oSk[i * 4 + 3] ^ oSk[j * 4 + 3]);
+          if (h > limit) return;
+        }
+        const a = members[i];
+        const b = members[j];
+        if (t > 0 && examinedBefore(a, b, t)) return;
+        stats.cosineChecks++;
+        const raw = this.rawCosine(a, b, this.slotCentredCosine(a, b));
+        if (raw < minCosine) return;
+        stats.emitted++;
+        const idA = this.slotIds[a];
+        const idB = this.slotIds[b];
+        if (idA < idB) visit(idA, idB, raw);
+        else visit(idB, idA, raw);
+      };
+
+      for (let b = 0; b < bucketCount; b++) {
+        const start = offsets[b];
+        const end = offsets[b + 1];
+        if (start === end) continue;
+        const d = depth[b];
+        if (d === 0) {
+          for (let i = start; i < end; i++) for (let j = i + 1; j < end; j++) examine(i, j);
+        } else {
+          // Oversized: pairs only inside runs that share the first d sketch bits.
+          let runStart = start;
+          while (runStart < end) {
+            const prefix = oSk[runStart * 4] >>> (32 - d);
+            let runEnd = runStart + 1;
+            while (runEnd < end && oSk[runEnd * 4] >>> (32 - d) === prefix) runEnd++;
+            for (let i = runStart; i < runEnd; i++) for (let j = i + 1; j < runEnd; j++) examine(i, j);
+            runStart = runEnd;
+          }
+        }
+        for (const mask of masks) {
+          const other = (b ^ mask) >>> 0;
+          if (other < b) continue; // each bucket pair once
+          const otherStart = offsets[other];
+          const otherEnd = offsets[other + 1];
+          if (otherStart === otherEnd) continue;
+          if (d !== 0 || depth[other] !== 0) {
+            stats.skippedCrossPairs += (end - start) * (otherEnd - otherStart);
+            continue;
+          }
+          for (let i = start; i < end; i++) for (let j = otherStart; j < otherEnd; j++) examine(i, j);
+        }
+      }
+    }
+    return stats;
+  }
+
+  /**
+   * How far the stored vectors' average has moved from the mean they were centred with, relative
+   * to their spread (rms |x - mean|): 0 for a perfect fit; about 0.9 when no mean was set on
+   * embeddings like ours. Costs one pass over the compact vectors (~0.3 s at 1M).
+   */
+  meanDrift(): number {
+    if (this.live === 0) return 0;
+    const D = this.reducedDim;
+    const sum = new Float64Array(D);
+    let sumSq = 0;
+    for (let s = 0; s < this.slotCount; s++) {
+      if (!this.alive[s]) continue;
+      const scale = this.uNorm[s] * this.codeInvNorm[s];
+      const off = s * D;
+      for (let j = 0; j < D; j++) sum[j] += scale * this.codes[off + j];
+      sumSq += this.uNorm[s] * this.uNorm[s];
+    }
+    let norm = 0;
+    for (let j = 0; j < D; j++) norm += (sum[j] / this.live) ** 2;
+    return Math.sqrt(norm) / Math.sqrt(sumSq / this.live || 1);
+  }
+
+  /**
+   * True when the mean should be refitted: none was ever set, or meanDrift() > maxDrift. A drift of
+   * 0.25 adds about 0.06 of shared cosine to unrelated photos, which makes buckets uneven. To
+   * refit: `const next = new LshIndex({ ...old.options, mean: LshIndex.fitMean(raw vectors) })`,
+   * then add every id again from the raw vectors (the compact copy here is not enough).
+   */
+  needsRefit(maxDrift = 0.25): boolean {
+    if (this.live === 0) return false;
+    return !this.meanIsSet || this.meanDrift() > maxDrift;
+  }
+
+  /** Bytes held in typed arrays (the id map adds roughly 50 bytes per item on top). */
+  memoryBytes(): number {
+    let bytes = 0;
+    for (const a of [this.slotIds, this.alive, this.codes, this.codeInvNorm, this.xNorm, this.mDotU, this.uNorm, this.signatures, this.sketches, this.stamp])
+      bytes += a.byteLength;
+    for (const a of [...this.tableOffsets, ...this.tableMembers]) bytes += a.byteLength;
+    return bytes;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Persistence. Little-endian layout:
+  //   0  magic "PDLSHIDX"        8  u32 format version      12 u32 dim       16 u32 reducedDim
+  //   20 u32 tables              24 u32 bitsPerTable        28 u32 seed      32 u32 count
+  //   36 u32 flags (1 = mean set) 40 u32 crc32 of the body   44 u32 body length
+  //   48 body: mean f32[dim], ids f64[count], xNorm, mDotU, uNorm, codeInvNorm f32[count] each,
+  //      signatures u32[count*tables], sketches i32[count*4], codes i8[count*reducedDim]
+  // Hyperplanes and the projection are not stored: they are regenerated from the seed.
+
+  serialize(): Buffer {
+    const n = this.live;
+    const T = this.tables;
+    const D = this.reducedDim;
+    const slots: number[] = [];
+    for (let s = 0; s < this.slotCount; s++) if (this.alive[s]) slots.push(s);
+    const ids = new Float64Array(n);
+    const f32 = [new Float32Array(n), new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+    const sigs = new Uint32Array(n * T);
+    const sks = new Int32Array(n * SKETCH_WORDS);
+    const codes = new Int8Array(n * D);
+    slots.forEach((s, i) => {
+      ids[i] = this.slotIds[s];
+      f32[0][i] = this.xNorm[s];
+      f32[1][i] = this.mDotU[s];
+      f32[2][i] = this.uNorm[s];
+      f32[3][i] = this.codeInvNorm[s];
+      sigs.set(this.signatures.subarray(s * T, s * T + T), i * T);
+      sks.set(this.sketches.subarray(s * SKETCH_WORDS, s * SKETCH_WORDS + SKETCH_WORDS), i * SKETCH_WORDS);
+      codes.set(this.codes.subarray(s * D, s * D + D), i * D);
+    });
+    const parts = [Float32Array.from(this.mean), ids, ...f32, sigs, sks, codes].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+    const body = Buffer.concat(parts);
+    const header = Buffer.alloc(HEADER_BYTES);
+    header.write(MAGIC, 0, 'latin1');
+    const fields = [FORMAT_VERSION, this.dim, D, T, this.bitsPerTable, this.seed, n, this.meanIsSet ? 1 : 0, crc32(body), body.length];
+    fields.forEach((v, i) => header.writeUInt32LE(v >>> 0, 8 + 4 * i));
+    return Buffer.concat([header, body]);
+  }
+
+  static deserialize(buf: Uint8Array): LshIndex {
+    const data = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    if (endianness() !== 'LE') throw new Error('LshIndex.deserialize: only little-endian machines are supported');
+    if (data.length < HEADER_BYTES) throw new Error(`LshIndex.deserialize: truncated header (${data.length} bytes)`);
+    if (data.toString('latin1', 0, 8) !== MAGIC) throw new Error('LshIndex.deserialize: not an LSH index (bad magic)');
+    const field = (i: number) => data.readUInt32LE(8 + 4 * i);
+    const version = field(0);
+    if (version !== FORMAT_VERSION) throw new Error(`LshIndex.deserialize: unsupported format version ${version} (expected ${FORMAT_VERSION})`);
+    const [dim, reducedDim, tables, bitsPerTable, seed, n, flags, crc, bodyLength] = [1, 2, 3, 4, 5, 6, 7, 8, 9].map(field);
+    const expected = dim * 4 + n * 8 + n * 16 + n * tables * 4 + n * SKETCH_WORDS * 4 + n * reducedDim;
+    if (bodyLength !== expected) throw new Error(`LshIndex.deserialize: inconsistent header (body ${bodyLength} bytes, expected ${expected})`);
+    if (data.length < HEADER_BYTES + bodyLength) throw new Error(`LshIndex.deserialize: truncated (${data.length} of ${HEADER_BYTES + bodyLength} bytes)`);
+    const body = data.subarray(HEADER_BYTES, HEADER_BYTES + bodyLength);
+    if (crc32(body) >>> 0 !== crc) throw new Error('LshIndex.deserialize: checksum mismatch (corrupt data)');
+
+    const index = new LshIndex({ dim, reducedDim, tables, bitsPerTable, seed });
+    if (index.reducedDim !== reducedDim) throw new Error('LshIndex.deserialize: inconsistent reducedDim');
+    let offset = 0;
+    // Copies the next section into a fresh (aligned) typed array.
+    const take = <A extends Float32Array | Float64Array | Uint32Array | Int32Array | Int8Array>(array: A): A => {
+      new Uint8Array(array.buffer).set(body.subarray(offset, offset + array.byteLength));
+      offset += array.byteLength;
+      return array;
+    };
+    const mean = take(new Float32Array(dim));
+    if (flags & 1) index.setMean(mean);
+    const ids = take(new Float64Array(n));
+    index.ensureCapacity(n);
+    index.xNorm.set(take(new Float32Array(n)));
+    index.mDotU.set(take(new Float32Array(n)));
+    index.uNorm.set(take(new Float32Array(n)));
+    index.codeInvNorm.set(take(new Float32Array(n)));
+    index.signatures.set(take(new Uint32Array(n * tables)));
+    index.sketches.set(take(new Int32Array(n * SKETCH_WORDS)));
+    index.codes.set(take(new Int8Array(n * reducedDim)));
+    for (let s = 0; s < n; s++) {
+      const id = ids[s];
+      if (!Number.isSafeInteger(id) || id < 0 || index.idToSlot.has(id)) throw new Error(`LshIndex.deserialize: bad or repeated id ${id}`);
+      index.slotIds[s] = id;
+      index.alive[s] = 1;
+      index.idToSlot.set(id, s);
+    }
+    index.slotCount = n;
+    index.live = n;
+    return index;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Internals
+
+  /** Centres, projects and normalises `vector` into this.unit and its rotated coordinates into this.coords. */
+  private embed(vector: Float32Array, caller: string): { xNorm: number; mDotU: number; uNorm: number } {
+    if (vector.length !== this.dim) throw new Error(`${caller}: expected a vector of ${this.dim} numbers, got ${vector.length}`);
+    const { dim, mean, work, unit, reducedDim: D } = this;
+    let xx = 0;
+    let mu = 0;
+    let uu = 0;
+    for (let i = 0; i < dim; i++) {
+      const x = vector[i];
+      const c = x - mean[i];
+      xx += x * x;
+      mu += mean[i] * c;
+      uu += c * c;
+      work[i] = c;
+    }
+    if (!Number.isFinite(xx + mu + uu)) throw new Error(`${caller}: vector contains a non-finite number`);
+    if (this.project) {
+      const signs = this.projectionSigns;
+      for (let i = 0; i < dim; i++) work[i] *= signs[i];
+      work.fill(0, dim);
+      fwht(work, this.paddedDim);
+      for (let j = 0; j < D; j++) unit[j] = work[this.projectionKeep[j]];
+    } else {
+      for (let j = 0; j < D; j++) unit[j] = work[j];
+    }
+    let norm = 0;
+    for (let j = 0; j < D; j++) norm += unit[j] * unit[j];
+    norm = Math.sqrt(norm);
+    if (norm > 0) for (let j = 0; j < D; j++) unit[j] /= norm;
+
+    // Pseudo-random rotations: 3 rounds of (random signs, Hadamard) per rotation.
+    const P = this.hashDim;
+    const rot = this.rot;
+    const signs = this.rotationSigns;
+    for (let r = 0; r < this.rotations; r++) {
+      rot.set(unit);
+      rot.fill(0, D);
+      for (let round = 0; round < 3; round++) {
+        const base = (r * 3 + round) * P;
+        for (let j = 0; j < P; j++) rot[j] *= signs[base + j];
+        fwht(rot, P);
+      }
+      this.coords.set(rot, r * P);
+    }
+    return { xNorm: Math.sqrt(xx), mDotU: mu, uNorm: Math.sqrt(uu) };
+  }
+
+  /** Writes the last embed() result into a slot: int8 code, signatures and sketch. */
+  private storeEmbedded(slot: number, stats: { xNorm: number; mDotU: number; uNorm: number }): void {
+    const D = this.reducedDim;
+    const unit = this.unit;
+    let maxAbs = 0;
+    for (let j = 0; j < D; j++) maxAbs = Math.max(maxAbs, Math.abs(unit[j]));
+    const scale = maxAbs > 0 ? 127 / maxAbs : 0;
+    let sq = 0;
+    const off = slot * D;
+    for (let j = 0; j < D; j++) {
+      const q = Math.round(unit[j] * scale);
+      this.codes[off + j] = q;
+      sq += q * q;
+    }
+    this.codeInvNorm[slot] = sq > 0 ? 1 / Math.sqrt(sq) : 0;
+    this.xNorm[slot] = stats.xNorm;
+    this.mDotU[slot] = stats.mDotU;
+    this.uNorm[slot] = stats.uNorm;
+
+    const B = this.bitsPerTable;
+    const coords = this.coords;
+    for (let t = 0; t < this.tables; t++) {
+      let signature = 0;
+      for (let b = 0; b < B; b++) if (coords[t * B + b] > 0) signature |= 1 << b;
+      this.signatures[slot * this.tables + t] = signature >>> 0;
+    }
+    const first = this.tables * B;
+    for (let w = 0; w < SKETCH_WORDS; w++) {
+      let word = 0;
+      for (let b = 0; b < 32; b++) if (coords[first + w * 32 + b] > 0) word |= 1 << b;
+      this.sketches[slot * SKETCH_WORDS + w] = word;
+    }
+  }
+
+  private slotCentredCosine(a: number, b: number): number {
+    const D = this.reducedDim;
+    const codes = this.codes;
+    const oa = a * D;
+    const ob = b * D;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let j = 0;
+    for (; j + 3 < D; j += 4) {
+      s0 += codes[oa + j] * codes[ob + j];
+      s1 += codes[oa + j + 1] * codes[ob + j + 1];
+      s2 += codes[oa + j + 2] * codes[ob + j + 2];
+      s3 += codes[oa + j + 3] * codes[ob + j + 3];
+    }
+    for (; j < D; j++) s0 += codes[oa + j] * codes[ob + j];
+    return (s0 + s1 + s2 + s3) * this.codeInvNorm[a] * this.codeInvNorm[b];
+  }
+
+  private rawCosine(a: number, b: number, centred: number): number {
+    return this.rawFromStats(this.xNorm[a], this.mDotU[a], this.uNorm[a], b, centred);
+  }
+
+  /** Raw cosine from one side's stats, the other side's slot and their centred cosine. */
+  private rawFromStats(xA: number, muA: number, uA: number, b: number, centred: number): number {
+    const den = xA * this.xNorm[b];
+    if (den === 0) return 0;
+    const dot = this.meanNormSq + muA + this.mDotU[b] + uA * this.uNorm[b] * centred;
+    return Math.max(-1, Math.min(1, dot / den));
+  }
+
+  private newSlot(): number {
+    if (this.slotCount === this.capacity) this.ensureCapacity(Math.max(1024, Math.ceil(this.capacity * 1.5)));
+    return this.slotCount++;
+  }
+
+  private ensureCapacity(capacity: number): void {
+    if (capacity <= this.capacity) return;
+    const grow = <A extends Float64Array | Float32Array | Uint32Array | Int32Array | Int8Array | Uint8Array>(old: A, make: (n: number) => A, per: number): A => {
+      const next = make(capacity * per);
+      next.set(old as never);
+      return next;
+    };
+    this.slotIds = grow(this.slotIds, (n) => new Float64Array(n), 1);
+    this.alive = grow(this.alive, (n) => new Uint8Array(n), 1);
+    this.codes = grow(this.codes, (n) => new Int8Array(n), this.reducedDim);
+    this.codeInvNorm = grow(this.codeInvNorm, (n) => new Float32Array(n), 1);
+    this.xNorm = grow(this.xNorm, (n) => new Float32Array(n), 1);
+    this.mDotU = grow(this.mDotU, (n) => new Float32Array(n), 1);
+    this.uNorm = grow(this.uNorm, (n) => new Float32Array(n), 1);
+    this.signatures = grow(this.signatures, (n) => new Uint32Array(n), this.tables);
+    this.sketches = grow(this.sketches, (n) => new Int32Array(n), SKETCH_WORDS);
+    this.stamp = grow(this.stamp, (n) => new Uint32Array(n), 1);
+    this.capacity = capacity;
+  }
+
+  /** Rebuilds the bucket tables after adds/removes (counting sort per table: ~0.1 s per 1M items). */
+  private ensureTables(): void {
+    if (!this.tablesDirty) return;
+    const T = this.tables;
+    const bucketCount = 2 ** this.bitsPerTable;
+    for (let t = 0; t < T; t++) {
+      const offsets = this.tableOffsets[t]?.length === bucketCount + 1 ? this.tableOffsets[t].fill(0) : new Uint32Array(bucketCount + 1);
+      const members = this.tableMembers[t]?.length === this.live ? this.tableMembers[t] : new Uint32Array(this.live);
+      for (let s = 0; s < this.slotCount; s++) if (this.alive[s]) offsets[this.signatures[s * T + t] + 1]++;
+      for (let b = 0; b < bucketCount; b++) offsets[b + 1] += offsets[b];
+      const cursor = offsets.slice(0, bucketCount);
+      for (let s = 0; s < this.slotCount; s++) if (this.alive[s]) members[cursor[this.signatures[s * T + t]]++] = s;
+      this.tableOffsets[t] = offsets;
+      this.tableMembers[t] = members;
+    }
+    this.tablesDirty = false;
+  }
+}
