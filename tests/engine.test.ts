@@ -196,4 +196,31 @@ describe('engine on real photos', () => {
     const ignored = await engine.updatePaths([join(library, 'notes.txt')]);
     assert.equal(ignored.added, 0);
   });
+
+  test('progress reports counts and rate, and a cancelled scan keeps its work for the next one', async () => {
+    const folder = join(dir, 'cancel');
+    for (const [i, relative] of DISTINCT_PHOTOS.entries()) {
+      for (const edit of ['resize', 'grey'] as Edit[]) await editPhoto(relative, edit, join(folder, `${i}_${edit}.jpg`));
+    }
+    const controller = new AbortController();
+    const seen: { phase: string; done: number; total: number; rate: number }[] = [];
+    const summary = await engine.scan([folder], {
+      signal: controller.signal,
+      onProgress: (p) => {
+        seen.push({ phase: p.phase, done: p.done, total: p.total, rate: p.ratePerSecond });
+        if (p.phase === 'reading' && p.done >= 4) controller.abort();
+      },
+    });
+    assert.equal(summary.cancelled, true);
+    const reading = seen.filter((p) => p.phase === 'reading');
+    assert.ok(reading.length > 0);
+    assert.equal(reading[0].total, DISTINCT_PHOTOS.length * 2);
+    assert.ok(reading.some((p) => p.done > 0 && p.rate > 0), 'a rate is reported');
+    const catalogued = summary.total;
+    assert.ok(catalogued >= 4 && catalogued < DISTINCT_PHOTOS.length * 2, `cancelled after ${catalogued} files`);
+    const resumed = await engine.scan([folder]);
+    assert.equal(resumed.cancelled, false);
+    assert.equal(resumed.total, DISTINCT_PHOTOS.length * 2);
+    assert.equal(resumed.unchanged, catalogued, 'the work done before cancelling is kept');
+  });
 });

@@ -300,7 +300,7 @@ class DedupEngine implements Engine {
     let flushing: Promise<void> = Promise.resolve();
     const flush = (): Promise<void> => {
       const batch = pending.splice(0, pending.length);
-      flushing = flushing.then(() => this.embedBatch(batch, progress, embeddedByHash));
+      flushing = flushing.then(() => this.embedBatch(batch, embeddedByHash));
       return flushing;
     };
 
@@ -374,6 +374,7 @@ class DedupEngine implements Engine {
         phashVariants: decoded.phashVariants?.map(phashToHex) ?? null,
       };
       pending.push({ entry, inputs: decoded.modelInputs });
+      progress.advance(file.path);
       if (pending.length >= batchSize) await flush();
     };
 
@@ -404,7 +405,7 @@ class DedupEngine implements Engine {
     return { ...counts, errors: problems };
   }
 
-  private async embedBatch(batch: PendingEmbedding[], progress: ProgressReporter, embeddedByHash: Map<string, CatalogEntry>): Promise<void> {
+  private async embedBatch(batch: PendingEmbedding[], embeddedByHash: Map<string, CatalogEntry>): Promise<void> {
     if (batch.length === 0) return;
     const model = await this.openModel();
     const embeddings = await model.embed(batch.flatMap((item) => item.inputs));
@@ -414,7 +415,6 @@ class DedupEngine implements Engine {
       const entry: CatalogEntry = { ...item.entry, vectorRow: first + i * MODEL_VIEWS.length, status: 'ok', error: null };
       this.put(entry);
       embeddedByHash.set(entry.contentHash!, entry);
-      progress.advance(item.entry.path);
     });
     this.data.vectorRows = this.vectors.rowCount;
   }
