@@ -116,8 +116,17 @@ export class EmbeddingModel {
     return this.manifest.output.dimension;
   }
 
-  /** Embeds a batch of inputs (each width×height×3 floats, RGB, in the manifest's value range). */
+  /** Images per inference call: larger batches were slower on CPU (docs/BENCHMARKS.md). */
+  maxBatch = 16;
+
+  /** Embeds inputs (each width×height×3 floats, RGB 0..255), maxBatch images per inference call. */
   async embed(inputs: Float32Array[]): Promise<Float32Array[]> {
+    const result: Float32Array[] = [];
+    for (let start = 0; start < inputs.length; start += this.maxBatch) result.push(...(await this.embedBatch(inputs.slice(start, start + this.maxBatch))));
+    return result;
+  }
+
+  private async embedBatch(inputs: Float32Array[]): Promise<Float32Array[]> {
     if (inputs.length === 0) return [];
     const { width, height, layout, name, valueRange } = this.manifest.input;
     const perImage = width * height * 3;
