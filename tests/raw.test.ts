@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { extractRawPreview, jpegSize, rawFormatOf } from '../electron/engine/decode-raw.ts';
+import { extractRawPreview, jpegSize, rawFormatOf, rawOrientation } from '../electron/engine/decode-raw.ts';
 
 const PHOTOS = resolve(import.meta.dirname, '../../shared/photos');
 const PHOTO = join(PHOTOS, 'plasma-workspace-wallpapers/Path_2560x1600.jpg');
@@ -143,7 +143,7 @@ function buildDng(img: Images): Buffer {
     long(0x111, writer.append(img.preview)), short(0x115, 3), long(0x116, 800), long(0x117, img.preview.length),
   ]);
   const ifd0 = writer.ifd([
-    ...rgbThumbnailFields(writer, img), text(0x10f, 'Canon'), text(0x110, 'Canon EOS 70D'),
+    ...rgbThumbnailFields(writer, img), text(0x10f, 'Canon'), text(0x110, 'Canon EOS 70D'), short(0x112, 6),
     long(0x14a, raw, preview), byte(0xc612, 1, 4, 0, 0), byte(0xc613, 1, 1, 0, 0), text(0xc614, 'Canon EOS 70D'),
   ]);
   return writer.finish(ifd0);
@@ -230,6 +230,13 @@ describe('RAW files: recognition and embedded JPEG preview', () => {
     assert.equal(rawFormatOf(readFileSync(files['photo.rw2']), 'P100.RW2'), 'rw2');
     assert.equal(rawFormatOf(readFileSync(files['photo.rw2']), 'L100.rwl'), 'rwl');
     assert.equal(rawFormatOf(readFileSync(files['photo.raf']), 'anything.bin'), 'raf');
+  });
+
+  it('reads the RAW\'s own orientation (IFD0), which its unrotated preview needs', () => {
+    assert.equal(exiftool(['-s3', '-n', '-Orientation', files['photo.dng']]).toString().trim(), '6');
+    assert.equal(rawOrientation(readFileSync(files['photo.dng'])), 6);
+    assert.equal(rawOrientation(readFileSync(files['photo.nef'])), null, 'no Orientation tag');
+    assert.equal(rawOrientation(readFileSync(PHOTO)), null, 'not TIFF-structured');
   });
 
   it('does not take real TIFFs, JPEGs or other files for RAWs', () => {

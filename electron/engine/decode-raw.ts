@@ -23,6 +23,7 @@ const TAG = {
   compression: 0x103,
   photometric: 0x106,
   make: 0x10f,
+  orientation: 0x112,
   stripOffsets: 0x111,
   stripByteCounts: 0x117,
   subIfds: 0x14a,
@@ -271,4 +272,17 @@ export async function extractRawPreview(data: Buffer): Promise<Buffer | null> {
   }
   // A copy, so the caller does not keep the whole RAW file alive through the preview.
   return best ? Buffer.from(best.bytes) : null;
+}
+
+/**
+ * EXIF Orientation (1-8) of a TIFF-structured RAW, from IFD0; null when absent or not TIFF-structured.
+ * Cameras store the embedded preview unrotated and record the rotation only here, so the preview must
+ * be turned by this value unless the preview JPEG carries an Orientation of its own.
+ */
+export function rawOrientation(data: Buffer): number | null {
+  if (data.length < 8 || !(isTiffMagic(data) || tiffLikeFormat(data))) return null;
+  const reader = new TiffReader(data);
+  const ifd0 = reader.ifd(reader.u32(4))?.entries;
+  const value = ifd0 ? reader.numbers(ifd0, TAG.orientation)[0] : undefined;
+  return value !== undefined && value >= 1 && value <= 8 ? value : null;
 }
