@@ -38,9 +38,9 @@ export class EngineSupervisor {
   private stopping = false;
 
   constructor(private readonly options: EngineSupervisorOptions) {
-    this.engine = remoteEngine({
-      call: async (method, args, callOptions) => (await this.connection()).client.call(method, args, callOptions),
-    });
+    const call: Client['call'] = (method, args, callOptions) =>
+      this.connection().then((connection) => connection.client.call(method, args, callOptions));
+    this.engine = remoteEngine({ call });
   }
 
   /** Starts the process now rather than on the first call (errors surface here). */
