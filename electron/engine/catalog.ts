@@ -41,6 +41,8 @@ export interface CatalogData {
   /** What the vectors were made with; a different model or view set means re-embedding everything. */
   embedding: { model: string; sha256: string; dimension: number; views: string[] } | null;
   vectorRows: number;
+  /** Bumped whenever vector rows may be reused (a truncated or reset vector file): saved indexes go stale. */
+  vectorGeneration: number;
   folders: CatalogFolder[];
   files: CatalogEntry[];
   /** Sets of content hashes the user said are not duplicates of each other. */
@@ -49,7 +51,7 @@ export interface CatalogData {
 }
 
 function emptyCatalog(): CatalogData {
-  return { formatVersion: CATALOG_FORMAT_VERSION, embedding: null, vectorRows: 0, folders: [], files: [], notDuplicates: [], settings: {} };
+  return { formatVersion: CATALOG_FORMAT_VERSION, embedding: null, vectorRows: 0, vectorGeneration: 0, folders: [], files: [], notDuplicates: [], settings: {} };
 }
 
 export interface OpenedCatalog {

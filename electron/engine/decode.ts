@@ -6,10 +6,52 @@ import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { PHASH_INPUT_SIZE, phashFromGrey, phashVariants } from './phash.ts';
 import { isRawExtension, sniffFormat, type SniffedFormat } from './sniff.ts';
 
-/** A region of the (oriented, squashed) image that the model also sees: the whole, or a centred crop. */
-export type ModelView = 'full' | 'center80' | 'center60';
+/**
+ * What the model sees of the (oriented, squashed) image: the whole, a centred or corner crop, or the
+ * whole turned or mirrored. defaults.ts picks the views the engine uses; the eval measures them all.
+ */
+export type ModelView =
+  | 'full'
+  | 'center90'
+  | 'center80'
+  | 'center70'
+  | 'center60'
+  | 'topLeft75'
+  | 'topRight75'
+  | 'bottomLeft75'
+  | 'bottomRight75'
+  | 'rotate90'
+  | 'rotate180'
+  | 'rotate270'
+  | 'mirror';
 
-const VIEW_FRACTION: Record<ModelView, number> = { full: 1, center80: 0.8, center60: 0.6 };
+interface ViewSpec {
+  /** Side of the square crop as a fraction of the image, and where it sits (0 = left/top, 1 = right/bottom). */
+  fraction: number;
+  x: number;
+  y: number;
+  /** Clockwise turn of the whole image, in degrees. */
+  turn: 0 | 90 | 180 | 270;
+  mirror: boolean;
+}
+
+const view = (fraction: number, x = 0.5, y = 0.5, turn: ViewSpec['turn'] = 0, mirror = false): ViewSpec => ({ fraction, x, y, turn, mirror });
+
+export const VIEW_SPECS: Record<ModelView, ViewSpec> = {
+  full: view(1),
+  center90: view(0.9),
+  center80: view(0.8),
+  center70: view(0.7),
+  center60: view(0.6),
+  topLeft75: view(0.75, 0, 0),
+  topRight75: view(0.75, 1, 0),
+  bottomLeft75: view(0.75, 0, 1),
+  bottomRight75: view(0.75, 1, 1),
+  rotate90: view(1, 0.5, 0.5, 90),
+  rotate180: view(1, 0.5, 0.5, 180),
+  rotate270: view(1, 0.5, 0.5, 270),
+  mirror: view(1, 0.5, 0.5, 0, true),
+};
 
 /** The decoded intermediate every output is cut from (twice the model's input size). */
 const BASE_SIZE = 448;
@@ -138,11 +180,17 @@ async function decodeWithSharp(bytes: Buffer, format: SniffedFormat, options: De
 async function outputsFromBase(base: Buffer, options: DecodeOptions): Promise<Pick<DecodedImage, 'modelInputs' | 'phash' | 'phashVariants'>> {
   const raw = { raw: { width: BASE_SIZE, height: BASE_SIZE, channels: 3 as const } };
   const modelInputs = await Promise.all(
-    options.views.map(async (view) => {
-      const side = Math.round(BASE_SIZE * VIEW_FRACTION[view]);
-      const offset = Math.floor((BASE_SIZE - side) / 2);
+    options.views.map(async (name) => {
+      const spec = VIEW_SPECS[name];
+      const side = Math.round(BASE_SIZE * spec.fraction);
       let pipeline = sharp(base, raw);
-      if (side !== BASE_SIZE) pipeline = pipeline.extract({ left: offset, top: offset, width: side, height: side });
+      if (side !== BASE_SIZE) {
+        const left = Math.round((BASE_SIZE - side) * spec.x);
+        const top = Math.round((BASE_SIZE - side) * spec.y);
+        pipeline = pipeline.extract({ left, top, width: side, height: side });
+      }
+      if (spec.turn) pipeline = pipeline.rotate(spec.turn);
+      if (spec.mirror) pipeline = pipeline.flop();
       const pixels = await pipeline.resize(options.inputSize, options.inputSize, { fit: 'fill' }).raw().toBuffer();
       return Float32Array.from(pixels);
     }),

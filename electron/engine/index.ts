@@ -9,8 +9,9 @@ import { openCatalog, type CatalogData, type CatalogEntry } from './catalog.ts';
 import { contentHash } from './content-hash.ts';
 import { DecodeError, decodeImage, type DecodedImage } from './decode.ts';
 import { DEFAULT_SETTINGS, MODEL_VIEWS } from './defaults.ts';
-import { allPairs, clusterPhotos } from './group.ts';
-import { comparePhotos, judge, normalise, type PhotoSignature } from './match.ts';
+import { CandidateIndex } from './candidates.ts';
+import { clusterPhotos } from './group.ts';
+import { comparePhotos, judge, normalise, ROTATED_PHASH_MAX, type PhotoSignature } from './match.ts';
 import { DEFAULT_MODEL_DIR, EmbeddingModel, loadManifest } from './model.ts';
 import { phashFromHex, phashToHex } from './phash.ts';
 import { ProgressReporter } from './progress.ts';
@@ -65,6 +66,7 @@ interface PendingEmbedding {
 class DedupEngine implements Engine {
   private readonly entries = new Map<string, CatalogEntry>();
   private vectors!: VectorStore;
+  private candidates!: CandidateIndex;
   private model: EmbeddingModel | null = null;
   private modelOpening: Promise<EmbeddingModel> | null = null;
   private busy: Promise<unknown> = Promise.resolve(); // scans and updates run one at a time
@@ -97,18 +99,26 @@ class DedupEngine implements Engine {
       if (current) this.log(`embedding model or views changed (${current.model} → ${embedding.model}); photos will be embedded again`);
       for (const entry of this.entries.values()) this.invalidate(entry);
       this.data.vectorRows = 0;
+      this.data.vectorGeneration = (this.data.vectorGeneration ?? 0) + 1;
       this.data.embedding = embedding;
     }
     this.vectors = VectorStore.open(`${this.catalogPath}.vectors`, embedding.dimension, this.data.vectorRows);
+    const views = MODEL_VIEWS.length;
+    this.vectors.truncate(this.vectors.rowCount - (this.vectors.rowCount % views)); // whole photos only
     if (this.vectors.rowCount < this.data.vectorRows) {
       this.log(`vector file holds ${this.vectors.rowCount} of ${this.data.vectorRows} rows; the missing photos will be embedded again`);
+      this.data.vectorGeneration = (this.data.vectorGeneration ?? 0) + 1; // rows will be reused
     }
     this.data.vectorRows = this.vectors.rowCount;
-    const views = MODEL_VIEWS.length;
+    this.candidates = CandidateIndex.open(this.indexPath, embedding.dimension, views, this.data.vectorGeneration ?? 0, this.log);
     for (const entry of this.entries.values()) {
       if (entry.vectorRow !== null && entry.vectorRow + views > this.vectors.rowCount) this.invalidate(entry);
     }
     await this.save();
+  }
+
+  private get indexPath(): string {
+    return `${this.catalogPath}.index`;
   }
 
   private invalidate(entry: CatalogEntry): void {
@@ -430,37 +440,73 @@ class DedupEngine implements Engine {
 
   // ---------------------------------------------------------------- groups and queries
 
-  private signatureCache: { version: number; keys: string[]; nodes: PhotoSignature[]; files: Map<string, CatalogEntry[]> } | null = null;
+  private libraryCache: { version: number; keys: string[]; bases: number[]; nodeOfBase: Map<number, number>; files: Map<string, CatalogEntry[]> } | null = null;
+  /** Normalised embeddings and hashes by first vector row; rows never change, so entries never go stale. */
+  private readonly signatureCache = new Map<number, PhotoSignature>();
+  private indexedVersion = -1;
 
-  /** One signature per distinct content, with the files that hold it. */
-  private signatures() {
-    if (this.signatureCache?.version === this.version) return this.signatureCache;
+  /** The distinct photos (one per content hash, sorted) with the files that hold each. */
+  private library() {
+    if (this.libraryCache?.version === this.version) return this.libraryCache;
     const files = new Map<string, CatalogEntry[]>();
     for (const entry of this.entries.values()) {
-      if (entry.status !== 'ok' || !entry.contentHash || entry.vectorRow === null) continue;
+      if (entry.status !== 'ok' || !entry.contentHash || entry.vectorRow === null || !entry.phash) continue;
       files.set(entry.contentHash, [...(files.get(entry.contentHash) ?? []), entry]);
     }
     const keys = [...files.keys()].sort();
-    const nodes = keys.map((key) => this.signatureOf(files.get(key)![0]));
-    this.signatureCache = { version: this.version, keys, nodes, files };
-    return this.signatureCache;
+    const bases = keys.map((key) => files.get(key)![0].vectorRow!);
+    const nodeOfBase = new Map(bases.map((base, node) => [base, node]));
+    this.libraryCache = { version: this.version, keys, bases, nodeOfBase, files };
+    return this.libraryCache;
   }
 
   private signatureOf(entry: CatalogEntry): PhotoSignature {
-    return {
-      vectors: MODEL_VIEWS.map((_, v) => normalise(this.vectors.read(entry.vectorRow! + v))),
-      phash: phashFromHex(entry.phash!),
-      phashVariants: entry.phashVariants?.map(phashFromHex) ?? null,
-    };
+    const base = entry.vectorRow!;
+    let signature = this.signatureCache.get(base);
+    if (!signature) {
+      signature = {
+        vectors: MODEL_VIEWS.map((_, v) => normalise(this.vectors.read(base + v))),
+        phash: phashFromHex(entry.phash!),
+        phashVariants: entry.phashVariants?.map(phashFromHex) ?? null,
+      };
+      if (this.signatureCache.size > 50_000) this.signatureCache.clear(); // bounded memory on huge libraries
+      this.signatureCache.set(base, signature);
+    }
+    return signature;
+  }
+
+  /** Brings the LSH and pHash indexes in line with the catalog (incrementally) and saves them. */
+  private syncIndex(): void {
+    if (this.indexedVersion === this.version) return;
+    const { keys, files } = this.library();
+    const photos = keys.map((key) => {
+      const entry = files.get(key)![0];
+      return { base: entry.vectorRow!, phash: phashFromHex(entry.phash!), phashVariants: entry.phashVariants?.map(phashFromHex) ?? null };
+    });
+    // The index sees normalised vectors, like every comparison in the engine.
+    const { added, removed } = this.candidates.sync(photos, (row) => normalise(this.vectors.read(row)));
+    if (added > 0 || removed > 0) this.candidates.save(this.indexPath);
+    this.indexedVersion = this.version;
   }
 
   async groups(): Promise<GroupsResult> {
     const settings = this.settings();
     const settingsKey = JSON.stringify([settings.nearCosine, settings.similarCosine, settings.phashMaxDistance, settings.rotationInvariant, this.data.notDuplicates.length]);
     if (this.cachedGroups && this.cachedGroups.version === this.version && this.cachedGroups.settingsKey === settingsKey) return this.cachedGroups.result;
-    const { keys, nodes, files } = this.signatures();
+    this.syncIndex();
+    const { keys, nodeOfBase, files } = this.library();
+    const candidatePairs = this.candidates
+      .pairs({
+        minCosine: Math.min(settings.similarCosine, settings.nearCosine),
+        phashMaxDistance: settings.phashMaxDistance,
+        rotatedMaxDistance: settings.rotationInvariant ? Math.min(ROTATED_PHASH_MAX, settings.phashMaxDistance) : null,
+      })
+      .map(([a, b]): [number, number] => [nodeOfBase.get(a)!, nodeOfBase.get(b)!]);
+    // Only photos that appear in a candidate pair are ever compared: load just their signatures.
+    const nodes: PhotoSignature[] = new Array(keys.length);
+    for (const pair of candidatePairs) for (const node of pair) nodes[node] ??= this.signatureOf(files.get(keys[node])![0]);
     const dismissed = this.dismissedPairs(keys);
-    const clustering = clusterPhotos(nodes, allPairs(nodes.length), {
+    const clustering = clusterPhotos(nodes, candidatePairs, {
       settings,
       isDismissed: (a, b) => dismissed.has(`${keys[a]} ${keys[b]}`),
     });
@@ -517,17 +563,37 @@ class DedupEngine implements Engine {
     const embeddings = await model.embed(decoded.modelInputs);
     const probe: PhotoSignature = { vectors: embeddings.map(normalise), phash: decoded.phash, phashVariants: decoded.phashVariants };
     const settings = this.settings();
-    const { keys, nodes, files } = this.signatures();
-    const scored = nodes.map((node, i) => ({ i, score: judge(comparePhotos(probe, node, settings.rotationInvariant), settings).score }));
-    scored.sort((a, b) => b.score - a.score);
+    this.syncIndex();
+    const { keys, nodeOfBase, files } = this.library();
+    const top = options.top ?? 10;
+    let candidates = this.candidates.query(probe, { k: top, phashMaxDistance: Math.max(settings.phashMaxDistance, ROTATED_PHASH_MAX) });
+    if (candidates.length < top) candidates = [...new Set([...candidates, ...this.nearestExactly(probe.vectors[0], keys.map((key) => files.get(key)![0].vectorRow!), top * 4)])];
+    const scored = candidates
+      .map((base) => {
+        const entry = files.get(keys[nodeOfBase.get(base)!])![0];
+        return { entry, score: judge(comparePhotos(probe, this.signatureOf(entry), settings.rotationInvariant), settings).score };
+      })
+      .sort((a, b) => b.score - a.score);
     const hits: QueryHit[] = [];
-    for (const { i, score } of scored) {
-      for (const entry of files.get(keys[i])!) {
-        if (hits.length >= (options.top ?? 10)) return hits;
-        hits.push({ path: entry.path, score, file: factsOf(entry) });
+    for (const { entry, score } of scored) {
+      for (const file of files.get(entry.contentHash!)!) {
+        if (hits.length >= top) return hits;
+        hits.push({ path: file.path, score, file: factsOf(file) });
       }
     }
     return hits;
+  }
+
+  /** Exact nearest photos by whole-image cosine, straight from the vector store (when the index finds too few). */
+  private nearestExactly(vector: Float32Array, bases: number[], count: number): number[] {
+    return bases
+      .map((base) => {
+        const { dot, norm } = this.vectors.dotAndNorm(base, vector);
+        return { base, cosine: dot / (norm || 1) };
+      })
+      .sort((a, b) => b.cosine - a.cosine)
+      .slice(0, count)
+      .map((hit) => hit.base);
   }
 
   // ---------------------------------------------------------------- persistence
@@ -552,6 +618,7 @@ class DedupEngine implements Engine {
   async close(): Promise<void> {
     await this.busy;
     await this.save();
+    this.syncIndex();
     this.vectors.close();
     await this.model?.release();
     this.model = null;

@@ -9,7 +9,6 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join, sep } from 'node:path';
 import { THUMBNAIL_HOST, THUMBNAIL_SCHEME, pathProblem, type ThumbnailSize } from '../shared/ipc-contract.ts';
-import { openOriented } from './decode.ts';
 import type { FolderInfo, PhotoFacts } from './types.ts';
 
 /** Longest side of each thumbnail size, in pixels (never enlarged). */
@@ -155,6 +154,8 @@ export class ThumbnailCache {
   }
 
   private async make(file: CheckedFile, size: ThumbnailSize, target: string): Promise<string> {
+    // Loaded on first use: the main process imports this module for parseThumbnailUrl only.
+    const { openOriented } = await import('./decode.ts');
     const bytes = await readFile(file.realPath);
     const image = await openOriented(bytes, basename(file.realPath), this.source.settings().maxMegapixels);
     const pixels = THUMBNAIL_PIXELS[size];

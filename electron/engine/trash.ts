@@ -255,7 +255,8 @@ export async function restoreFromTrashDir(trashedPath: string, originalPath: str
 /**
  * The trash folders that may receive a file on Linux, per the spec: the home trash
  * ($XDG_DATA_HOME/Trash), and for files on another mount, $topdir/.Trash/$uid and $topdir/.Trash-$uid.
- * Must be called while the file still exists (it finds the mount by walking up while st_dev is the same).
+ * `path` must exist (a file, or the folder that held it): the mount is found by walking up while
+ * st_dev stays the same.
  */
 export async function linuxTrashDirsFor(path: string, env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
   const dataHome = env.XDG_DATA_HOME && env.XDG_DATA_HOME.startsWith('/') ? env.XDG_DATA_HOME : join(homedir(), '.local', 'share');
@@ -264,7 +265,7 @@ export async function linuxTrashDirsFor(path: string, env: NodeJS.ProcessEnv = p
     const device = (await stat(path)).dev;
     const homeDevice = (await stat(dataHome).catch(() => stat(homedir()))).dev;
     if (device !== homeDevice) {
-      let top = dirname(path);
+      let top = path;
       while (dirname(top) !== top && (await stat(dirname(top))).dev === device) top = dirname(top);
       const uid = process.getuid?.() ?? 0;
       dirs.push(join(top, '.Trash', String(uid)), join(top, `.Trash-${uid}`));

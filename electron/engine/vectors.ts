@@ -73,6 +73,27 @@ export class VectorStore {
     return first;
   }
 
+  /** Drops every row from `rows` on (e.g. to keep whole photos after a torn write). */
+  truncate(rows: number): void {
+    if (rows >= this.count) return;
+    this.count = rows;
+    ftruncateSync(this.fd, HEADER_BYTES + rows * this.dim * 2);
+    fsyncSync(this.fd);
+  }
+
+  /** Dot product of a stored row with a vector, and the row's norm, without copying the row. */
+  dotAndNorm(row: number, vector: Float32Array): { dot: number; norm: number } {
+    let dot = 0;
+    let norm = 0;
+    const base = row * this.dim;
+    for (let j = 0; j < this.dim; j++) {
+      const value = HALF_TO_FLOAT[this.rows[base + j]];
+      dot += value * vector[j];
+      norm += value * value;
+    }
+    return { dot, norm: Math.sqrt(norm) };
+  }
+
   /** Row as float32. */
   read(row: number): Float32Array {
     if (row < 0 || row >= this.count) throw new Error(`vector row ${row} out of range (0..${this.count - 1})`);

@@ -1,0 +1,141 @@
+// Candidate pairs for grouping and candidates for queries, from two indexes kept in step with the
+// catalog: LSH over every model view's embedding (lsh.ts) and multi-index hashing over pHashes
+// (phash-index.ts). Items are identified by vector rows; a photo's views occupy `views` consecutive
+// rows from its first row (its "base"), so any row maps back to its photo. The indexes are saved
+// beside the catalog and brought up to date incrementally (add new photos, remove gone ones).
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { LshIndex } from './lsh.ts';
+import { PhashIndex, PHASH_MAX_DISTANCE } from './phash-index.ts';
+
+const MAGIC = 'PDDCAND1';
+const HEADER_BYTES = 24; // magic, views, LSH length, pHash-index length, vector generation
+
+/** Margin under the similar threshold for LSH's estimated cosine (int8 + projection error, measured ≤ 0.02). */
+const ESTIMATE_MARGIN = 0.05;
+
+export interface IndexedPhoto {
+  base: number; // first vector row
+  phash: bigint;
+  phashVariants: bigint[] | null;
+}
+
+export class CandidateIndex {
+  private constructor(
+    private lsh: LshIndex,
+    private readonly phashes: PhashIndex,
+    private readonly variants: Map<number, bigint[]>,
+    readonly views: number,
+    private readonly generation: number,
+  ) {}
+
+  /** Loads the saved index, or starts an empty one when there is none or it is damaged or stale. */
+  static open(path: string, dim: number, views: number, generation: number, log: (message: string) => void): CandidateIndex {
+    if (existsSync(path)) {
+      try {
+        const bytes = readFileSync(path);
+        if (bytes.toString('latin1', 0, 8) !== MAGIC) throw new Error('not a candidate index file');
+        const savedViews = bytes.readUInt32LE(8);
+        const savedGeneration = bytes.readUInt32LE(20);
+        const lshLength = bytes.readUInt32LE(12);
+        const phashLength = bytes.readUInt32LE(16);
+        const lsh = LshIndex.deserialize(bytes.subarray(HEADER_BYTES, HEADER_BYTES + lshLength));
+        const phashes = PhashIndex.deserialize(bytes.subarray(HEADER_BYTES + lshLength, HEADER_BYTES + lshLength + phashLength));
+        if (savedViews === views && lsh.options.dim === dim && savedGeneration === generation) return new CandidateIndex(lsh, phashes, new Map(), views, generation);
+        log('the saved similarity index no longer matches the stored embeddings; rebuilding it');
+      } catch (error) {
+        log(`the saved similarity index cannot be used (${(error as Error).message}); rebuilding it`);
+      }
+    }
+    return new CandidateIndex(new LshIndex({ dim }), new PhashIndex(), new Map(), views, generation);
+  }
+
+  get size(): number {
+    return this.phashes.size;
+  }
+
+  /**
+   * Makes the indexes hold exactly these photos: removes the others, adds the missing (reading
+   * their vectors). Refits the LSH centre from scratch when it no longer fits the library.
+   */
+  sync(photos: IndexedPhoto[], readVector: (row: number) => Float32Array): { added: number; removed: number } {
+    const wanted = new Map(photos.map((photo) => [photo.base, photo]));
+    let removed = 0;
+    for (const base of [...this.phashes.ids()]) {
+      if (!wanted.has(base)) {
+        this.phashes.remove(base);
+        for (let v = 0; v < this.views; v++) this.lsh.remove(base + v);
+        removed++;
+      }
+    }
+    this.variants.clear();
+    // A stored hash that differs means the row now holds another photo: index it again.
+    const missing = photos.filter((photo) => this.phashes.get(photo.base) !== photo.phash || !this.lsh.has(photo.base));
+    if (this.lsh.size === 0 && missing.length > 0) {
+      // The centre: the mean of (up to 5000) whole-image embeddings of the library.
+      const sample = missing.filter((_, i) => i % Math.max(1, Math.floor(missing.length / 5000)) === 0);
+      this.lsh = new LshIndex({ ...this.lsh.options, mean: LshIndex.fitMean(sample.map((photo) => readVector(photo.base))) });
+    }
+    for (const photo of missing) {
+      this.phashes.add(photo.base, photo.phash);
+      for (let v = 0; v < this.views; v++) this.lsh.add(photo.base + v, readVector(photo.base + v));
+    }
+    for (const photo of photos) if (photo.phashVariants) this.variants.set(photo.base, photo.phashVariants);
+    if (missing.length > 0 && this.lsh.needsRefit()) {
+      // The library changed a lot since the centre was fitted: rebuild the LSH once with a new one.
+      const all = photos.filter((_, i) => i % Math.max(1, Math.floor(photos.length / 5000)) === 0);
+      this.lsh = new LshIndex({ ...this.lsh.options, mean: LshIndex.fitMean(all.map((photo) => readVector(photo.base))) });
+      for (const photo of photos) for (let v = 0; v < this.views; v++) this.lsh.add(photo.base + v, readVector(photo.base + v));
+    }
+    return { added: missing.length, removed };
+  }
+
+  /** Pairs of photos (bases, a < b) worth verifying: close embeddings (any views) or close pHashes. */
+  pairs(options: { minCosine: number; phashMaxDistance: number; rotatedMaxDistance: number | null }): Array<[number, number]> {
+    const seen = new Set<string>();
+    const pairs: Array<[number, number]> = [];
+    const addPair = (x: number, y: number) => {
+      const a = Math.min(x, y);
+      const b = Math.max(x, y);
+      if (a === b) return;
+      const key = `${a} ${b}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      pairs.push([a, b]);
+    };
+    this.lsh.forEachCandidatePair({ minCosine: options.minCosine - ESTIMATE_MARGIN }, (rowA, rowB) => addPair(this.baseOf(rowA), this.baseOf(rowB)));
+    this.phashes.forEachPairWithin(Math.min(options.phashMaxDistance, PHASH_MAX_DISTANCE), (a, b) => addPair(a, b));
+    if (options.rotatedMaxDistance !== null) {
+      for (const [base, variants] of this.variants) {
+        for (const variant of variants) for (const hit of this.phashes.query(variant, options.rotatedMaxDistance)) addPair(base, hit.id);
+      }
+    }
+    return pairs;
+  }
+
+  /** Photos (bases) that may match a probe: LSH neighbours of each of its views, and close pHashes. */
+  query(probe: { vectors: Float32Array[]; phash: bigint; phashVariants: bigint[] | null }, options: { k: number; phashMaxDistance: number }): number[] {
+    const bases = new Set<number>();
+    for (const vector of probe.vectors) for (const hit of this.lsh.query(vector, { k: options.k * this.views * 4 })) bases.add(this.baseOf(hit.id));
+    const radius = Math.min(options.phashMaxDistance, PHASH_MAX_DISTANCE);
+    for (const hash of [probe.phash, ...(probe.phashVariants ?? [])]) for (const hit of this.phashes.query(hash, radius)) bases.add(hit.id);
+    return [...bases];
+  }
+
+  /** Saves both indexes atomically (temp file + rename). */
+  save(path: string): void {
+    const lsh = this.lsh.serialize();
+    const phashes = this.phashes.serialize();
+    const header = Buffer.alloc(HEADER_BYTES);
+    header.write(MAGIC, 0, 'latin1');
+    header.writeUInt32LE(this.views, 8);
+    header.writeUInt32LE(lsh.length, 12);
+    header.writeUInt32LE(phashes.length, 16);
+    header.writeUInt32LE(this.generation, 20);
+    writeFileSync(`${path}.tmp`, Buffer.concat([header, lsh, phashes]));
+    renameSync(`${path}.tmp`, path);
+  }
+
+  private baseOf(row: number): number {
+    return row - (row % this.views);
+  }
+}
