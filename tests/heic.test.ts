@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp, { type Sharp } from 'sharp';
-import { closeHeicDecoder, decodeHeic, readHeicExif, type HeicImage } from '../electron/engine/decode-heic.ts';
+import { closeHeicDecoder, configureHeicDecoder, decodeHeic, readHeicExif, type HeicImage } from '../electron/engine/decode-heic.ts';
 import { heifInfo, makeHeicFixtures, PHOTOS, type HeicFixtures } from './helpers/heic-fixtures.ts';
 
 const SIDE = 64;
@@ -141,6 +141,14 @@ describe('HEIC decoding (libheif WebAssembly in a worker)', () => {
 
   it('reads no EXIF from a file without it, without throwing', async () => {
     assert.deepEqual(await readHeicExif(readFileSync(fx.withAlpha)), { orientation: null, takenAt: null });
+  });
+
+  it('says so when the worker cannot start, and works again with a worker file given explicitly', async () => {
+    await configureHeicDecoder({ workerFile: join(dir, 'missing-worker.js') });
+    await assert.rejects(decodeHeic(readFileSync(fx.exifRotated)), /HEIC decoder worker could not start: .*missing-worker\.js/);
+    await configureHeicDecoder({ workerFile: new URL('../electron/engine/decode-heic-worker.ts', import.meta.url), maxThreads: 1 });
+    assert.equal((await decodeHeic(readFileSync(fx.exifRotated))).width, 400);
+    await configureHeicDecoder({});
   });
 
   it('decodes off the main thread: the event loop keeps ticking during decodes', async () => {

@@ -80,17 +80,31 @@ function execArgvFor(workerFile: string): string[] | undefined {
   return [...process.execArgv, '--import', 'tsx'];
 }
 
+/** Why a pool was given up: a worker failed outside any task (its module did not load, say). */
+const poolFailures = new WeakMap<Piscina, Error>();
+
 function getPool(): Piscina {
   if (pool) return pool;
   const workerFile = settings.workerFile instanceof URL ? fileURLToPath(settings.workerFile) : settings.workerFile ?? defaultWorkerFile();
-  pool = new Piscina({
+  const created = new Piscina({
     filename: workerFile,
     execArgv: execArgvFor(workerFile),
     minThreads: 0, // no threads (nor their ~20 MB WebAssembly heaps) until a HEIC file turns up
     maxThreads: settings.maxThreads ?? Math.min(4, Math.max(1, availableParallelism() - 1)),
     idleTimeout: 60_000,
   });
-  return pool;
+  // piscina reports a worker that fails outside a task here, not to any task; without a listener the
+  // event would end the process. When no worker is left (they fail at start-up), piscina starts no
+  // more and queued tasks would wait forever: give the pool up, which rejects them, and let the next
+  // decode try a fresh one.
+  created.on('error', (error: Error) => {
+    if (created.threads.length > 0) return;
+    poolFailures.set(created, error);
+    if (pool === created) pool = null;
+    void created.destroy();
+  });
+  pool = created;
+  return created;
 }
 
 /** Decodes the primary image of a HEIC/HEIF file on a worker thread. Errors say what is wrong with the file. */
@@ -98,7 +112,15 @@ export async function decodeHeic(data: Buffer, options: DecodeHeicOptions = {}):
   // A private copy, transferred rather than cloned: `data` may be a view on a much larger buffer.
   const copy = new Uint8Array(data);
   const task: HeicWorkerTask = { data: copy, maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS };
-  const result = (await getPool().run(task, { transferList: [copy.buffer] })) as HeicWorkerResult;
+  const current = getPool();
+  let result: HeicWorkerResult;
+  try {
+    result = (await current.run(task, { transferList: [copy.buffer] })) as HeicWorkerResult;
+  } catch (error) {
+    const failure = poolFailures.get(current);
+    if (failure) throw new Error(`HEIC decoder worker could not start: ${failure.message}`);
+    throw error;
+  }
   return {
     pixels: Buffer.from(result.pixels.buffer, result.pixels.byteOffset, result.pixels.byteLength),
     width: result.width,
