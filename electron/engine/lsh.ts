@@ -92,6 +92,21 @@ export interface PairStats {
   skippedCrossPairs: number;
 }
 
+/** State shared by the pair-search loops for one table. */
+interface PairScan {
+  table: number;
+  members: Uint32Array; // slots in bucket order
+  sk: Int32Array; // sketches in bucket order
+  x: Float64Array; // |x| in bucket order
+  mu: Float64Array; // m.u in bucket order
+  u: Float64Array; // |u| in bucket order
+  minCosine: number;
+  meanNormSq: number;
+  examinedBefore: (a: number, b: number, t: number) => boolean;
+  visit: (idA: number, idB: number, cosine: number) => void;
+  stats: PairStats;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Small numeric helpers
 
@@ -176,11 +191,6 @@ const SKETCH_LIMIT = (() => {
   return table;
 })();
 
-/** Sketch Hamming limit for a pair whose centred cosine must be at least `c`. */
-function sketchLimit(c: number): number {
-  if (c <= -1) return SKETCH_BITS;
-  return SKETCH_LIMIT[Math.ceil((c + 1) * 1000 - 1e-9)];
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -553,76 +563,48 @@ export class LshIndex {
 
     // Item data copied in bucket order so that the inner loops read memory sequentially.
     const n = this.live;
-    const oSk = new Int32Array(n * SKETCH_WORDS);
-    const oX = new Float64Array(n);
-    const oMu = new Float64Array(n);
-    const oU = new Float64Array(n);
-    const mm = this.meanNormSq;
-    const filter = minCosine > -Infinity;
+    const scan: PairScan = {
+      table: 0,
+      members: new Uint32Array(0),
+      sk: new Int32Array(n * SKETCH_WORDS),
+      x: new Float64Array(n),
+      mu: new Float64Array(n),
+      u: new Float64Array(n),
+      minCosine,
+      meanNormSq: this.meanNormSq,
+      examinedBefore,
+      visit,
+      stats,
+    };
 
     for (let t = 0; t < T; t++) {
       const offsets = this.tableOffsets[t];
       const members = this.tableMembers[t];
       const depth = depths[t];
+      scan.table = t;
+      scan.members = members;
       for (let i = 0; i < n; i++) {
         const s = members[i];
-        oSk[i * 4] = sk[s * 4];
-        oSk[i * 4 + 1] = sk[s * 4 + 1];
-        oSk[i * 4 + 2] = sk[s * 4 + 2];
-        oSk[i * 4 + 3] = sk[s * 4 + 3];
-        oX[i] = this.xNorm[s];
-        oMu[i] = this.mDotU[s];
-        oU[i] = this.uNorm[s];
+        for (let w = 0; w < SKETCH_WORDS; w++) scan.sk[i * SKETCH_WORDS + w] = sk[s * SKETCH_WORDS + w];
+        scan.x[i] = this.xNorm[s];
+        scan.mu[i] = this.mDotU[s];
+        scan.u[i] = this.uNorm[s];
       }
-
-      // One pair, given by positions i, j in bucket order.
-      const examine = (i: number, j: number): void => {
-        stats.pairChecks++;
-        let limit = SKETCH_BITS;
-        if (filter) {
-          // Centred cosine this pair needs to reach minCosine in raw terms.
-          const need = minCosine * oX[i] * oX[j] - mm - oMu[i] - oMu[j];
-          const den = oU[i] * oU[j];
-          const c = den > 0 ? need / den : need <= 0 ? -1 : 2;
-          if (c > 1.02) return; // out of reach even for identical directions (small margin for estimation error)
-          limit = sketchLimit(Math.min(c, 1));
-        }
-        if (limit < SKETCH_BITS) {
-          const h =
-            popcount32(oSk[i * 4] ^ oSk[j * 4]) +
-            popcount32(oSk[i * 4 + 1] ^ oSk[j * 4 + 1]) +
-            popcount32(oSk[i * 4 + 2] ^ oSk[j * 4 + 2]) +
-            popcount32(oSk[i * 4 + 3] ^ oSk[j * 4 + 3]);
-          if (h > limit) return;
-        }
-        const a = members[i];
-        const b = members[j];
-        if (t > 0 && examinedBefore(a, b, t)) return;
-        stats.cosineChecks++;
-        const raw = this.rawCosine(a, b, this.slotCentredCosine(a, b));
-        if (raw < minCosine) return;
-        stats.emitted++;
-        const idA = this.slotIds[a];
-        const idB = this.slotIds[b];
-        if (idA < idB) visit(idA, idB, raw);
-        else visit(idB, idA, raw);
-      };
-
       for (let b = 0; b < bucketCount; b++) {
         const start = offsets[b];
         const end = offsets[b + 1];
         if (start === end) continue;
         const d = depth[b];
         if (d === 0) {
-          for (let i = start; i < end; i++) for (let j = i + 1; j < end; j++) examine(i, j);
+          this.scanBlock(scan, start, end, start, end);
         } else {
           // Oversized: pairs only inside runs that share the first d sketch bits.
           let runStart = start;
           while (runStart < end) {
-            const prefix = oSk[runStart * 4] >>> (32 - d);
+            const prefix = scan.sk[runStart * SKETCH_WORDS] >>> (32 - d);
             let runEnd = runStart + 1;
-            while (runEnd < end && oSk[runEnd * 4] >>> (32 - d) === prefix) runEnd++;
-            for (let i = runStart; i < runEnd; i++) for (let j = i + 1; j < runEnd; j++) examine(i, j);
+            while (runEnd < end && scan.sk[runEnd * SKETCH_WORDS] >>> (32 - d) === prefix) runEnd++;
+            this.scanBlock(scan, runStart, runEnd, runStart, runEnd);
             runStart = runEnd;
           }
         }
@@ -636,11 +618,60 @@ export class LshIndex {
             stats.skippedCrossPairs += (end - start) * (otherEnd - otherStart);
             continue;
           }
-          for (let i = start; i < end; i++) for (let j = otherStart; j < otherEnd; j++) examine(i, j);
+          this.scanBlock(scan, start, end, otherStart, otherEnd);
         }
       }
     }
     return stats;
+  }
+
+  /**
+   * Examines the pairs (i, j) of bucket-order positions with i in [i0, i1) and j in [j0, j1)
+   * (j > i when both ranges are the same bucket). The hot loop of forEachCandidatePair.
+   */
+  private scanBlock(scan: PairScan, i0: number, i1: number, j0: number, j1: number): void {
+    const same = i0 === j0;
+    const { sk, x, mu, u, minCosine, meanNormSq, stats } = scan; // sketches: 4 words (SKETCH_BITS = 128)
+    const filter = minCosine > -Infinity;
+    for (let i = i0; i < i1; i++) {
+      const s0 = sk[i * 4];
+      const s1 = sk[i * 4 + 1];
+      const s2 = sk[i * 4 + 2];
+      const s3 = sk[i * 4 + 3];
+      const needI = meanNormSq + mu[i];
+      const xI = minCosine * x[i];
+      const uI = u[i];
+      for (let j = same ? i + 1 : j0; j < j1; j++) {
+        let limit = SKETCH_BITS;
+        if (filter) {
+          // Centred cosine this pair must reach for its raw cosine to reach minCosine.
+          const need = xI * x[j] - needI - mu[j];
+          const den = uI * u[j];
+          const c = den > 0 ? need / den : need <= 0 ? -1 : 2;
+          if (c > 1.02) continue; // out of reach even for identical directions (margin for estimation error)
+          limit = c <= -1 ? SKETCH_BITS : SKETCH_LIMIT[Math.ceil((Math.min(c, 1) + 1) * 1000 - 1e-9)];
+        }
+        const h = popcount32(s0 ^ sk[j * 4]) + popcount32(s1 ^ sk[j * 4 + 1]) + popcount32(s2 ^ sk[j * 4 + 2]) + popcount32(s3 ^ sk[j * 4 + 3]);
+        if (h > limit) continue;
+        this.finishPair(scan, i, j);
+      }
+      stats.pairChecks += same ? i1 - i - 1 : j1 - j0;
+    }
+  }
+
+  /** A pair that passed the sketch test: report it unless an earlier table did, and if its cosine is enough. */
+  private finishPair(scan: PairScan, i: number, j: number): void {
+    const a = scan.members[i];
+    const b = scan.members[j];
+    if (scan.table > 0 && scan.examinedBefore(a, b, scan.table)) return;
+    scan.stats.cosineChecks++;
+    const raw = this.rawCosine(a, b, this.slotCentredCosine(a, b));
+    if (raw < scan.minCosine) return;
+    scan.stats.emitted++;
+    const idA = this.slotIds[a];
+    const idB = this.slotIds[b];
+    if (idA < idB) scan.visit(idA, idB, raw);
+    else scan.visit(idB, idA, raw);
   }
 
   /**

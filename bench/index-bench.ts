@@ -1,0 +1,414 @@
+// Benchmark of the LSH vector index (electron/engine/lsh.ts) and the pHash index on synthetic data.
+//
+//   npx tsx bench/index-bench.ts --n 100000            (1792-dim raw vectors, projected by the index)
+//   npx tsx bench/index-bench.ts --n 1000000           (generated directly in the 256-dim reduced space)
+//
+// Options: --mode full|reduced (default: full up to 200k, reduced above), --queries 200, --tables,
+// --bits, --probes, --seed 7, --near 0.87 (the engine's near-duplicate cosine), --margin 0.03 (how much
+// lower the index is asked to look, since its cosines are estimates), --similar (also time the
+// "similar" tier pair search at 0.80), --no-phash.
+//
+// The data imitates the embeddings measured on the dev photos (docs: /work/shared/notes): raw
+// vectors are non-negative (ReLU), unrelated photos sit near cosine 0.47, photos are grouped into
+// topics and events (bursts at ~0.8), and there are planted near-duplicates (0.88-0.98) and
+// "similar" pairs (0.75-0.86). In reduced mode the same model is drawn in 256 dims without the
+// ReLU, which skips the projection (its cost in recall is measured by the full mode).
+import os from 'node:os';
+import { LshIndex, LSH_DEFAULTS, mulberry32 } from '../electron/engine/lsh.ts';
+import { PhashIndex, hamming } from '../electron/engine/phash-index.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Arguments
+
+const argv = process.argv.slice(2);
+function arg(name: string, fallback: string): string {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : fallback;
+}
+const flag = (name: string) => argv.includes(`--${name}`);
+const n = Number(arg('n', '100000'));
+const mode = arg('mode', n <= 200_000 ? 'full' : 'reduced');
+const queryCount = Number(arg('queries', '200'));
+const tables = Number(arg('tables', String(LSH_DEFAULTS.tables)));
+const bits = Number(arg('bits', String(LSH_DEFAULTS.bitsPerTable)));
+const probes = Number(arg('probes', String(LSH_DEFAULTS.probes)));
+const reducedDim = Number(arg('reduced', String(LSH_DEFAULTS.reducedDim)));
+const seed = Number(arg('seed', '7'));
+const nearCosine = Number(arg('near', '0.87'));
+const margin = Number(arg('margin', '0.03'));
+const dim = mode === 'full' ? 1792 : 256;
+
+// ---------------------------------------------------------------------------------------------
+// Synthetic embeddings
+
+const rand = mulberry32(seed);
+let spare: number | null = null;
+function gauss(): number {
+  if (spare !== null) {
+    const s = spare;
+    spare = null;
+    return s;
+  }
+  let u = 0;
+  while (u === 0) u = rand();
+  const r = Math.sqrt(-2 * Math.log(u));
+  const a = 2 * Math.PI * rand();
+  spare = r * Math.sin(a);
+  return r * Math.cos(a);
+}
+
+// Per-dimension profile: a positive base (what all photos share) and unequal spreads.
+const base = new Float64Array(dim);
+const sigma = new Float64Array(dim);
+for (let i = 0; i < dim; i++) {
+  base[i] = Math.exp(0.6 * gauss());
+  sigma[i] = Math.exp(0.5 * gauss());
+}
+let baseSq = 0;
+let sigmaSq = 0;
+for (let i = 0; i < dim; i++) {
+  baseSq += base[i] * base[i];
+  sigmaSq += sigma[i] * sigma[i];
+}
+// Content scale so that unrelated photos land near cosine 0.47 (tuned once, printed below).
+const contentScale = Math.sqrt((baseSq * (mode === 'full' ? 4.5 : 1.13) * dim) / sigmaSq);
+const nonNegative = mode === 'full';
+
+function randomDirection(): Float64Array {
+  const v = new Float64Array(dim);
+  for (let i = 0; i < dim; i++) v[i] = gauss() / Math.sqrt(dim);
+  return v;
+}
+
+/** Raw vector from a content direction u: base + scale * sigma * u, clipped at 0 in full mode. */
+function render(u: Float64Array, out: Float32Array, offset: number): void {
+  for (let i = 0; i < dim; i++) {
+    const x = base[i] + contentScale * sigma[i] * u[i];
+    out[offset + i] = nonNegative && x < 0 ? 0 : x;
+  }
+}
+
+/** u + eps * noise: the content of an edited copy. */
+function perturb(u: Float64Array, eps: number): Float64Array {
+  const v = new Float64Array(dim);
+  for (let i = 0; i < dim; i++) v[i] = u[i] + (eps * gauss()) / Math.sqrt(dim);
+  return v;
+}
+
+/** Noise level that gives roughly raw cosine c (centred cosine ~ (c - 0.47) / 0.53). */
+function epsFor(rawCosine: number): number {
+  const centred = (rawCosine - 0.47) / 0.53;
+  return Math.sqrt(1 / (centred * centred) - 1);
+}
+
+interface Planted {
+  a: number;
+  b: number;
+  kind: 'near' | 'similar';
+}
+
+function generate(): { data: Float32Array; planted: Planted[] } {
+  const data = new Float32Array(n * dim);
+  const planted: Planted[] = [];
+  const topicCount = Math.max(20, Math.round(n / 1000));
+  const topicVectors: Float64Array[] = [];
+  for (let t = 0; t < topicCount; t++) topicVectors.push(randomDirection());
+  const [wTopic, wEvent, wOwn] = [Math.sqrt(0.25), Math.sqrt(0.35), Math.sqrt(0.4)];
+  let count = 0;
+  const push = (u: Float64Array): number => {
+    render(u, data, count * dim);
+    return count++;
+  };
+  while (count < n) {
+    // An event (burst, same scene): 1-30 photos of one topic, half of them singletons.
+    const topic = topicVectors[Math.floor(rand() * topicCount)];
+    const event = randomDirection();
+    const size = rand() < 0.5 ? 1 : 2 + Math.floor(-Math.log(1 - rand()) * 4);
+    for (let m = 0; m < size && count < n; m++) {
+      const own = randomDirection();
+      const u = new Float64Array(dim);
+      for (let i = 0; i < dim; i++) u[i] = wTopic * topic[i] + wEvent * event[i] + wOwn * own[i];
+      const original = push(u);
+      // 5 % of photos get 1-3 edited copies (near-duplicates), 5 % a "similar" sibling.
+      if (rand() < 0.05) {
+        const copies = 1 + Math.floor(rand() * rand() * 3);
+        const group = [original];
+        for (let c = 0; c < copies && count < n; c++) group.push(push(perturb(u, epsFor(0.88 + 0.1 * rand()))));
+        for (let i = 0; i < group.length; i++) for (let j = i + 1; j < group.length; j++) planted.push({ a: group[i], b: group[j], kind: 'near' });
+      }
+      if (rand() < 0.05 && count < n) planted.push({ a: original, b: push(perturb(u, epsFor(0.75 + 0.11 * rand()))), kind: 'similar' });
+    }
+  }
+  return { data, planted };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exact cosines on the raw vectors
+
+function norms(data: Float32Array): Float64Array {
+  const out = new Float64Array(n);
+  for (let r = 0; r < n; r++) {
+    let s = 0;
+    for (let i = r * dim; i < (r + 1) * dim; i++) s += data[i] * data[i];
+    out[r] = Math.sqrt(s);
+  }
+  return out;
+}
+
+function exactCosine(data: Float32Array, norm: Float64Array, a: number, b: number): number {
+  let s = 0;
+  const oa = a * dim;
+  const ob = b * dim;
+  for (let i = 0; i < dim; i++) s += data[oa + i] * data[ob + i];
+  return s / (norm[a] * norm[b]);
+}
+
+/** Exact top-k by raw cosine, excluding the query row itself. */
+function bruteTopK(data: Float32Array, norm: Float64Array, q: number, k: number): { id: number; cosine: number }[] {
+  const top: { id: number; cosine: number }[] = [];
+  const oq = q * dim;
+  for (let r = 0; r < n; r++) {
+    if (r === q) continue;
+    let s = 0;
+    const or = r * dim;
+    for (let i = 0; i < dim; i++) s += data[oq + i] * data[or + i];
+    const c = s / (norm[q] * norm[r]);
+    if (top.length < k || c > top[top.length - 1].cosine) {
+      top.push({ id: r, cosine: c });
+      top.sort((x, y) => y.cosine - x.cosine);
+      if (top.length > k) top.pop();
+    }
+  }
+  return top;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+const ms = (t: number) => `${t.toFixed(t < 10 ? 2 : 0)} ms`;
+const sec = (t: number) => `${(t / 1000).toFixed(1)} s`;
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+const rows: [string, string][] = [];
+const row = (what: string, value: string) => {
+  rows.push([what, value]);
+  console.error(`  ${what}: ${value}`);
+};
+
+const rssStart = process.memoryUsage().rss;
+console.error(`generating ${n} x ${dim} (${mode}) ...`);
+let t0 = performance.now();
+const { data, planted } = generate();
+const norm = norms(data);
+row('data generation', `${sec(performance.now() - t0)} (${mb(data.byteLength)} of float32, not part of the index)`);
+{
+  let s = 0;
+  const samples = 20000;
+  for (let i = 0; i < samples; i++) s += exactCosine(data, norm, Math.floor(rand() * n), Math.floor(rand() * n));
+  row('mean raw cosine of random pairs', (s / samples).toFixed(3));
+}
+
+// Build: mean from the first 10 000 vectors, as the engine would after its first batch.
+t0 = performance.now();
+const fitRows = Math.min(n, 10_000);
+const mean = LshIndex.fitMean((function* () {
+  for (let r = 0; r < fitRows; r++) yield data.subarray(r * dim, (r + 1) * dim);
+})());
+const index = new LshIndex({ dim, reducedDim, tables, bitsPerTable: bits, seed: 1, mean });
+const rssBeforeIndex = process.memoryUsage().rss;
+for (let r = 0; r < n; r++) index.add(r, data.subarray(r * dim, (r + 1) * dim));
+const buildMs = performance.now() - t0;
+row('index build (add all)', `${sec(buildMs)} (${((buildMs / n) * 1000).toFixed(0)} µs/item)`);
+t0 = performance.now();
+index.query(data.subarray(0, dim), { k: 1 }); // first query builds the bucket tables
+row('bucket tables build (first query)', ms(performance.now() - t0));
+const rssAfterIndex = process.memoryUsage().rss;
+row('index typed arrays', mb(index.memoryBytes()));
+row('RSS growth while building the index', mb(rssAfterIndex - rssBeforeIndex));
+row('RSS total (data + index)', mb(rssAfterIndex));
+row('mean drift after build', index.meanDrift().toFixed(3));
+
+// Estimation error of the compact copy (projection + int8) on planted and random pairs.
+{
+  const errs: number[] = [];
+  for (const p of planted) errs.push(Math.abs(index.cosine(p.a, p.b) - exactCosine(data, norm, p.a, p.b)));
+  const randErr: number[] = [];
+  for (let i = 0; i < 5000; i++) {
+    const a = Math.floor(rand() * n);
+    const b = Math.floor(rand() * n);
+    if (a !== b) randErr.push(Math.abs(index.cosine(a, b) - exactCosine(data, norm, a, b)));
+  }
+  row('raw-cosine estimate error, planted pairs (median / p99 / max)', `${percentile(errs, 0.5).toFixed(4)} / ${percentile(errs, 0.99).toFixed(4)} / ${Math.max(...errs).toFixed(4)}`);
+  row('raw-cosine estimate error, random pairs (median / p99)', `${percentile(randErr, 0.5).toFixed(4)} / ${percentile(randErr, 0.99).toFixed(4)}`);
+}
+
+// Queries: half from planted near-duplicate groups, half uniform.
+const queries: number[] = [];
+const nearPlanted = planted.filter((p) => p.kind === 'near');
+while (queries.length < queryCount) {
+  queries.push(queries.length % 2 === 0 && nearPlanted.length > 0 ? nearPlanted[Math.floor(rand() * nearPlanted.length)].a : Math.floor(rand() * n));
+}
+console.error(`exact brute force for ${queries.length} queries ...`);
+t0 = performance.now();
+const truth = queries.map((q) => bruteTopK(data, norm, q, 10));
+const bruteQueryMs = (performance.now() - t0) / queries.length;
+
+function recallAt10(hitsFor: (q: number) => number[], floor: number): number {
+  let found = 0;
+  let total = 0;
+  queries.forEach((q, i) => {
+    const got = new Set(hitsFor(q));
+    for (const t of truth[i]) {
+      if (t.cosine < floor) continue;
+      total++;
+      if (got.has(t.id)) found++;
+    }
+  });
+  return total === 0 ? Number.NaN : found / total;
+}
+
+for (const p of [0, probes, probes * 3]) {
+  const times: number[] = [];
+  const results = new Map<number, number[]>();
+  for (const q of queries) {
+    const v = data.subarray(q * dim, (q + 1) * dim);
+    const start = performance.now();
+    const hits = index.query(v, { k: 11, probes: p });
+    times.push(performance.now() - start);
+    results.set(q, hits.map((h) => h.id).filter((id) => id !== q).slice(0, 10));
+  }
+  const label = `query k=10, probes=${p}`;
+  row(`${label}: p50 / p99`, `${ms(percentile(times, 0.5))} / ${ms(percentile(times, 0.99))}`);
+  row(`${label}: recall@10 (all true top-10)`, recallAt10((q) => results.get(q)!, -1).toFixed(3));
+  row(`${label}: recall@10 of true neighbours with cosine >= 0.80`, recallAt10((q) => results.get(q)!, 0.8).toFixed(3));
+  row(`${label}: recall@10 of true neighbours with cosine >= ${nearCosine}`, recallAt10((q) => results.get(q)!, nearCosine).toFixed(3));
+}
+{
+  // What the engine gets when it re-ranks the index's top 100 with its raw vectors.
+  const results = new Map<number, number[]>();
+  for (const q of queries) {
+    const v = data.subarray(q * dim, (q + 1) * dim);
+    const hits = index.query(v, { k: 101, probes });
+    const exact = hits.filter((h) => h.id !== q).map((h) => ({ id: h.id, c: exactCosine(data, norm, q, h.id) }));
+    exact.sort((a, b) => b.c - a.c);
+    results.set(q, exact.slice(0, 10).map((h) => h.id));
+  }
+  row(`query top-100 re-ranked exactly: recall@10 (all)`, recallAt10((q) => results.get(q)!, -1).toFixed(3));
+  row(`query top-100 re-ranked exactly: recall@10 of neighbours >= 0.80`, recallAt10((q) => results.get(q)!, 0.8).toFixed(3));
+}
+row('brute force query, float32 raw vectors', ms(bruteQueryMs));
+{
+  // Brute force over the compact int8 copy, timed on the same scan a query would do.
+  const sample = queries.slice(0, 10);
+  const start = performance.now();
+  for (const q of sample) for (let r = 0; r < n; r++) index.cosine(q, r);
+  row('brute force query, int8 compact copy', ms((performance.now() - start) / sample.length));
+}
+
+// All near-duplicate pairs.
+function pairSearch(threshold: number, label: string, kinds: Planted['kind'][]): void {
+  const found = new Set<number>();
+  let reported = 0;
+  let belowThreshold = 0;
+  const start = performance.now();
+  const stats = index.forEachCandidatePair({ minCosine: threshold - margin }, (a, b) => {
+    found.add(a * n + b);
+    reported++;
+  });
+  const elapsed = performance.now() - start;
+  // Recall over planted pairs whose exact cosine reaches the threshold, by cosine band.
+  const bands = [threshold, 0.9, 0.94, 0.98, 1.01];
+  const hit = new Array(bands.length - 1).fill(0);
+  const total = new Array(bands.length - 1).fill(0);
+  for (const p of planted) {
+    if (!kinds.includes(p.kind)) continue;
+    const c = exactCosine(data, norm, p.a, p.b);
+    const band = bands.findIndex((lo, i) => c >= lo && c < bands[i + 1]);
+    if (band < 0) continue;
+    total[band]++;
+    if (found.has(Math.min(p.a, p.b) * n + Math.max(p.a, p.b))) hit[band]++;
+  }
+  for (const key of found) if (exactCosine(data, norm, Math.floor(key / n), key % n) < threshold) belowThreshold++;
+  const sumHit = hit.reduce((a, b) => a + b, 0);
+  const sumTotal = total.reduce((a, b) => a + b, 0);
+  row(`${label} pairs (cosine >= ${threshold}, index asked for >= ${(threshold - margin).toFixed(2)}): time`, sec(elapsed));
+  row(`${label} pairs: recall of planted pairs`, `${(sumHit / sumTotal).toFixed(4)} (${sumHit} / ${sumTotal})`);
+  row(
+    `${label} pairs: recall by exact cosine band`,
+    total.map((t, i) => `[${bands[i].toFixed(2)}, ${Math.min(1, bands[i + 1]).toFixed(2)}): ${t ? (hit[i] / t).toFixed(3) : '-'} of ${t}`).join('; '),
+  );
+  row(`${label} pairs: reported / below threshold on exact check`, `${reported} / ${belowThreshold}`);
+  row(`${label} pairs: sketch checks / int8 cosines / oversized buckets`, `${(stats.pairChecks / 1e6).toFixed(0)} M / ${(stats.cosineChecks / 1e6).toFixed(2)} M / ${stats.oversizedBuckets}`);
+}
+console.error('all-pairs search ...');
+pairSearch(nearCosine, 'near-duplicate', ['near']);
+if (flag('similar')) pairSearch(0.8, 'similar', ['near', 'similar']);
+{
+  // Brute-force all pairs is quadratic: time a sample of int8 and float cosines and extrapolate.
+  const sample = 200_000;
+  let start = performance.now();
+  for (let i = 0; i < sample; i++) index.cosine(i % n, (i * 7919) % n);
+  const int8Ns = ((performance.now() - start) / sample) * 1e6;
+  start = performance.now();
+  for (let i = 0; i < sample / 10; i++) exactCosine(data, norm, i % n, (i * 7919) % n);
+  const floatNs = ((performance.now() - start) / (sample / 10)) * 1e6;
+  const pairs = (n * (n - 1)) / 2;
+  row('brute-force all pairs (extrapolated), int8 compact / float32 raw', `${sec((pairs * int8Ns) / 1e6)} / ${sec((pairs * floatNs) / 1e6)}`);
+}
+
+// Serialisation.
+{
+  const start = performance.now();
+  const buf = index.serialize();
+  const serialiseMs = performance.now() - start;
+  const start2 = performance.now();
+  const back = LshIndex.deserialize(buf);
+  row('serialize / deserialize', `${ms(serialiseMs)} / ${ms(performance.now() - start2)} (${mb(buf.length)})`);
+  if (back.size !== index.size) throw new Error('round trip lost items');
+}
+
+// pHash index: synthetic 64-bit hashes, 5 % with a near copy (1-6 bits flipped).
+if (!flag('no-phash')) {
+  const phash = new PhashIndex();
+  const hashes: bigint[] = [];
+  const randomHash = () => (BigInt(Math.floor(rand() * 2 ** 32)) << 32n) | BigInt(Math.floor(rand() * 2 ** 32));
+  let start = performance.now();
+  for (let i = 0; i < n; i++) {
+    let h = randomHash();
+    if (i > 0 && rand() < 0.05) {
+      h = hashes[i - 1];
+      const flips = 1 + Math.floor(rand() * 6);
+      for (let f = 0; f < flips; f++) h ^= 1n << BigInt(Math.floor(rand() * 64));
+    }
+    hashes.push(h);
+    phash.add(i, h);
+  }
+  row('pHash index build', sec(performance.now() - start));
+  for (const d of [4, 10, 12]) {
+    start = performance.now();
+    const count = phash.forEachPairWithin(d, () => {});
+    row(`pHash all pairs within ${d} bits`, `${sec(performance.now() - start)} (${count} pairs)`);
+  }
+  const times: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const q = hashes[Math.floor(rand() * n)];
+    const s = performance.now();
+    phash.query(q, 10);
+    times.push(performance.now() - s);
+  }
+  row('pHash query within 10 bits: p50 / p99', `${ms(percentile(times, 0.5))} / ${ms(percentile(times, 0.99))}`);
+  start = performance.now();
+  let brute = 0;
+  for (let i = 0; i < n; i++) if (hamming(hashes[0], hashes[i]) <= 10) brute++;
+  row('pHash brute-force query (bigint)', `${ms(performance.now() - start)} (${brute} within 10)`);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const cpus = os.cpus();
+console.log(`### Vector index, n = ${n.toLocaleString('en')} (${mode} mode, ${dim}-dim input)\n`);
+console.log(`Command: \`npx tsx bench/index-bench.ts ${argv.join(' ')}\`  `);
+console.log(`Machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${mb(os.totalmem())} RAM; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}  `);
+console.log(`Index: ${tables} tables x ${bits} bits, reduced to ${index.reducedDim} dims (int8), probes ${probes}, ${queries.length} queries, RSS at start ${mb(rssStart)}\n`);
+console.log('| measure | value |');
+console.log('|---|---|');
+for (const [what, value] of rows) console.log(`| ${what} | ${value} |`);

@@ -1,0 +1,208 @@
+// Tests of the LSH vector index against brute force on small synthetic data.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LshIndex, mulberry32 } from '../electron/engine/lsh.ts';
+
+const DIM = 192;
+
+/** Synthetic embeddings: a shared positive offset (like post-ReLU features) plus random content. */
+function makeData(count: number, seed: number): { vectors: Float32Array[]; planted: [number, number][] } {
+  const rand = mulberry32(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(rand() || 1e-12)) * Math.cos(2 * Math.PI * rand());
+  const offset = Float32Array.from({ length: DIM }, () => 1 + rand());
+  const vectors: Float32Array[] = [];
+  const planted: [number, number][] = [];
+  while (vectors.length < count) {
+    const v = Float32Array.from(offset, (o) => o + 1.2 * gauss());
+    vectors.push(v);
+    // Every 10th photo gets an edited copy (small noise: cosine ~0.95-0.99).
+    if (vectors.length % 10 === 0 && vectors.length < count) {
+      const noise = 0.15 + 0.25 * rand();
+      vectors.push(Float32Array.from(v, (x) => x + noise * gauss()));
+      planted.push([vectors.length - 2, vectors.length - 1]);
+    }
+  }
+  return { vectors, planted };
+}
+
+function exactCosine(a: Float32Array, b: Float32Array): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
+function buildIndex(vectors: Float32Array[], options: Partial<ConstructorParameters<typeof LshIndex>[0]> = {}): LshIndex {
+  const index = new LshIndex({ dim: DIM, reducedDim: 128, tables: 24, bitsPerTable: 12, seed: 5, mean: LshIndex.fitMean(vectors), ...options });
+  vectors.forEach((v, id) => index.add(id, v));
+  return index;
+}
+
+const { vectors, planted } = makeData(3000, 1);
+const index = buildIndex(vectors);
+
+test('query finds the exact nearest neighbour of planted copies (recall vs brute force)', () => {
+  let agree = 0;
+  for (const [a] of planted) {
+    // Brute force: the true nearest neighbour of a (other than itself).
+    let best = -1;
+    let bestCos = -2;
+    vectors.forEach((v, id) => {
+      if (id === a) return;
+      const c = exactCosine(vectors[a], v);
+      if (c > bestCos) [best, bestCos] = [id, c];
+    });
+    const hits = index.query(vectors[a], { k: 2 }).filter((h) => h.id !== a);
+    if (hits[0]?.id === best) agree++;
+  }
+  assert.ok(agree / planted.length >= 0.97, `recall@1 ${agree} / ${planted.length}`);
+});
+
+test('query results are sorted, honour k and minCosine, and estimate the raw cosine', () => {
+  const [a, b] = planted[3];
+  const hits = index.query(vectors[a], { k: 5, probes: 20 });
+  assert.equal(hits.length, 5);
+  for (let i = 1; i < hits.length; i++) assert.ok(hits[i - 1].cosine >= hits[i].cosine);
+  const copy = hits.find((h) => h.id === b);
+  assert.ok(copy, 'the planted copy is among the hits');
+  assert.ok(Math.abs(copy.cosine - exactCosine(vectors[a], vectors[b])) < 0.03, `estimate ${copy.cosine}`);
+  const strict = index.query(vectors[a], { k: 50, minCosine: 0.9 });
+  assert.ok(strict.length >= 2 && strict.length < 50);
+  for (const h of strict) assert.ok(h.cosine >= 0.9);
+});
+
+test('more probes find at least as many planted copies', () => {
+  const found = (probes: number) => planted.filter(([a, b]) => index.query(vectors[a], { k: 3, probes }).some((h) => h.id === b)).length;
+  const none = found(0);
+  const many = found(30);
+  assert.ok(many >= none, `${many} < ${none}`);
+  assert.ok(many / planted.length >= 0.97);
+});
+
+test('cosine() estimates the raw cosine of stored items', () => {
+  for (const [a, b] of planted.slice(0, 50)) {
+    const exact = exactCosine(vectors[a], vectors[b]);
+    assert.ok(Math.abs(index.cosine(a, b) - exact) < 0.03, `pair ${a},${b}: ${index.cosine(a, b)} vs ${exact}`);
+  }
+  assert.ok(Number.isNaN(index.cosine(0, 999_999)));
+});
+
+test('candidatePairs finds the pairs above a threshold that brute force finds', () => {
+  const threshold = 0.93;
+  const truth = new Set<string>();
+  for (let a = 0; a < vectors.length; a++)
+    for (let b = a + 1; b < vectors.length; b++) if (exactCosine(vectors[a], vectors[b]) >= threshold) truth.add(`${a},${b}`);
+  assert.ok(truth.size > 100, `only ${truth.size} true pairs: the test data is too easy`);
+  const reported = new Set<string>();
+  const stats = index.forEachCandidatePair({ minCosine: threshold - 0.03 }, (a, b, cosine) => {
+    assert.ok(a < b);
+    const key = `${a},${b}`;
+    assert.ok(!reported.has(key), `pair ${key} reported twice`);
+    reported.add(key);
+    assert.ok(cosine >= threshold - 0.03);
+  });
+  let found = 0;
+  for (const key of truth) if (reported.has(key)) found++;
+  assert.ok(found / truth.size >= 0.97, `pair recall ${found} / ${truth.size}`);
+  assert.equal(stats.emitted, reported.size);
+  assert.ok(stats.pairChecks > stats.cosineChecks, 'the sketch filter should skip most pairs');
+});
+
+test('remove() takes items out of queries and pairs; add() replaces an id', () => {
+  const small = buildIndex(vectors.slice(0, 400));
+  const [a, b] = planted[0];
+  assert.ok(small.query(vectors[a], { k: 3 }).some((h) => h.id === b));
+  assert.equal(small.remove(b), true);
+  assert.equal(small.remove(b), false);
+  assert.equal(small.has(b), false);
+  assert.equal(small.size, 399);
+  assert.ok(!small.query(vectors[a], { k: 10 }).some((h) => h.id === b));
+  assert.ok(!small.candidatePairs({ minCosine: 0.5 }).some(([x, y]) => x === b || y === b));
+  small.add(b, vectors[b]);
+  assert.ok(small.query(vectors[a], { k: 3 }).some((h) => h.id === b));
+  // Replacing an id with another vector moves it.
+  small.add(b, vectors[300]);
+  assert.equal(small.size, 400);
+  assert.ok(small.cosine(b, 300) > 0.99);
+});
+
+test('serialize / deserialize round trip gives the same answers', () => {
+  const small = buildIndex(vectors.slice(0, 500));
+  small.remove(7); // a freed slot must not survive the round trip
+  const copy = LshIndex.deserialize(small.serialize());
+  assert.equal(copy.size, small.size);
+  assert.equal(copy.has(7), false);
+  assert.deepEqual(copy.options, small.options);
+  assert.deepEqual(copy.getMean(), small.getMean());
+  for (const q of [0, 10, 123]) assert.deepEqual(copy.query(vectors[q], { k: 5 }), small.query(vectors[q], { k: 5 }));
+  assert.deepEqual(copy.candidatePairs({ minCosine: 0.8 }).sort(), small.candidatePairs({ minCosine: 0.8 }).sort());
+  // The copy keeps working after more changes.
+  copy.add(7, vectors[7]);
+  assert.equal(copy.size, 500);
+});
+
+test('deserialize refuses corrupt buffers with a clear error', () => {
+  const buf = buildIndex(vectors.slice(0, 50)).serialize();
+  const badMagic = Buffer.from(buf);
+  badMagic.write('NOTANIDX', 0, 'latin1');
+  assert.throws(() => LshIndex.deserialize(badMagic), /bad magic/);
+  const badVersion = Buffer.from(buf);
+  badVersion.writeUInt32LE(99, 8);
+  assert.throws(() => LshIndex.deserialize(badVersion), /unsupported format version 99/);
+  assert.throws(() => LshIndex.deserialize(buf.subarray(0, buf.length - 10)), /truncated/);
+  assert.throws(() => LshIndex.deserialize(buf.subarray(0, 20)), /truncated header/);
+  const flipped = Buffer.from(buf);
+  flipped[flipped.length - 3] ^= 0x40;
+  assert.throws(() => LshIndex.deserialize(flipped), /checksum/);
+});
+
+test('the same seed gives the same index; another seed gives other buckets', () => {
+  const part = vectors.slice(0, 200);
+  const a = buildIndex(part, { seed: 42 }).serialize();
+  const b = buildIndex(part, { seed: 42 }).serialize();
+  const c = buildIndex(part, { seed: 43 }).serialize();
+  assert.ok(a.equals(b));
+  assert.ok(!a.equals(c));
+});
+
+test('identical photos in an oversized bucket are all still paired', () => {
+  const same = new LshIndex({ dim: DIM, reducedDim: 128, tables: 4, bitsPerTable: 8, mean: LshIndex.fitMean(vectors) });
+  for (let id = 0; id < 300; id++) same.add(id, vectors[0]);
+  for (let id = 300; id < 600; id++) same.add(id, vectors[id]);
+  let identical = 0;
+  const stats = same.forEachCandidatePair({ minCosine: 0.99, maxBucketSize: 50 }, (a, b) => {
+    if (a < 300 && b < 300) identical++;
+  });
+  assert.ok(stats.oversizedBuckets > 0);
+  assert.equal(identical, (300 * 299) / 2);
+});
+
+test('mean handling: fitMean, setMean only while empty, needsRefit', () => {
+  const part = vectors.slice(0, 300);
+  const mean = LshIndex.fitMean(part);
+  assert.ok(Math.abs(mean[0] - part.reduce((s, v) => s + v[0], 0) / part.length) < 1e-5);
+  const uncentred = new LshIndex({ dim: DIM, reducedDim: 128 });
+  part.forEach((v, id) => uncentred.add(id, v));
+  assert.equal(uncentred.needsRefit(), true);
+  assert.ok(uncentred.meanDrift() > 0.5);
+  assert.throws(() => uncentred.setMean(mean), /not empty/);
+  const centred = buildIndex(part);
+  assert.equal(centred.needsRefit(), false);
+  assert.ok(centred.meanDrift() < 0.15, `drift ${centred.meanDrift()}`);
+});
+
+test('bad input is refused', () => {
+  assert.throws(() => new LshIndex({ dim: 0 }), /dim/);
+  assert.throws(() => new LshIndex({ dim: DIM, bitsPerTable: 30 }), /bitsPerTable/);
+  assert.throws(() => index.query(new Float32Array(DIM - 1)), /expected a vector of 192/);
+  const bad = new Float32Array(DIM);
+  bad[3] = Number.NaN;
+  assert.throws(() => new LshIndex({ dim: DIM }).add(1, bad), /non-finite/);
+  assert.throws(() => new LshIndex({ dim: DIM }).add(-1, vectors[0]), /id must be/);
+  assert.throws(() => LshIndex.fitMean([]), /no vectors/);
+});
