@@ -239,19 +239,24 @@ export async function installDedupApi(page: Page, backend: Backend, options: { d
     if (typeof method !== 'function') throw new Error(`unknown API method ${name}`);
     return method(...args);
   });
-  await page.addInitScript((config: { dropRoot: string }) => {
-    const g = globalThis as any;
-    const call = (name: string, args: unknown[]) => g.__dedupCall(name, args);
-    const listeners: Record<string, Set<(payload: unknown) => void>> = { 'scan.progress': new Set(), 'groups.changed': new Set() };
-    g.__dedupEmit = (channel: string, payload: unknown) => {
+  // Plain JavaScript source: a function would be serialised with tsx's helpers (__name) it does not have.
+  await page.addInitScript({ content: pageApiSource(options.dropRoot) });
+}
+
+function pageApiSource(dropRoot: string): string {
+  return `(() => {
+    const call = (name, args) => globalThis.__dedupCall(name, args);
+    const listeners = { 'scan.progress': new Set(), 'groups.changed': new Set() };
+    globalThis.__dedupEmit = (channel, payload) => {
       for (const listener of listeners[channel] ?? []) listener(payload);
     };
-    const on = (channel: string) => (listener: (payload: unknown) => void) => {
-      listeners[channel]!.add(listener);
-      return () => listeners[channel]!.delete(listener);
+    const on = (channel) => (listener) => {
+      listeners[channel].add(listener);
+      return () => listeners[channel].delete(listener);
     };
-    const method = (name: string) => (...args: unknown[]) => call(name, args);
-    g.dedup = {
+    const method = (name) => (...args) => call(name, args);
+    const dropRoot = ${JSON.stringify(dropRoot)};
+    globalThis.dedup = {
       folders: { list: method('folders.list'), pick: method('folders.pick'), add: method('folders.add'), remove: method('folders.remove') },
       scan: { start: method('scan.start'), cancel: method('scan.cancel'), onProgress: on('scan.progress') },
       groups: { list: method('groups.list'), onChanged: on('groups.changed'), notDuplicates: method('groups.notDuplicates') },
@@ -262,13 +267,13 @@ export async function installDedupApi(page: Page, backend: Backend, options: { d
         open: method('files.open'),
         reveal: method('files.reveal'),
         pickDestination: method('files.pickDestination'),
-        thumbnailUrl: (path: string, size: string) => `/thumb?size=${size}&path=${encodeURIComponent(path)}`,
-        pathForFile: (file: { name: string }) => `${config.dropRoot}/${file.name}`,
+        thumbnailUrl: (path, size) => '/thumb?size=' + size + '&path=' + encodeURIComponent(path),
+        pathForFile: (file) => dropRoot + '/' + file.name,
       },
       query: { byPath: method('query.byPath'), pick: method('query.pick') },
       settings: { get: method('settings.get'), update: method('settings.update'), provider: method('settings.provider') },
     };
-  }, options);
+  })();`;
 }
 
 export async function emitToPage(page: Page, channel: EventChannel, payload: unknown): Promise<void> {
@@ -316,6 +321,7 @@ export async function startUiHarness(options: HarnessOptions): Promise<UiHarness
     colorScheme: 'light',
   });
   const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
   const pageErrors: string[] = [];
   page.on('pageerror', (error) => pageErrors.push(String(error)));
   page.on('console', (msg) => {

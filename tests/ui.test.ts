@@ -1,0 +1,306 @@
+// The renderer in Chromium, bound to the real engine and a real folder trash (tests/helpers/ui-harness.ts):
+// scan, review, auto-select, remove to trash, undo, not duplicates, compare, query by drop, settings,
+// Chinese UI; and a 10,000-group list that stays virtualised.
+// Run: npx tsx --test tests/ui.test.ts   (UPDATE_SCREENSHOTS=1 also rewrites docs/screenshots/*.png)
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import sharp from 'sharp';
+import { openEngine } from '../electron/engine/index.ts';
+import type { Engine } from '../electron/engine/types.ts';
+import { createFakeBackend, fakeSourceOf } from './helpers/fake-api.ts';
+import { copyPhoto, DISTINCT_PHOTOS, editPhoto, photo, removeDir, tempDir } from './helpers/photos.ts';
+import { buildRenderer, CHROMIUM_PATH, createEngineBackend, launchChromium, startUiHarness, type UiHarness } from './helpers/ui-harness.ts';
+
+const REPO_ROOT = resolve(import.meta.dirname, '..');
+const SCREENSHOTS = join(REPO_ROOT, 'docs', 'screenshots');
+const UPDATE = process.env.UPDATE_SCREENSHOTS === '1';
+const MAX_SCREENSHOT_BYTES = 200_000;
+
+/** Saves a screenshot when UPDATE_SCREENSHOTS=1, palette-quantised when a plain PNG is too large. */
+async function screenshot(page: Page, name: string): Promise<void> {
+  if (!UPDATE) return;
+  await page.waitForFunction(() => Array.from((globalThis as any).document.images as any[]).every((img) => img.complete));
+  let png = await page.screenshot();
+  if (png.length > MAX_SCREENSHOT_BYTES) png = await sharp(png).png({ palette: true, colours: 128, compressionLevel: 9, effort: 10 }).toBuffer();
+  await mkdir(SCREENSHOTS, { recursive: true });
+  await writeFile(join(SCREENSHOTS, `${name}.png`), png);
+}
+
+const skip = existsSync(CHROMIUM_PATH) ? false : `no Chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set CHROMIUM_PATH)`;
+
+describe('renderer on the real engine', { skip }, () => {
+  let dir: string;
+  let library: string;
+  let probeDir: string;
+  let trashDir: string;
+  let engine: Engine;
+  let browser: Browser;
+  let ui: UiHarness;
+  let page: Page;
+  /** file name in the library -> which original it shows */
+  const names = {
+    dog: 'dog.jpg',
+    dogResized: 'dog_resized.jpg',
+    fruits: 'fruits.jpg',
+    fruitsCopy: 'fruits (copy).jpg',
+    horses: 'horses.jpg',
+    probe: 'horses_probe.jpg',
+  };
+
+  before(async () => {
+    dir = await tempDir('dedup-ui-');
+    library = join(dir, 'Photos');
+    probeDir = join(dir, 'Downloads');
+    trashDir = join(dir, 'trash');
+    // Ten distinct photos, a resized copy of one (near duplicate) and a byte copy of another (exact).
+    for (const relative of DISTINCT_PHOTOS) await copyPhoto(relative, join(library, basename(relative)));
+    await editPhoto('darknet/dog.jpg', 'resize', join(library, 'resized', names.dogResized));
+    await mkdir(join(library, 'backup'), { recursive: true });
+    await copyFile(photo('opencv-doc/fruits.jpg'), join(library, 'backup', names.fruitsCopy));
+    // A recompressed copy of horses.jpg outside the library: dropped to query.
+    await editPhoto('darknet/horses.jpg', 'recompress', join(probeDir, names.probe));
+
+    const distDir = join(dir, 'dist');
+    await buildRenderer(distDir);
+    engine = await openEngine({ catalogPath: join(dir, 'catalog', 'catalog.json'), settings: { executionProvider: 'cpu' } });
+    browser = await launchChromium();
+    ui = await startUiHarness({
+      browser,
+      distDir,
+      dropRoot: probeDir,
+      thumbnailSource: (path) => (engine.fileFacts(path) ? path : null),
+      makeBackend: (plumbing) =>
+        createEngineBackend({ engine, trashDir, journalPath: join(dir, 'catalog', 'journal.json'), ...plumbing }),
+    });
+    page = ui.page;
+  });
+
+  after(async () => {
+    await ui?.close();
+    await browser?.close();
+    await engine?.close();
+    if (dir) await removeDir(dir);
+  });
+
+  test('an empty catalog says what to do next', async () => {
+    await page.getByText('No folders yet').waitFor();
+    await page.getByText('drag a folder onto this window', { exact: false }).waitFor();
+    await screenshot(page, 'folders-empty');
+  });
+
+  test('adding a folder scans it, with progress, and shows its groups', async () => {
+    ui.dialogs.folders.push([library]);
+    const held = ui.holdProgress((p) => p.phase === 'reading' && p.total > 0);
+    await page.getByRole('button', { name: 'Add folder…' }).first().click();
+    const progress = await held;
+    const banner = page.getByTestId('scan-progress');
+    await banner.waitFor();
+    assert.match(await banner.innerText(), /Reading photos/);
+    assert.match(await banner.innerText(), new RegExp(`of ${progress.total}`));
+    await screenshot(page, 'scan-progress');
+    ui.releaseProgress();
+    await banner.waitFor({ state: 'detached' });
+
+    const row = page.getByTestId('folder-row');
+    await row.getByText('12 photos').waitFor();
+    assert.match(await row.innerText(), /Last scanned/);
+    await page.locator('[data-screen="groups"] .badge').getByText('2').waitFor();
+    await screenshot(page, 'folders');
+  });
+
+  test('groups: exact and near tabs show the copies with their facts', async () => {
+    await page.locator('[data-screen="groups"]').click();
+    const exact = page.locator('[role="tab"][data-kind="exact"]');
+    assert.equal(await exact.getAttribute('aria-selected'), 'true');
+    const group = page.getByTestId('group');
+    await group.first().waitFor();
+    assert.equal(await group.count(), 1);
+    const tiles = group.first().getByTestId('tile');
+    assert.deepEqual((await tiles.allInnerTexts()).map((t) => t.includes('512×480')), [true, true]);
+    assert.deepEqual(
+      new Set(await tiles.evaluateAll((els) => els.map((e) => (e as any).dataset.path.split('/').pop()))),
+      new Set([names.fruits, names.fruitsCopy]),
+    );
+    await page.locator('[role="tab"][data-kind="near"]').click();
+    const near = page.getByTestId('group').first();
+    await near.getByTestId('tile').nth(1).waitFor();
+    assert.match(await near.innerText(), /match/);
+    await screenshot(page, 'groups');
+    await page.locator('[role="tab"][data-kind="exact"]').click();
+  });
+
+  test('review: auto-select keeps one, delete moves the copy to the trash, undo brings it back', async () => {
+    const group = page.getByTestId('group').first();
+    await group.click();
+    await page.keyboard.press('a');
+    const marked = group.locator('[data-testid="tile"][aria-pressed="true"]');
+    await marked.first().waitFor();
+    assert.equal(await marked.count(), 1);
+    // The photo still kept cannot be marked too: the last copy of a group is never removable.
+    const kept = group.locator('[data-testid="tile"][aria-pressed="false"]');
+    assert.equal(await kept.isDisabled(), true);
+    for (const key of ['1', '2']) await page.keyboard.press(key);
+    assert.ok((await group.locator('[data-testid="tile"][aria-pressed="true"]').count()) < 2, 'never all marked');
+    await page.keyboard.press('a');
+    assert.match(await page.getByTestId('summary').innerText(), /1 photo marked · 80\.5 KB to free/);
+
+    const victim = (await marked.getAttribute('data-path'))!;
+    assert.ok(existsSync(victim));
+    await page.keyboard.press('Delete');
+    await page.getByText('1 photo removed', { exact: false }).waitFor();
+    assert.equal(existsSync(victim), false, 'the file left its folder');
+    assert.deepEqual(await readdir(join(trashDir, 'files')), [basename(victim)]);
+    await page.locator('[role="tab"][data-kind="exact"] .count').getByText('0').waitFor();
+
+    await page.keyboard.press('u');
+    await page.getByText('1 photo restored.').waitFor();
+    assert.equal(existsSync(victim), true, 'undo put the file back');
+    assert.deepEqual(await readdir(join(trashDir, 'files')), []);
+    await page.locator('[role="tab"][data-kind="exact"] .count').getByText('1').waitFor();
+  });
+
+  test('compare shows two photos side by side and zooms', async () => {
+    await page.locator('[role="tab"][data-kind="near"]').click();
+    await page.getByTestId('group').first().click();
+    await page.keyboard.press('c');
+    const compare = page.getByTestId('compare');
+    await compare.waitFor();
+    const panes = compare.getByTestId('compare-pane');
+    assert.equal(await panes.count(), 2);
+    await page.waitForFunction(() =>
+      Array.from((globalThis as any).document.querySelectorAll('[data-testid="compare-pane"] img') as any[]).every((i) => i.naturalWidth > 0),
+    );
+    assert.match(await panes.nth(0).innerText(), /768×576/);
+    assert.match(await panes.nth(1).innerText(), /384×288/);
+    await page.keyboard.press('+');
+    assert.equal(await compare.getByTestId('zoom').innerText(), '100%');
+    const width = await panes.nth(0).locator('img').evaluate((img) => (img as any).getBoundingClientRect().width);
+    assert.equal(Math.round(width), 768, 'at 100% the photo is shown at its real pixel size');
+    await page.keyboard.press('0');
+    await screenshot(page, 'compare');
+    await page.keyboard.press('Escape');
+    await compare.waitFor({ state: 'detached' });
+  });
+
+  test('"not duplicates" dismisses a group for good', async () => {
+    await page.keyboard.press('n');
+    await page.getByText('Marked as not duplicates', { exact: false }).waitFor();
+    await page.locator('[role="tab"][data-kind="near"] .count').getByText('0').waitFor();
+    const { groups } = await engine.groups();
+    assert.equal(groups.filter((g) => g.kind === 'near').length, 0);
+    await page.locator('[role="tab"][data-kind="exact"]').click();
+  });
+
+  test('dropping a photo finds the original first, with its score', async () => {
+    const bytes = await readFile(join(probeDir, names.probe));
+    await page.evaluate(
+      ({ name, b64 }) => {
+        const g = globalThis as any;
+        const data = Uint8Array.from(g.atob(b64), (c: string) => c.charCodeAt(0));
+        const transfer = new g.DataTransfer();
+        transfer.items.add(new g.File([data], name, { type: 'image/jpeg' }));
+        g.dispatchEvent(new g.DragEvent('dragenter', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+        g.document.body.dispatchEvent(new g.DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+      },
+      { name: names.probe, b64: bytes.toString('base64') },
+    );
+    const hits = page.getByTestId('hit');
+    await hits.first().waitFor();
+    assert.equal(basename((await hits.first().getAttribute('data-path'))!), names.horses);
+    const score = await hits.first().getByTestId('hit-score').innerText();
+    const pct = Number(/([\d.]+)%/.exec(score)?.[1]);
+    assert.ok(pct > 90 && pct <= 100, `score ${score}`);
+    assert.match(await page.getByTestId('query-screen').innerText(), /Most similar to horses_probe\.jpg/);
+    await hits.first().getByRole('button', { name: 'Show in folder' }).click();
+    await page.waitForFunction(() => true);
+    assert.ok(ui.revealed.some((p) => basename(p) === names.horses));
+    await screenshot(page, 'query');
+  });
+
+  test('settings show the thresholds and the provider in use', async () => {
+    await page.locator('[data-screen="settings"]').click();
+    await page.getByTestId('provider-active').getByText('In use: CPU').waitFor();
+    const near = page.getByRole('spinbutton', { name: 'Near duplicate similarity' });
+    assert.equal(Number(await near.inputValue()), engine.settings().nearCosine);
+    await screenshot(page, 'settings');
+  });
+
+  test('switching to Chinese translates the UI and is remembered', async () => {
+    await page.getByTestId('language').selectOption('zh-CN');
+    await page.locator('[data-screen="groups"]').getByText('重复照片').waitFor();
+    await page.getByRole('heading', { name: '设置' }).waitFor();
+    assert.equal(await page.evaluate(() => (globalThis as any).document.documentElement.lang), 'zh-CN');
+    assert.equal((await page.evaluate(() => (globalThis as any).dedup.settings.get())).language, 'zh-CN');
+    await page.locator('[data-screen="groups"]').click();
+    await page.getByRole('tab', { name: /完全相同/ }).waitFor();
+    await page.getByTestId('group').first().click();
+    await page.keyboard.press('a');
+    await page.getByText('已标记 1 张照片', { exact: false }).waitFor();
+    await screenshot(page, 'groups-zh-CN');
+    await page.locator('[data-screen="settings"]').click();
+    await page.getByTestId('language').selectOption('en');
+    await page.getByRole('heading', { name: 'Settings' }).waitFor();
+  });
+});
+
+describe('renderer with 10,000 groups', { skip }, () => {
+  let browser: Browser;
+  let ui: UiHarness;
+  let dir: string;
+
+  before(async () => {
+    dir = await tempDir('dedup-ui-big-');
+    await buildRenderer(join(dir, 'dist'));
+    browser = await launchChromium();
+    const photos = DISTINCT_PHOTOS.map(photo);
+    ui = await startUiHarness({
+      browser,
+      distDir: join(dir, 'dist'),
+      dropRoot: dir,
+      thumbnailSource: fakeSourceOf,
+      // The virtualisation is the renderer's own: synthetic groups (of real photos) stand in for a
+      // 20,000-photo scan, which would take minutes.
+      makeBackend: async ({ emit }) => createFakeBackend({ groupCount: 10_000, photos, emit }),
+    });
+  });
+
+  after(async () => {
+    await ui?.close();
+    await browser?.close();
+    if (dir) await removeDir(dir);
+  });
+
+  test('the list renders only the rows in view, from top to bottom', async () => {
+    const { page } = ui;
+    await page.locator('[data-screen="groups"] .badge').getByText('10,000').waitFor();
+    await page.locator('[data-screen="groups"]').click();
+    const exact = Number(await page.locator('[role="tab"][data-kind="exact"] .count').innerText().then((t) => t.replace(/,/g, '')));
+    assert.ok(exact > 5000);
+    await page.getByTestId('group').first().waitFor();
+    const rows = async () => page.getByTestId('group').count();
+    assert.ok((await rows()) < 30, `rows in the DOM at the top: ${await rows()}`);
+
+    // Jump to the end by scrolling the list: the last group appears, the DOM stays small.
+    const started = Date.now();
+    for (let i = 0; i < 6; i++) {
+      await page.getByTestId('group-list').locator('> div').evaluate((el) => ((el as any).scrollTop = (el as any).scrollHeight));
+      await page.waitForTimeout(100);
+    }
+    await page.getByText(`#${exact}`, { exact: true }).waitFor();
+    assert.ok((await rows()) < 30, `rows in the DOM at the bottom: ${await rows()}`);
+    assert.ok(Date.now() - started < 5000);
+
+    // Keyboard review far down the list: j moves the current group, which stays in view.
+    await page.getByText(`#${exact}`, { exact: true }).click();
+    await page.keyboard.press('k');
+    const current = page.locator('[data-testid="group"][aria-current="true"]');
+    assert.match(await current.innerText(), new RegExp(`#${exact - 1}\\b`));
+    await page.keyboard.press('A');
+    await page.getByTestId('summary').getByText('to free', { exact: false }).waitFor();
+    await screenshot(page, 'groups-10000');
+  });
+});
