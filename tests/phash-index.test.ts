@@ -1,0 +1,139 @@
+// Tests of the pHash multi-index: exact against brute force at every distance it accepts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PhashIndex, PHASH_MAX_DISTANCE, hamming, toPhash } from '../electron/engine/phash-index.ts';
+import { mulberry32 } from '../electron/engine/lsh.ts';
+
+const rand = mulberry32(11);
+const random64 = () => (BigInt(Math.floor(rand() * 2 ** 32)) << 32n) | BigInt(Math.floor(rand() * 2 ** 32));
+
+function flipBits(hash: bigint, count: number): bigint {
+  const bits = new Set<number>();
+  while (bits.size < count) bits.add(Math.floor(rand() * 64));
+  for (const b of bits) hash ^= 1n << BigInt(b);
+  return hash;
+}
+
+function naiveHamming(a: bigint, b: bigint): number {
+  let x = a ^ b;
+  let count = 0;
+  while (x > 0n) {
+    count += Number(x & 1n);
+    x >>= 1n;
+  }
+  return count;
+}
+
+/** Clusters of hashes at every distance from 0 to 20 from their centre, plus unrelated ones. */
+function makeHashes(count: number): bigint[] {
+  const hashes: bigint[] = [];
+  while (hashes.length < count) {
+    const centre = random64();
+    hashes.push(centre);
+    const members = Math.floor(rand() * 8);
+    for (let m = 0; m < members && hashes.length < count; m++) hashes.push(flipBits(centre, Math.floor(rand() * 21)));
+  }
+  return hashes;
+}
+
+const hashes = makeHashes(1500);
+const index = new PhashIndex();
+hashes.forEach((h, id) => index.add(id, h));
+
+/** Brute-force distances between all stored hashes, counted independently of the module (Kernighan). */
+const halves = hashes.map((h) => [Number(h >> 32n), Number(h & 0xffffffffn)]);
+function bitsIn(x: number): number {
+  let count = 0;
+  for (let v = x >>> 0; v !== 0; v = (v & (v - 1)) >>> 0) count++;
+  return count;
+}
+const distanceBetween = (a: number, b: number) => bitsIn(halves[a][0] ^ halves[b][0]) + bitsIn(halves[a][1] ^ halves[b][1]);
+
+test('hamming() counts differing bits, for bigints and hex strings', () => {
+  for (let i = 0; i < 200; i++) {
+    const a = random64();
+    const b = i % 2 ? flipBits(a, i % 30) : random64();
+    assert.equal(hamming(a, b), naiveHamming(a, b));
+  }
+  assert.equal(hamming('ffffffffffffffff', 0n), 64);
+  assert.equal(hamming('8000000000000001', '0000000000000000'), 2);
+  assert.equal(toPhash('00000000000000ff'), 255n);
+  assert.throws(() => toPhash('xyz'), /16 hex/);
+  assert.throws(() => toPhash(1n << 64n), /64-bit/);
+});
+
+test('query() returns exactly what brute force returns, at every distance', () => {
+  for (const maxDistance of [0, 1, 3, 4, 7, 8, 10, 12, PHASH_MAX_DISTANCE]) {
+    for (let q = 0; q < 60; q++) {
+      const probe = q % 3 === 0 ? flipBits(hashes[q * 7], q % 9) : hashes[q * 7];
+      const expected = hashes
+        .map((h, id) => ({ id, distance: naiveHamming(h, probe) }))
+        .filter((hit) => hit.distance <= maxDistance)
+        .sort((a, b) => a.distance - b.distance || a.id - b.id);
+      assert.deepEqual(index.query(probe, maxDistance), expected, `probe ${q} at distance ${maxDistance}`);
+    }
+  }
+});
+
+test('pairsWithin() returns exactly the brute-force pairs, each once', () => {
+  for (const maxDistance of [2, 5, 10, PHASH_MAX_DISTANCE]) {
+    const expected: string[] = [];
+    for (let a = 0; a < hashes.length; a++)
+      for (let b = a + 1; b < hashes.length; b++) if (distanceBetween(a, b) <= maxDistance) expected.push(`${a},${b}`);
+    assert.ok(expected.length > 50, 'test data has pairs at this distance');
+    const got: string[] = [];
+    index.forEachPairWithin(maxDistance, (a, b, distance) => {
+      assert.ok(a < b);
+      assert.equal(distance, distanceBetween(a, b));
+      got.push(`${a},${b}`);
+    });
+    assert.deepEqual(got.sort(), expected.sort(), `distance ${maxDistance}`);
+    assert.equal(index.pairsWithin(maxDistance).length, expected.length);
+  }
+});
+
+test('remove() and replacing an id', () => {
+  const small = new PhashIndex();
+  small.add(1, 0n);
+  small.add(2, 1n);
+  small.add(3, '00000000000000ff');
+  assert.deepEqual(small.query(0n, 1).map((h) => h.id), [1, 2]);
+  assert.equal(small.remove(2), true);
+  assert.equal(small.remove(2), false);
+  assert.deepEqual(small.query(0n, 1).map((h) => h.id), [1]);
+  assert.deepEqual(small.pairsWithin(8), [[1, 3]]);
+  small.add(1, 0xffn); // replace: now identical to 3
+  assert.equal(small.size, 2);
+  assert.equal(small.get(1), 0xffn);
+  assert.deepEqual(small.query(0xffn, 0), [
+    { id: 1, distance: 0 },
+    { id: 3, distance: 0 },
+  ]);
+  assert.equal(small.get(2), undefined);
+});
+
+test('serialize / deserialize round trip; corrupt buffers refused', () => {
+  const copy = PhashIndex.deserialize(index.serialize());
+  assert.equal(copy.size, index.size);
+  assert.deepEqual(copy.query(hashes[5], 10), index.query(hashes[5], 10));
+  assert.deepEqual(copy.pairsWithin(6).sort(), index.pairsWithin(6).sort());
+  assert.equal(copy.get(1499), hashes[1499]);
+
+  const buf = index.serialize();
+  const badMagic = Buffer.from(buf);
+  badMagic[0] ^= 1;
+  assert.throws(() => PhashIndex.deserialize(badMagic), /bad magic/);
+  const badVersion = Buffer.from(buf);
+  badVersion.writeUInt32LE(7, 8);
+  assert.throws(() => PhashIndex.deserialize(badVersion), /unsupported format version 7/);
+  assert.throws(() => PhashIndex.deserialize(buf.subarray(0, buf.length - 1)), /truncated/);
+  const flipped = Buffer.from(buf);
+  flipped[100] ^= 0x10;
+  assert.throws(() => PhashIndex.deserialize(flipped), /checksum/);
+});
+
+test('distances beyond the exact range are refused', () => {
+  assert.throws(() => index.query(0n, PHASH_MAX_DISTANCE + 1), /maxDistance/);
+  assert.throws(() => index.pairsWithin(-1), /maxDistance/);
+  assert.throws(() => index.add(1.5, 0n), /id must be/);
+});
