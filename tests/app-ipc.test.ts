@@ -288,7 +288,7 @@ describe('register / invoke helpers', () => {
 test('thumbnail URLs keep any path intact in the query', () => {
   const path = '/photos/a b/#1 ?x=%20&.jpg';
   const url = new URL(thumbnailUrl(path, 'small'));
-  assert.equal(url.protocol, 'thumb:');
+  assert.equal(url.protocol, 'dedup-thumb:');
   assert.equal(url.pathname, '/small');
   assert.equal(url.searchParams.get('path'), path);
 });

@@ -23,7 +23,7 @@ function toEngineEvent(event: WatchEvent): EngineEvent {
     case 'folder-online':
       return { type: event.type, path: event.path };
     case 'problem':
-      return { type: 'problem', message: event.message };
+      return { type: 'log', message: event.message };
   }
 }
 
@@ -65,7 +65,7 @@ export function createEngineProcess(emit: (event: EngineEvent) => void): EngineP
         catalogPath: openOptions.catalogPath,
         modelDir: openOptions.modelDir,
         settings: openOptions.settings,
-        log: (message) => emit({ type: 'problem', message }),
+        log: (message) => emit({ type: 'log', message }),
       });
       thumbnails = new ThumbnailCache(openOptions.thumbnailDir, engine);
       void thumbnails.prune(THUMBNAIL_CACHE_BYTES).catch(() => undefined);

@@ -3,8 +3,16 @@
 // plain Node (tests) it can be started with child_process.fork (serialization: 'advanced') and talks
 // over `process.send`. Either way the same protocol (electron/shared/engine-protocol.ts) and the same
 // handlers run; nothing here imports Electron.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { configureHeicDecoder } from '../engine/decode-heic.ts';
 import { serve, type MessageChannelLike } from '../shared/engine-protocol.ts';
 import { createEngineProcess } from './handlers.ts';
+
+// In the built app the HEIC decoder's worker is its own file next to this one (out/main/); from
+// source (tests) the decoder finds its worker by itself.
+const builtHeicWorker = fileURLToPath(new URL('./decode-heic-worker.js', import.meta.url));
+if (existsSync(builtHeicWorker)) await configureHeicDecoder({ workerFile: builtHeicWorker });
 
 /** The part of Electron's `process.parentPort` used here. */
 interface ParentPortLike {

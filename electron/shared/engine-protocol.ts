@@ -70,7 +70,8 @@ export type EngineEvent =
   | { type: 'groups-changed'; reason: 'watcher' | 'folder-returned' }
   | { type: 'folder-offline'; path: string }
   | { type: 'folder-online'; path: string }
-  | { type: 'problem'; message: string };
+  /** Something worth writing to the log (provider fallbacks, watcher errors, catalog repairs). */
+  | { type: 'log'; message: string };
 
 export interface RequestMessage {
   kind: 'request';

@@ -442,12 +442,12 @@ export function subscribe<C extends EventChannel>(
 // Thumbnails: the URL the renderer puts in <img src>, served by main's custom protocol.
 
 /** Scheme of the thumbnail protocol (registered as standard + secure before app ready). */
-export const THUMBNAIL_SCHEME = 'thumb';
+export const THUMBNAIL_SCHEME = 'dedup-thumb';
 /** Host part of every thumbnail URL (standard schemes need one). */
 export const THUMBNAIL_HOST = 'local';
 export type ThumbnailSize = 'small' | 'large';
 
-/** `thumb://local/small?path=%2Fphotos%2Fa.jpg`: the path travels in the query, percent-encoded. */
+/** `dedup-thumb://local/small?path=%2Fphotos%2Fa.jpg`: the path travels in the query, percent-encoded. */
 export function thumbnailUrl(path: string, size: ThumbnailSize): string {
   return `${THUMBNAIL_SCHEME}://${THUMBNAIL_HOST}/${size}?path=${encodeURIComponent(path)}`;
 }
