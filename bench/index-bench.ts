@@ -6,7 +6,8 @@
 // Options: --mode full|reduced (default: full up to 200k, reduced above), --queries 200, --tables,
 // --bits, --probes, --seed 7, --near 0.87 (the engine's near-duplicate cosine), --margin 0.03 (how much
 // lower the index is asked to look, since its cosines are estimates), --similar (also time the
-// "similar" tier pair search at 0.80), --no-phash.
+// "similar" tier pair search at 0.80), --reduced 256 (compact dims), --no-phash,
+// --phash-distances 4,10,12 (default 4,10 above 200k items: 12 takes minutes there).
 //
 // The data imitates the embeddings measured on the dev photos (docs: /work/shared/notes): raw
 // vectors are non-negative (ReLU), unrelated photos sit near cosine 0.47, photos are grouped into
@@ -187,6 +188,11 @@ function bruteTopK(data: Float32Array, norm: Float64Array, q: number, k: number)
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const ms = (t: number) => `${t.toFixed(t < 10 ? 2 : 0)} ms`;
 const sec = (t: number) => `${(t / 1000).toFixed(1)} s`;
+/** CPU time of this process since `start` (user + system), in ms: honest on a shared machine. */
+const cpuSince = (start: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+};
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 const rows: [string, string][] = [];
 const row = (what: string, value: string) => {
@@ -209,6 +215,7 @@ row('data generation', `${sec(performance.now() - t0)} (${mb(data.byteLength)} o
 
 // Build: mean from the first 10 000 vectors, as the engine would after its first batch.
 t0 = performance.now();
+const buildCpu = process.cpuUsage();
 const fitRows = Math.min(n, 10_000);
 const mean = LshIndex.fitMean((function* () {
   for (let r = 0; r < fitRows; r++) yield data.subarray(r * dim, (r + 1) * dim);
@@ -217,7 +224,7 @@ const index = new LshIndex({ dim, reducedDim, tables, bitsPerTable: bits, seed: 
 const rssBeforeIndex = process.memoryUsage().rss;
 for (let r = 0; r < n; r++) index.add(r, data.subarray(r * dim, (r + 1) * dim));
 const buildMs = performance.now() - t0;
-row('index build (add all)', `${sec(buildMs)} (${((buildMs / n) * 1000).toFixed(0)} µs/item)`);
+row('index build (add all), wall / CPU', `${sec(buildMs)} / ${sec(cpuSince(buildCpu))} (${((buildMs / n) * 1000).toFixed(0)} µs/item wall)`);
 t0 = performance.now();
 index.query(data.subarray(0, dim), { k: 1 }); // first query builds the bucket tables
 row('bucket tables build (first query)', ms(performance.now() - t0));
@@ -310,11 +317,13 @@ function pairSearch(threshold: number, label: string, kinds: Planted['kind'][]):
   let reported = 0;
   let belowThreshold = 0;
   const start = performance.now();
+  const cpu = process.cpuUsage();
   const stats = index.forEachCandidatePair({ minCosine: threshold - margin }, (a, b) => {
     found.add(a * n + b);
     reported++;
   });
   const elapsed = performance.now() - start;
+  const elapsedCpu = cpuSince(cpu);
   // Recall over planted pairs whose exact cosine reaches the threshold, by cosine band.
   const bands = [threshold, 0.9, 0.94, 0.98, 1.01];
   const hit = new Array(bands.length - 1).fill(0);
@@ -330,7 +339,7 @@ function pairSearch(threshold: number, label: string, kinds: Planted['kind'][]):
   for (const key of found) if (exactCosine(data, norm, Math.floor(key / n), key % n) < threshold) belowThreshold++;
   const sumHit = hit.reduce((a, b) => a + b, 0);
   const sumTotal = total.reduce((a, b) => a + b, 0);
-  row(`${label} pairs (cosine >= ${threshold}, index asked for >= ${(threshold - margin).toFixed(2)}): time`, sec(elapsed));
+  row(`${label} pairs (cosine >= ${threshold}, index asked for >= ${(threshold - margin).toFixed(2)}): wall / CPU time`, `${sec(elapsed)} / ${sec(elapsedCpu)}`);
   row(`${label} pairs: recall of planted pairs`, `${(sumHit / sumTotal).toFixed(4)} (${sumHit} / ${sumTotal})`);
   row(
     `${label} pairs: recall by exact cosine band`,
@@ -383,10 +392,11 @@ if (!flag('no-phash')) {
     phash.add(i, h);
   }
   row('pHash index build', sec(performance.now() - start));
-  for (const d of [4, 10, 12]) {
+  for (const d of arg('phash-distances', n > 200_000 ? '4,10' : '4,10,12').split(',').map(Number)) {
     start = performance.now();
+    const cpu = process.cpuUsage();
     const count = phash.forEachPairWithin(d, () => {});
-    row(`pHash all pairs within ${d} bits`, `${sec(performance.now() - start)} (${count} pairs)`);
+    row(`pHash all pairs within ${d} bits, wall / CPU`, `${sec(performance.now() - start)} / ${sec(cpuSince(cpu))} (${count} pairs)`);
   }
   const times: number[] = [];
   for (let i = 0; i < 200; i++) {

@@ -169,15 +169,19 @@ function flipMasks(bits: number, radius: number): number[] {
 }
 
 /**
- * For a centred cosine c, the largest sketch Hamming distance a pair at cosine >= c shows with
- * probability >= 1 - 1e-4: each sketch bit differs with probability angle/pi, independently.
- * Tabulated at steps of 0.001 over [-1, 1].
+ * Sketch test. For a pair at centred cosine c, each sketch bit differs with probability
+ * angle/pi, independently, so the Hamming distance h is Binomial(SKETCH_BITS, acos(c)/pi).
+ * SKETCH_MAX_COSINE[h] is the highest cosine c whose 1 - 1e-4 quantile of h is still below h:
+ * a pair showing distance h is kept only if the cosine it needs is at most SKETCH_MAX_COSINE[h]
+ * (so a pair that does reach the cosine is dropped with probability <= 1e-4). Distance 0 allows
+ * a little over 1 for estimation error. Tabulated over c in steps of 0.001.
  */
-const SKETCH_LIMIT = (() => {
-  const table = new Uint8Array(2001);
+const SKETCH_MAX_COSINE = (() => {
+  const table = new Float64Array(SKETCH_BITS + 1).fill(-1);
   for (let k = 0; k <= 2000; k++) {
     const c = k / 1000 - 1;
     const f = Math.acos(c) / Math.PI;
+    // Smallest h with P(distance <= h) >= 1 - 1e-4.
     let h = 0;
     let cdf = 0;
     let pmf = Math.pow(1 - f, SKETCH_BITS); // P(distance = 0)
@@ -186,8 +190,10 @@ const SKETCH_LIMIT = (() => {
       if (cdf >= 1 - 1e-4) break;
       pmf = (pmf * (SKETCH_BITS - h) * f) / ((h + 1) * (1 - f));
     }
-    table[k] = h;
+    // Distances up to h are plausible for cosine c (and for every lower cosine, h only grows).
+    for (let d = 0; d <= h; d++) table[d] = Math.max(table[d], c);
   }
+  table[0] = 1.02;
   return table;
 })();
 
@@ -642,17 +648,10 @@ export class LshIndex {
       const xI = minCosine * x[i];
       const uI = u[i];
       for (let j = same ? i + 1 : j0; j < j1; j++) {
-        let limit = SKETCH_BITS;
-        if (filter) {
-          // Centred cosine this pair must reach for its raw cosine to reach minCosine.
-          const need = xI * x[j] - needI - mu[j];
-          const den = uI * u[j];
-          const c = den > 0 ? need / den : need <= 0 ? -1 : 2;
-          if (c > 1.02) continue; // out of reach even for identical directions (margin for estimation error)
-          limit = c <= -1 ? SKETCH_BITS : SKETCH_LIMIT[Math.ceil((Math.min(c, 1) + 1) * 1000 - 1e-9)];
-        }
         const h = popcount32(s0 ^ sk[j * 4]) + popcount32(s1 ^ sk[j * 4 + 1]) + popcount32(s2 ^ sk[j * 4 + 2]) + popcount32(s3 ^ sk[j * 4 + 3]);
-        if (h > limit) continue;
+        // The centred cosine this pair must reach for its raw cosine to reach minCosine is
+        // need / den; keep the pair if that is plausible at sketch distance h (no division here).
+        if (filter && xI * x[j] - needI - mu[j] > SKETCH_MAX_COSINE[h] * uI * u[j]) continue;
         this.finishPair(scan, i, j);
       }
       stats.pairChecks += same ? i1 - i - 1 : j1 - j0;
