@@ -4,7 +4,9 @@
 import exifr from 'exifr';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { PHASH_INPUT_SIZE, phashFromGrey, phashVariants } from './phash.ts';
-import { isRawExtension, sniffFormat, type SniffedFormat } from './sniff.ts';
+import { decodeHeic, readHeicExif } from './decode-heic.ts';
+import { extractRawPreview, rawFormatOf, rawOrientation } from './decode-raw.ts';
+import { sniffFormat, type SniffedFormat } from './sniff.ts';
 
 /**
  * What the model sees of the (oriented, squashed) image: the whole, a centred or corner crop, or the
@@ -96,9 +98,8 @@ const SHARP_FORMATS = new Set<SniffedFormat>(['jpeg', 'png', 'webp', 'gif', 'tif
 export async function decodeImage(bytes: Buffer, fileName: string, options: DecodeOptions): Promise<DecodedImage> {
   if (bytes.length === 0) throw new DecodeError('empty file (0 bytes)', 'empty');
   const sniffed = sniffFormat(bytes);
-  const extension = fileName.slice(fileName.lastIndexOf('.')).toLowerCase();
-
-  if (sniffed === 'tiff' && isRawExtension(extension)) return decodeRaw(bytes, extension, options);
+  const rawFormat = rawFormatOf(bytes, fileName);
+  if (rawFormat) return decodeRaw(bytes, rawFormat, options);
   if (sniffed === null) throw new DecodeError('not an image: the content is not a known image format', 'not-image');
   if (!SHARP_FORMATS.has(sniffed)) throw new DecodeError(`unsupported image format: ${sniffed.toUpperCase()}`, 'unsupported');
 
@@ -114,10 +115,11 @@ export async function decodeImage(bytes: Buffer, fileName: string, options: Deco
 /** Opens any supported file as a sharp pipeline, oriented (for thumbnails and the compare view). */
 export async function openOriented(bytes: Buffer, fileName: string, maxMegapixels: number): Promise<Sharp> {
   const sniffed = sniffFormat(bytes);
-  const extension = fileName.slice(fileName.lastIndexOf('.')).toLowerCase();
-  if (sniffed === 'tiff' && isRawExtension(extension)) {
-    const preview = await rawPreview(bytes, extension);
-    return openOriented(preview, 'preview.jpg', maxMegapixels);
+  const rawFormat = rawFormatOf(bytes, fileName);
+  if (rawFormat) {
+    const preview = await rawPreview(bytes, rawFormat);
+    await checkedMetadata(preview, maxMegapixels);
+    return orientedPipeline(preview, maxMegapixels, await previewOrientation(bytes, preview));
   }
   if (sniffed === 'heic') {
     try {
@@ -126,13 +128,18 @@ export async function openOriented(bytes: Buffer, fileName: string, maxMegapixel
       await image.clone().resize(8, 8).raw().toBuffer(); // probes that libvips can actually decode it
       return image;
     } catch {
-      const heic = await loadHeicDecoder();
-      const decoded = await heic.decodeHeic(bytes);
-      return orientRaw(decoded.pixels, decoded.width, decoded.height, decoded.orientation);
+      const decoded = await decodeHeic(bytes, { maxPixels: Math.round(maxMegapixels * 1e6) });
+      return sharp(decoded.pixels, { raw: { width: decoded.width, height: decoded.height, channels: 4 } });
     }
   }
   await checkedMetadata(bytes, maxMegapixels);
   return sharp(bytes, sharpInputOptions(maxMegapixels)).rotate();
+}
+
+/** sharp on encoded bytes, oriented by their own EXIF tag, or by `orientation` when given. */
+function orientedPipeline(bytes: Buffer, maxMegapixels: number, orientation: number | null): Sharp {
+  const image = sharp(bytes, sharpInputOptions(maxMegapixels));
+  return orientation === null ? image.rotate() : applyOrientation(image, orientation);
 }
 
 function sharpInputOptions(maxMegapixels: number): SharpOptions {
@@ -154,13 +161,12 @@ async function checkedMetadata(bytes: Buffer, maxMegapixels: number): Promise<Me
   return metadata;
 }
 
-async function decodeWithSharp(bytes: Buffer, format: SniffedFormat, options: DecodeOptions): Promise<DecodedImage> {
+async function decodeWithSharp(bytes: Buffer, format: SniffedFormat, options: DecodeOptions, forcedOrientation: number | null = null): Promise<DecodedImage> {
   const metadata = await checkedMetadata(bytes, options.maxMegapixels);
-  const swapped = (metadata.orientation ?? 1) >= 5;
+  const swapped = (forcedOrientation ?? metadata.orientation ?? 1) >= 5;
   const width = swapped ? metadata.height! : metadata.width!;
   const height = swapped ? metadata.width! : metadata.height!;
-  const base = await sharp(bytes, sharpInputOptions(options.maxMegapixels))
-    .rotate()
+  const base = await orientedPipeline(bytes, options.maxMegapixels, forcedOrientation)
     .resize(BASE_SIZE, BASE_SIZE, { fit: 'fill' })
     .flatten({ background: '#ffffff' })
     .toColourspace('srgb')
@@ -225,72 +231,58 @@ function sharpFormatName(sharpFormat: string | undefined, sniffed: SniffedFormat
 
 // ---- HEIC and RAW fallbacks (decode-heic.ts / decode-raw.ts) ----
 
-interface HeicDecoder {
-  decodeHeic(data: Buffer): Promise<{ pixels: Buffer; width: number; height: number; orientation: number | null }>;
-}
-
-async function loadHeicDecoder(): Promise<HeicDecoder> {
-  try {
-    return (await import('./decode-heic.ts')) as HeicDecoder;
-  } catch (error) {
-    throw new DecodeError(`HEIC decoding is not available: ${(error as Error).message}`, 'unsupported');
-  }
-}
-
 async function decodeHeicFallback(bytes: Buffer, options: DecodeOptions, sharpError: Error): Promise<DecodedImage> {
-  const heic = await loadHeicDecoder();
   let decoded;
   try {
-    decoded = await heic.decodeHeic(bytes);
+    // libheif applies the HEIF rotation/mirror itself: the pixels come out upright.
+    decoded = await decodeHeic(bytes, { maxPixels: Math.round(options.maxMegapixels * 1e6) });
   } catch (error) {
-    throw new DecodeError(`HEIC file is corrupt or cannot be decoded: ${(error as Error).message} (libvips: ${firstLine(sharpError.message)})`);
+    const message = (error as Error).message;
+    const tooLarge = /too large/i.test(message);
+    throw new DecodeError(`${message} (libvips: ${firstLine(sharpError.message)})`, tooLarge ? 'too-large' : /not support/i.test(message) ? 'unsupported' : 'corrupt');
   }
-  if (decoded.width * decoded.height > options.maxMegapixels * 1e6) {
-    throw new DecodeError(`image too large: ${decoded.width}×${decoded.height} pixels is over the ${options.maxMegapixels} MP limit`, 'too-large');
-  }
-  const oriented = orientRaw(decoded.pixels, decoded.width, decoded.height, decoded.orientation);
-  const swapped = (decoded.orientation ?? 1) >= 5;
-  const base = await oriented.resize(BASE_SIZE, BASE_SIZE, { fit: 'fill' }).flatten({ background: '#ffffff' }).toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer();
-  return {
-    format: 'heic',
-    width: swapped ? decoded.height : decoded.width,
-    height: swapped ? decoded.width : decoded.height,
-    takenAt: await captureDate(bytes),
-    ...(await outputsFromBase(base, options)),
-  };
+  const base = await sharp(decoded.pixels, { raw: { width: decoded.width, height: decoded.height, channels: 4 } })
+    .resize(BASE_SIZE, BASE_SIZE, { fit: 'fill' })
+    .flatten({ background: '#ffffff' })
+    .toColourspace('srgb')
+    .raw({ depth: 'uchar' })
+    .toBuffer();
+  const exif = await readHeicExif(bytes).catch(() => ({ takenAt: null }));
+  return { format: 'heic', width: decoded.width, height: decoded.height, takenAt: exif.takenAt, ...(await outputsFromBase(base, options)) };
 }
 
-/** Applies an EXIF orientation (1-8) to raw RGBA pixels. */
-function orientRaw(pixels: Buffer, width: number, height: number, orientation: number | null): Sharp {
-  let image = sharp(pixels, { raw: { width, height, channels: 4 } });
-  switch (orientation ?? 1) {
-    case 2: image = image.flop(); break;
-    case 3: image = image.rotate(180); break;
-    case 4: image = image.flip(); break;
-    case 5: image = image.rotate(90).flop(); break;
-    case 6: image = image.rotate(90); break;
-    case 7: image = image.rotate(270).flop(); break;
-    case 8: image = image.rotate(270); break;
+/** Applies an EXIF orientation (1-8) to a pipeline. */
+function applyOrientation(image: Sharp, orientation: number): Sharp {
+  switch (orientation) {
+    case 2: return image.flop();
+    case 3: return image.rotate(180);
+    case 4: return image.flip();
+    case 5: return image.rotate(90).flop();
+    case 6: return image.rotate(90);
+    case 7: return image.rotate(270).flop();
+    case 8: return image.rotate(270);
+    default: return image;
   }
-  return image;
 }
 
-async function rawPreview(bytes: Buffer, extension: string): Promise<Buffer> {
-  let preview: Buffer | null = null;
-  try {
-    const raw = (await import('./decode-raw.ts')) as { extractRawPreview(data: Buffer): Promise<Buffer | null> };
-    preview = await raw.extractRawPreview(bytes);
-  } catch (error) {
-    throw new DecodeError(`RAW file (${extension}) could not be read: ${(error as Error).message}`, 'unsupported');
-  }
-  if (!preview) throw new DecodeError(`RAW file (${extension}) has no embedded JPEG preview; RAW decoding itself is not supported`, 'unsupported');
+async function rawPreview(bytes: Buffer, format: string): Promise<Buffer> {
+  const preview = await extractRawPreview(bytes).catch((error: Error) => {
+    throw new DecodeError(`RAW file (${format.toUpperCase()}) could not be read: ${error.message}`, 'unsupported');
+  });
+  if (!preview) throw new DecodeError(`RAW file (${format.toUpperCase()}) has no embedded JPEG preview; RAW decoding itself is not supported`, 'unsupported');
   return preview;
 }
 
-async function decodeRaw(bytes: Buffer, extension: string, options: DecodeOptions): Promise<DecodedImage> {
-  const preview = await rawPreview(bytes, extension);
-  const decoded = await decodeWithSharp(preview, 'jpeg', options);
-  return { ...decoded, format: extension.slice(1), takenAt: (await captureDate(bytes)) ?? decoded.takenAt };
+/** Previews are often stored unrotated: the RAW's own orientation applies when the preview has none. */
+async function previewOrientation(raw: Buffer, preview: Buffer): Promise<number | null> {
+  const own = (await sharp(preview).metadata().catch(() => ({ orientation: undefined }))).orientation;
+  return own ? null : rawOrientation(raw);
+}
+
+async function decodeRaw(bytes: Buffer, format: string, options: DecodeOptions): Promise<DecodedImage> {
+  const preview = await rawPreview(bytes, format);
+  const decoded = await decodeWithSharp(preview, 'jpeg', options, await previewOrientation(bytes, preview));
+  return { ...decoded, format, takenAt: (await captureDate(bytes)) ?? decoded.takenAt };
 }
 
 /** Turns libvips' wording into a message a user can act on. */

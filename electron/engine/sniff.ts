@@ -15,9 +15,6 @@ export const CANDIDATE_EXTENSIONS = new Set([
   '.bmp', '.jxl', '.cr3', ...RAW_EXTENSIONS,
 ]);
 
-export function isRawExtension(ext: string): boolean {
-  return RAW_EXTENSIONS.has(ext.toLowerCase());
-}
 
 function ascii(bytes: Uint8Array, start: number, length: number): string {
   return String.fromCharCode(...bytes.subarray(start, start + length));
