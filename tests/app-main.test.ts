@@ -15,7 +15,7 @@ import { createInvokeHandlers, withPendingFolders, type Desktop } from '../elect
 import { APP_ORIGIN, contentSecurityPolicy, isAllowedRequest, isAppUrl } from '../electron/main/policy.ts';
 import { ScanRunner } from '../electron/main/scans.ts';
 import type { GroupsResult } from '../electron/shared/api.ts';
-import type { RemoteEngine } from '../electron/shared/engine-protocol.ts';
+import { inProcessEngine } from '../electron/shared/engine-protocol.ts';
 import { validateResult } from '../electron/shared/ipc-contract.ts';
 
 const PHOTOS = resolve(import.meta.dirname, '..', '..', 'shared', 'photos');
@@ -122,22 +122,9 @@ describe('IPC handlers with the real engine', () => {
     await writeFile(join(photos, 'notes.txt'), 'not a photo');
     engine = await openEngine({ catalogPath: join(dir, 'data', 'catalog.json') });
     // The engine in this process, with the asynchronous face main sees across the process boundary.
-    const remote: RemoteEngine = {
-      scan: (folders, options) => engine.scan(folders, options),
-      updatePaths: (paths, options) => engine.updatePaths(paths, options),
-      groups: () => engine.groups(),
-      query: (path, options) => engine.query(path, options),
-      folders: async () => engine.folders(),
-      removeFolder: (path) => engine.removeFolder(path),
-      markNotDuplicates: (paths) => engine.markNotDuplicates(paths),
-      fileFacts: async (path) => engine.fileFacts(path),
-      settings: async () => engine.settings(),
-      updateSettings: (patch) => engine.updateSettings(patch),
-      providerInfo: () => engine.providerInfo(),
-      thumbnail: async () => {
-        throw new Error('not used here');
-      },
-    };
+    const remote = inProcessEngine(engine, async () => {
+      throw new Error('not used here');
+    });
     const desktop: Desktop = {
       pickFolders: async () => [photos],
       pickDestination: async () => null,

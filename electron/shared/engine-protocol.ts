@@ -11,6 +11,7 @@
 //
 // Messages are plain data (structured clone), never functions or Error objects.
 import type {
+  Engine,
   EngineSettings,
   FolderInfo,
   GroupsResult,
@@ -334,5 +335,26 @@ export function remoteEngine(client: Pick<Client, 'call'>): RemoteEngine {
     updateSettings: (patch) => client.call('updateSettings', [patch]),
     providerInfo: () => client.call('providerInfo', []),
     thumbnail: (path, size) => client.call('thumbnail', [path, size]),
+  };
+}
+
+/**
+ * The same RemoteEngine face for an engine in this very process (no process boundary): for tests of
+ * main-side code, and for tools that do not need the utility process.
+ */
+export function inProcessEngine(engine: Engine, thumbnail: (path: string, size: ThumbnailSize) => Promise<string>): RemoteEngine {
+  return {
+    scan: (folders, options) => engine.scan(folders, options),
+    updatePaths: (paths, options) => engine.updatePaths(paths, options),
+    groups: () => engine.groups(),
+    query: (imagePath, options) => engine.query(imagePath, options),
+    folders: async () => engine.folders(),
+    removeFolder: (path) => engine.removeFolder(path),
+    markNotDuplicates: (paths) => engine.markNotDuplicates(paths),
+    fileFacts: async (path) => engine.fileFacts(path),
+    settings: async () => engine.settings(),
+    updateSettings: (patch) => engine.updateSettings(patch),
+    providerInfo: () => engine.providerInfo(),
+    thumbnail,
   };
 }
