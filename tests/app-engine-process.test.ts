@@ -94,7 +94,9 @@ test('scan with progress, then every read call answers with what the IPC contrac
   assert.equal(provider.active, 'cpu');
   const hits = await supervisor.engine.query(join(PHOTOS, 'opencv-doc/fruits.jpg'), { top: 3 });
   assert.equal(validateResult('query:by-path', hits).ok, true);
-  assert.deepEqual(hits.map((hit) => hit.path).sort(), [join(photos, 'fruits copy.jpg'), join(photos, 'fruits.jpg')]);
+  // The two byte copies of the query photo come first (how many weaker hits follow is the engine's business).
+  assert.ok(hits.length >= 2 && hits.length <= 3, `${hits.length} hits`);
+  assert.deepEqual(hits.slice(0, 2).map((hit) => hit.path).sort(), [join(photos, 'fruits copy.jpg'), join(photos, 'fruits.jpg')]);
 });
 
 test('thumbnails are made in the engine process; refusals come back as errors', async () => {
