@@ -20,7 +20,7 @@ const CACHE_VERSION = 1;
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 /**
- * Reads `thumb://local/<small|large>?path=<percent-encoded absolute path>` (see `thumbnailUrl` in
+ * Reads `dedup-thumb://local/<small|large>?path=<percent-encoded absolute path>` (see `thumbnailUrl` in
  * ipc-contract.ts). Anything else (another scheme or host, extra parameters, a relative path, `..`,
  * NUL) is refused with a reason.
  */
