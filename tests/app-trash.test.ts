@@ -1,8 +1,8 @@
 // The delete journal with the real engine, a real folder trash and real photo files: removal rules,
 // undo (exact path, bytes and mtime), move to a folder without overwriting, and crash recovery.
 import assert from 'node:assert/strict';
-import { copyFile, lstat, mkdir, mkdtemp, readFile, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, test } from 'node:test';
 import { openEngine } from '../electron/engine/index.ts';
@@ -10,6 +10,7 @@ import {
   DeleteJournal,
   FolderTrash,
   findInTrashDir,
+  linuxTrashDirsFor,
   parseTrashInfo,
   type TrashAdapter,
 } from '../electron/engine/trash.ts';
@@ -321,6 +322,39 @@ test('findInTrashDir reads the trash format the desktop writes (GIO style names 
     assert.equal(await findInTrashDir(dir, original, identity, Date.parse('2021-01-01T00:00:00')), join(dir, 'files', 'IMG 1.2.jpg'));
     assert.equal(await findInTrashDir(dir, original, { ...identity, size: 1 }, 0), null);
     assert.equal(await findInTrashDir(dir, '/elsewhere/IMG 1.jpg', identity, 0), null);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('linuxTrashDirsFor: the home trash first (XDG_DATA_HOME when absolute), then the mount\'s own', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'app-trashdirs-'));
+  try {
+    const file = join(dir, 'a.jpg');
+    await writeFile(file, 'x');
+    const dataHome = join(dir, 'data');
+    await mkdir(dataHome);
+    const dirs = await linuxTrashDirsFor(file, { XDG_DATA_HOME: dataHome });
+    // Same file system as the data home: only the home trash.
+    assert.deepEqual(dirs, [join(dataHome, 'Trash')]);
+    const relative = await linuxTrashDirsFor(file, { XDG_DATA_HOME: 'relative/data' });
+    assert.equal(relative[0], join(homedir(), '.local', 'share', 'Trash'));
+    // A file on another file system (here /dev/shm, a tmpfs, when it is one): its mount's trashes too.
+    const shm = await stat('/dev/shm').catch(() => null);
+    if (shm && shm.dev !== (await stat(dataHome)).dev) {
+      const other = await mkdtemp('/dev/shm/app-trashdirs-');
+      try {
+        await writeFile(join(other, 'b.jpg'), 'x');
+        const uid = process.getuid!();
+        assert.deepEqual(await linuxTrashDirsFor(join(other, 'b.jpg'), { XDG_DATA_HOME: dataHome }), [
+          join(dataHome, 'Trash'),
+          `/dev/shm/.Trash/${uid}`,
+          `/dev/shm/.Trash-${uid}`,
+        ]);
+      } finally {
+        await rm(other, { recursive: true, force: true });
+      }
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
