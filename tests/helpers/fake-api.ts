@@ -30,7 +30,7 @@ export function makeFakeGroups(count: number, photos: string[]): DuplicateGroup[
         path: virtual,
         folder: dirname(virtual),
         size: 100_000 + ((i * 7919 + j * 104_729) % 4_000_000),
-        mtimeMs: Date.UTC(2020, 0, 1) + i * 86_400_000 + j * 3_600_000,
+        mtimeMs: Date.UTC(2020, 0, 1) + i * 600_000 + j * 3_600_000,
         format: 'jpeg',
         width: 4000 - j * 800,
         height: 3000 - j * 600,

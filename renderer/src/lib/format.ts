@@ -17,19 +17,25 @@ export function formatNumber(n: number, fractionDigits = 0): string {
   return n.toLocaleString(i18n.language, { maximumFractionDigits: fractionDigits, minimumFractionDigits: fractionDigits });
 }
 
+/** Short count for badges: 950, 9,999, then 10K / 1万. */
+export function formatCount(n: number): string {
+  return n.toLocaleString(i18n.language, n >= 10_000 ? { notation: 'compact', maximumFractionDigits: 1 } : {});
+}
+
 /** A score in [0, 1] as a percentage with one decimal, e.g. "97.3%". */
 export function formatScore(score: number): string {
   return (score * 100).toLocaleString(i18n.language, { maximumFractionDigits: 1, minimumFractionDigits: 1 }) + '%';
 }
 
-export function formatDate(date: Date | string | number): string {
+/** A date and time; `short` for narrow places (photo tiles). */
+export function formatDate(date: Date | string | number, style: 'medium' | 'short' = 'medium'): string {
   const d = date instanceof Date ? date : new Date(date);
   if (Number.isNaN(d.getTime())) return i18n.t.common.unknown;
-  return new Intl.DateTimeFormat(i18n.language, { dateStyle: 'medium', timeStyle: 'short' }).format(d);
+  return new Intl.DateTimeFormat(i18n.language, { dateStyle: style, timeStyle: 'short' }).format(d);
 }
 
 export function formatDuration(totalSeconds: number): string {
-  const s = Math.max(0, Math.round(totalSeconds));
+  const s = Math.max(0, Math.ceil(totalSeconds));
   if (s < 60) return i18n.t.units.seconds(s);
   if (s < 3600) return i18n.t.units.minutes(Math.floor(s / 60), s % 60);
   return i18n.t.units.hours(Math.floor(s / 3600), Math.floor((s % 3600) / 60));

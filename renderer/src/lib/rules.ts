@@ -21,9 +21,20 @@ export function photoTime(f: PhotoFacts): number {
   return f.mtimeMs;
 }
 
-/** Larger resolution first, then larger file, then path (so the choice is stable). */
+const depth = (path: string): number => path.split(/[\\/]/).length;
+
+/**
+ * Larger resolution first, then larger file; among equals (exact copies) the older file, then the
+ * one less deep in folders (a copy is usually newer and inside a "backup" folder), then by path.
+ */
 export function compareLargest(a: PhotoFacts, b: PhotoFacts): number {
-  return pixels(b) - pixels(a) || b.size - a.size || a.path.localeCompare(b.path);
+  return (
+    pixels(b) - pixels(a) ||
+    b.size - a.size ||
+    photoTime(a) - photoTime(b) ||
+    depth(a.path) - depth(b.path) ||
+    a.path.localeCompare(b.path)
+  );
 }
 
 /** Older first, then the larger. */
