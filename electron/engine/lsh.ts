@@ -14,7 +14,7 @@
 //     engine's thresholds speak):  x.y = |m|^2 + m.u + m.v + |u||v| cos(u, v).
 //  4. hash: pseudo-random rotations of the reduced vector (three rounds of random signs + Hadamard
 //     each, as in FALCONN); the sign of each rotated coordinate is one hyperplane bit. Each table's
-//     bucket is `bitsPerTable` such bits; 128 more bits form a "sketch" whose Hamming distance
+//     bucket is `bitsPerTable` such bits; 256 more bits form a "sketch" whose Hamming distance
 //     estimates the angle in a few nanoseconds, so pair search can skip hopeless pairs cheaply.
 //
 // Results are estimates: the engine verifies every candidate against the raw vectors it keeps.
@@ -22,8 +22,8 @@
 import { crc32 } from 'node:zlib';
 import { endianness } from 'node:os';
 
-/** Number of sketch bits per item (four 32-bit words). */
-const SKETCH_BITS = 128;
+/** Sketch bits per item (eight 32-bit words); pair search tests the first half, then all. */
+const SKETCH_BITS = 256;
 const SKETCH_WORDS = SKETCH_BITS / 32;
 
 export const LSH_DEFAULTS = {
@@ -170,32 +170,34 @@ function flipMasks(bits: number, radius: number): number[] {
 
 /**
  * Sketch test. For a pair at centred cosine c, each sketch bit differs with probability
- * angle/pi, independently, so the Hamming distance h is Binomial(SKETCH_BITS, acos(c)/pi).
- * SKETCH_MAX_COSINE[h] is the highest cosine c whose 1 - 1e-4 quantile of h is still below h:
- * a pair showing distance h is kept only if the cosine it needs is at most SKETCH_MAX_COSINE[h]
- * (so a pair that does reach the cosine is dropped with probability <= 1e-4). Distance 0 allows
- * a little over 1 for estimation error. Tabulated over c in steps of 0.001.
+ * angle/pi, independently, so the Hamming distance h over `bits` bits is Binomial(bits, acos(c)/pi).
+ * table[h] is the highest cosine c for which h is still within the 1 - 1e-4 quantile: a pair at
+ * distance h is kept only if the cosine it needs is at most table[h], so a pair that does reach
+ * it is dropped with probability <= 1e-4 per test. Distance 0 allows a little over 1 for
+ * estimation error. Tabulated over c in steps of 0.001.
  */
-const SKETCH_MAX_COSINE = (() => {
-  const table = new Float64Array(SKETCH_BITS + 1).fill(-1);
+function sketchMaxCosine(bits: number): Float64Array {
+  const table = new Float64Array(bits + 1).fill(-1);
   for (let k = 0; k <= 2000; k++) {
     const c = k / 1000 - 1;
     const f = Math.acos(c) / Math.PI;
     // Smallest h with P(distance <= h) >= 1 - 1e-4.
     let h = 0;
     let cdf = 0;
-    let pmf = Math.pow(1 - f, SKETCH_BITS); // P(distance = 0)
-    for (h = 0; h < SKETCH_BITS; h++) {
+    let pmf = Math.pow(1 - f, bits); // P(distance = 0)
+    for (h = 0; h < bits; h++) {
       cdf += pmf;
       if (cdf >= 1 - 1e-4) break;
-      pmf = (pmf * (SKETCH_BITS - h) * f) / ((h + 1) * (1 - f));
+      pmf = (pmf * (bits - h) * f) / ((h + 1) * (1 - f));
     }
     // Distances up to h are plausible for cosine c (and for every lower cosine, h only grows).
     for (let d = 0; d <= h; d++) table[d] = Math.max(table[d], c);
   }
   table[0] = 1.02;
   return table;
-})();
+}
+const HALF_SKETCH_MAX_COSINE = sketchMaxCosine(SKETCH_BITS / 2);
+const SKETCH_MAX_COSINE = sketchMaxCosine(SKETCH_BITS);
 
 
 // ---------------------------------------------------------------------------------------------
@@ -509,8 +511,9 @@ export class LshIndex {
    * skipped in table t when an earlier table already examined it.
    *
    * Cheap filter first: for each colliding pair, the raw threshold is turned into the centred
-   * cosine it implies for that pair, and the 128-bit sketches must be within the Hamming distance
-   * such a pair shows with probability 1 - 1e-4; only then is the int8 cosine computed.
+   * cosine it implies for that pair, and the sketches (first 128 bits, then all 256) must be within
+   * the Hamming distance such a pair shows with probability 1 - 1e-4; only then is the int8 cosine
+   * computed. Do not add or remove items from inside `visit`.
    *
    * Oversized buckets (more than maxBucketSize items; they appear when many photos are nearly
    * identical or the mean no longer fits the library): a bucket of n items is split by the first
@@ -637,21 +640,34 @@ export class LshIndex {
    */
   private scanBlock(scan: PairScan, i0: number, i1: number, j0: number, j1: number): void {
     const same = i0 === j0;
-    const { sk, x, mu, u, minCosine, meanNormSq, stats } = scan; // sketches: 4 words (SKETCH_BITS = 128)
+    const { sk, x, mu, u, minCosine, meanNormSq, stats } = scan; // sketches: 8 words (SKETCH_BITS = 256)
     const filter = minCosine > -Infinity;
     for (let i = i0; i < i1; i++) {
-      const s0 = sk[i * 4];
-      const s1 = sk[i * 4 + 1];
-      const s2 = sk[i * 4 + 2];
-      const s3 = sk[i * 4 + 3];
+      const o = i * 8;
+      const s0 = sk[o];
+      const s1 = sk[o + 1];
+      const s2 = sk[o + 2];
+      const s3 = sk[o + 3];
+      const s4 = sk[o + 4];
+      const s5 = sk[o + 5];
+      const s6 = sk[o + 6];
+      const s7 = sk[o + 7];
       const needI = meanNormSq + mu[i];
       const xI = minCosine * x[i];
       const uI = u[i];
       for (let j = same ? i + 1 : j0; j < j1; j++) {
-        const h = popcount32(s0 ^ sk[j * 4]) + popcount32(s1 ^ sk[j * 4 + 1]) + popcount32(s2 ^ sk[j * 4 + 2]) + popcount32(s3 ^ sk[j * 4 + 3]);
-        // The centred cosine this pair must reach for its raw cosine to reach minCosine is
-        // need / den; keep the pair if that is plausible at sketch distance h (no division here).
-        if (filter && xI * x[j] - needI - mu[j] > SKETCH_MAX_COSINE[h] * uI * u[j]) continue;
+        if (filter) {
+          // The centred cosine this pair must reach for its raw cosine to reach minCosine is
+          // need / den; keep the pair only if that is plausible at its sketch distance, looking
+          // at the first half of the sketch (most pairs stop here), then at all of it.
+          const need = xI * x[j] - needI - mu[j];
+          const den = uI * u[j];
+          const p = j * 8;
+          const half = popcount32(s0 ^ sk[p]) + popcount32(s1 ^ sk[p + 1]) + popcount32(s2 ^ sk[p + 2]) + popcount32(s3 ^ sk[p + 3]);
+          if (need > HALF_SKETCH_MAX_COSINE[half] * den) continue;
+          const full = half + popcount32(s4 ^ sk[p + 4]) + popcount32(s5 ^ sk[p + 5]) + popcount32(s6 ^ sk[p + 6]) + popcount32(s7 ^ sk[p + 7]);
+          if (need > SKETCH_MAX_COSINE[full] * den) continue;
+        }
         this.finishPair(scan, i, j);
       }
       stats.pairChecks += same ? i1 - i - 1 : j1 - j0;
@@ -721,7 +737,7 @@ export class LshIndex {
   //   20 u32 tables              24 u32 bitsPerTable        28 u32 seed      32 u32 count
   //   36 u32 flags (1 = mean set) 40 u32 crc32 of the body   44 u32 body length
   //   48 body: mean f32[dim], ids f64[count], xNorm, mDotU, uNorm, codeInvNorm f32[count] each,
-  //      signatures u32[count*tables], sketches i32[count*4], codes i8[count*reducedDim]
+  //      signatures u32[count*tables], sketches i32[count*8], codes i8[count*reducedDim]
   // Hyperplanes and the projection are not stored: they are regenerated from the seed.
 
   serialize(): Buffer {
