@@ -21,12 +21,15 @@ const SCREENSHOTS = join(REPO_ROOT, 'docs', 'screenshots');
 const UPDATE = process.env.UPDATE_SCREENSHOTS === '1';
 const MAX_SCREENSHOT_BYTES = 200_000;
 
+async function dismissToasts(page: Page): Promise<void> {
+  const close = page.locator('[data-testid="toast"] button.close');
+  while ((await close.count()) > 0) await close.first().click();
+}
+
 /** Saves a screenshot when UPDATE_SCREENSHOTS=1, palette-quantised when a plain PNG is too large. */
 async function screenshot(page: Page, name: string): Promise<void> {
   if (!UPDATE) return;
-  // Toasts from earlier steps would hide parts of the screen.
-  const close = page.locator('[data-testid="toast"] button.close');
-  while ((await close.count()) > 0) await close.first().click();
+  await dismissToasts(page); // toasts from earlier steps would hide parts of the screen
   await page.waitForTimeout(300); // transitions (progress bar) settle
   await page.waitForFunction(() => Array.from((globalThis as any).document.images as any[]).every((img) => img.complete));
   const raw = await page.screenshot();
@@ -219,6 +222,29 @@ describe('renderer on the real engine', { skip }, () => {
     assert.equal(existsSync(victim), true, 'undo put the file back');
     assert.deepEqual(await readdir(join(trashDir, 'files')), []);
     await page.locator('[role="tab"][data-kind="exact"] .count').getByText('1').waitFor();
+  });
+
+  test('"move to folder" moves the marked copy there; the toast\'s Undo brings it back', async () => {
+    await dismissToasts(page);
+    const destination = join(dir, 'Removed');
+    await mkdir(destination);
+    ui.dialogs.destination.push(destination);
+    await page.getByTestId('destination').selectOption('pick');
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('[data-testid="destination"]').value === 'folder');
+    assert.equal(await page.getByTestId('destination').locator('option:checked').innerText(), 'Folder: Removed');
+    const group = page.getByTestId('group').first();
+    await group.getByTestId('auto').click();
+    const victim = (await group.locator('[data-testid="tile"][aria-pressed="true"]').getAttribute('data-path'))!;
+    await page.getByTestId('remove-all').click();
+    const toast = page.getByTestId('toast').filter({ hasText: '1 photo removed' });
+    await toast.waitFor();
+    assert.equal(existsSync(victim), false);
+    assert.deepEqual(await readdir(destination), [basename(victim)]);
+    await toast.getByRole('button', { name: 'Undo' }).click();
+    await page.getByText('1 photo restored.').first().waitFor();
+    assert.equal(existsSync(victim), true);
+    assert.deepEqual(await readdir(destination), []);
+    await page.getByTestId('destination').selectOption('trash');
   });
 
   test('compare shows two photos side by side and zooms', async () => {

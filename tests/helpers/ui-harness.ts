@@ -65,7 +65,7 @@ export async function createEngineBackend(options: EngineBackendOptions): Promis
   const { engine, emit, dialogs } = options;
   const journal = await DeleteJournal.open({ journalPath: options.journalPath, catalog: engine, trash: new FolderTrash(options.trashDir) });
   let language: Language = 'en';
-  let scanning: AbortController | null = null;
+  const scanning = new Set<AbortController>();
   /** Folders added but not scanned yet (the engine remembers a folder once it scans it). */
   const pending = new Set<string>();
 
@@ -78,16 +78,25 @@ export async function createEngineBackend(options: EngineBackendOptions): Promis
   const groupsChanged = async () => emit('groups.changed', await engine.groups());
 
   const runScan = async (paths?: string[]) => {
-    scanning = new AbortController();
+    const controller = new AbortController();
+    scanning.add(controller);
     try {
-      const summary = await engine.scan(paths, { signal: scanning.signal, onProgress: options.forwardProgress });
+      const summary = await engine.scan(paths, { signal: controller.signal, onProgress: options.forwardProgress });
       for (const p of summary.folders) pending.delete(p);
       await options.progressFlushed();
       await groupsChanged();
       return summary;
     } finally {
-      scanning = null;
+      scanning.delete(controller);
     }
+  };
+
+  /** As main does: added folders are scanned at once, in the background. */
+  const addFolders = (paths: string[]): FolderInfo[] => {
+    const absolute = paths.map((p) => resolve(p));
+    for (const p of absolute) pending.add(p);
+    void runScan(absolute);
+    return folders();
   };
 
   return {
@@ -95,16 +104,10 @@ export async function createEngineBackend(options: EngineBackendOptions): Promis
     'folders.list': async () => folders(),
     'folders.pick': async () => {
       const chosen = dialogs.folders.shift() ?? [];
-      if (chosen.length > 0) {
-        for (const p of chosen) pending.add(resolve(p));
-        void runScan(chosen.map((p) => resolve(p))); // main scans what was picked, in the background
-      }
+      if (chosen.length > 0) addFolders(chosen);
       return chosen;
     },
-    'folders.add': async (paths) => {
-      for (const p of paths) pending.add(resolve(p));
-      return folders();
-    },
+    'folders.add': async (paths) => addFolders(paths),
     'folders.remove': async (path) => {
       pending.delete(resolve(path));
       await engine.removeFolder(path);
@@ -112,7 +115,7 @@ export async function createEngineBackend(options: EngineBackendOptions): Promis
       return folders();
     },
     'scan.start': async (paths) => runScan(paths),
-    'scan.cancel': async () => scanning?.abort(),
+    'scan.cancel': async () => scanning.forEach((c) => c.abort()),
     'groups.list': () => engine.groups(),
     'groups.notDuplicates': async (paths) => {
       await engine.markNotDuplicates(paths);

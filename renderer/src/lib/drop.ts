@@ -1,9 +1,8 @@
-// Dropping onto the window: a folder is added and scanned; an image is used to find similar photos.
+// Dropping onto the window: a folder is added (and main scans it); an image is used to find similar photos.
 import { dedup, errorMessage } from './api.ts';
 import { i18n } from '../i18n/i18n.svelte.ts';
 import { folders } from '../stores/folders.svelte.ts';
 import { looksLikeImage, query } from '../stores/query.svelte.ts';
-import { scan } from '../stores/scan.svelte.ts';
 import { ui } from '../stores/ui.svelte.ts';
 
 interface Dropped {
@@ -35,10 +34,10 @@ export function handleDrop(data: DataTransfer): void {
 async function act(dropped: Dropped): Promise<void> {
   try {
     if (dropped.folders.length > 0) {
+      // Main adds the folders and scans them; the progress banner follows the scan's events.
       ui.show('folders');
       await folders.add(dropped.folders);
       ui.notify('info', i18n.t.folders.addedNotScanned);
-      await scan.start(dropped.folders);
     } else if (dropped.image) {
       ui.show('query');
       await query.byFile(dropped.image);

@@ -29,6 +29,7 @@ class FoldersStore {
     return chosen;
   }
 
+  /** Adds folders; main scans them at once (progress arrives as events). */
   async add(paths: string[]): Promise<void> {
     this.list = await dedup().folders.add(paths);
     this.status = 'ready';
