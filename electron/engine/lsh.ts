@@ -152,6 +152,23 @@ function nextPowerOfTwo(n: number): number {
   return p;
 }
 
+/** unit . codes[offset .. offset + length), four accumulators (about twice as fast in V8). */
+function dotFloatInt8(unit: Float64Array, codes: Int8Array, offset: number, length: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let j = 0;
+  for (; j + 3 < length; j += 4) {
+    s0 += unit[j] * codes[offset + j];
+    s1 += unit[j + 1] * codes[offset + j + 1];
+    s2 += unit[j + 2] * codes[offset + j + 2];
+    s3 += unit[j + 3] * codes[offset + j + 3];
+  }
+  for (; j < length; j++) s0 += unit[j] * codes[offset + j];
+  return s0 + s1 + s2 + s3;
+}
+
 /** Set bits of a 32-bit integer. */
 export function popcount32(x: number): number {
   x = x - ((x >>> 1) & 0x55555555);
@@ -196,6 +213,7 @@ function sketchMaxCosine(bits: number): Float64Array {
   table[0] = 1.02;
   return table;
 }
+const QUARTER_SKETCH_MAX_COSINE = sketchMaxCosine(SKETCH_BITS / 4);
 const HALF_SKETCH_MAX_COSINE = sketchMaxCosine(SKETCH_BITS / 2);
 const SKETCH_MAX_COSINE = sketchMaxCosine(SKETCH_BITS);
 
@@ -430,11 +448,15 @@ export class LshIndex {
     const unit = this.unit;
     const coords = this.coords;
 
-    // Candidate flip sets: all single and double bit flips, scored by squared margins.
-    const flipCount = probes > 0 ? maxProbes : 0;
+    // Candidate flip sets: single and double bit flips, scored by squared margins. Only the
+    // `probes` least certain bits can appear in the best `probes` flip sets (a set holding a less
+    // certain bit scores worse than each of those singles), so the others are not considered.
+    const top = Math.min(B, probes);
+    const flipCount = top + (top * (top - 1)) / 2;
     const flipMask = new Int32Array(flipCount);
     const flipScore = new Float64Array(flipCount);
     const margin2 = new Float64Array(B);
+    const order = new Int32Array(B); // bits, least certain first
 
     for (let t = 0; t < this.tables; t++) {
       const base = t * B;
@@ -443,19 +465,24 @@ export class LshIndex {
         const c = coords[base + b];
         if (c > 0) signature |= 1 << b;
         margin2[b] = c * c;
-      }
-      if (flipCount > 0) {
-        let f = 0;
-        for (let i = 0; i < B; i++) {
-          flipMask[f] = 1 << i;
-          flipScore[f++] = margin2[i];
+        // Insertion sort of the bits by margin.
+        let k = b;
+        while (k > 0 && margin2[order[k - 1]] > margin2[b]) {
+          order[k] = order[k - 1];
+          k--;
         }
-        for (let i = 0; i < B; i++)
-          for (let j = i + 1; j < B; j++) {
-            flipMask[f] = (1 << i) | (1 << j);
-            flipScore[f++] = margin2[i] + margin2[j];
-          }
+        order[k] = b;
       }
+      let f = 0;
+      for (let i = 0; i < top; i++) {
+        flipMask[f] = 1 << order[i];
+        flipScore[f++] = margin2[order[i]];
+      }
+      for (let i = 0; i < top; i++)
+        for (let j = i + 1; j < top; j++) {
+          flipMask[f] = (1 << order[i]) | (1 << order[j]);
+          flipScore[f++] = margin2[order[i]] + margin2[order[j]];
+        }
       const offsets = this.tableOffsets[t];
       const members = this.tableMembers[t];
       for (let p = 0; p <= probes; p++) {
@@ -472,10 +499,7 @@ export class LshIndex {
           const slot = members[m];
           if (stamp[slot] === mark) continue;
           stamp[slot] = mark;
-          let dot = 0;
-          const off = slot * D;
-          for (let j = 0; j < D; j++) dot += unit[j] * codes[off + j];
-          const centred = dot * invNorm[slot];
+          const centred = dotFloatInt8(unit, codes, slot * D, D) * invNorm[slot];
           const raw = this.rawFromStats(stats.xNorm, stats.mDotU, stats.uNorm, slot, centred);
           if (raw < minCosine) continue;
           if (found === k && raw <= topRaw[k - 1]) continue;
@@ -511,9 +535,9 @@ export class LshIndex {
    * skipped in table t when an earlier table already examined it.
    *
    * Cheap filter first: for each colliding pair, the raw threshold is turned into the centred
-   * cosine it implies for that pair, and the sketches (first 128 bits, then all 256) must be within
-   * the Hamming distance such a pair shows with probability 1 - 1e-4; only then is the int8 cosine
-   * computed. Do not add or remove items from inside `visit`.
+   * cosine it implies for that pair, and the sketches (first 64 bits, 128, then all 256) must be
+   * within the Hamming distance such a pair shows with probability 1 - 1e-4 at each step; only then
+   * is the int8 cosine computed. Do not add or remove items from inside `visit`.
    *
    * Oversized buckets (more than maxBucketSize items; they appear when many photos are nearly
    * identical or the mean no longer fits the library): a bucket of n items is split by the first
@@ -658,12 +682,14 @@ export class LshIndex {
       for (let j = same ? i + 1 : j0; j < j1; j++) {
         if (filter) {
           // The centred cosine this pair must reach for its raw cosine to reach minCosine is
-          // need / den; keep the pair only if that is plausible at its sketch distance, looking
-          // at the first half of the sketch (most pairs stop here), then at all of it.
+          // need / den; keep the pair only if that is plausible at its sketch distance, looking at
+          // the first 64 bits of the sketch (most pairs stop here), then 128, then all 256.
           const need = xI * x[j] - needI - mu[j];
           const den = uI * u[j];
           const p = j * 8;
-          const half = popcount32(s0 ^ sk[p]) + popcount32(s1 ^ sk[p + 1]) + popcount32(s2 ^ sk[p + 2]) + popcount32(s3 ^ sk[p + 3]);
+          const quarter = popcount32(s0 ^ sk[p]) + popcount32(s1 ^ sk[p + 1]);
+          if (need > QUARTER_SKETCH_MAX_COSINE[quarter] * den) continue;
+          const half = quarter + popcount32(s2 ^ sk[p + 2]) + popcount32(s3 ^ sk[p + 3]);
           if (need > HALF_SKETCH_MAX_COSINE[half] * den) continue;
           const full = half + popcount32(s4 ^ sk[p + 4]) + popcount32(s5 ^ sk[p + 5]) + popcount32(s6 ^ sk[p + 6]) + popcount32(s7 ^ sk[p + 7]);
           if (need > SKETCH_MAX_COSINE[full] * den) continue;
