@@ -29,6 +29,7 @@ import { constants as fsConstants } from 'node:fs';
 import { copyFile, link, lstat, mkdir, open, readdir, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
+import { contentHash } from './content-hash.ts';
 import type { GroupsResult, PhotoFacts } from './types.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -94,6 +95,13 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** True when the file's bytes have this content hash (the catalog's). */
+async function holdsContent(path: string, hash: string | null): Promise<boolean> {
+  if (hash === null) return false;
+  const bytes = await readFile(path).catch(() => null);
+  return bytes !== null && contentHash(bytes) === hash;
+}
+
 /**
  * Moves `from` to exactly `to`, failing with EEXIST if anything is at `to` (checked atomically: a hard
  * link is made first, then the old name removed). Where hard links are impossible (another file
@@ -108,16 +116,32 @@ export async function moveNoOverwrite(from: string, to: string): Promise<void> {
     // EXDEV (other file system), EPERM / ENOTSUP / EMLINK (no hard links here): copy instead.
     const info = await stat(from);
     await copyFile(from, to, fsConstants.COPYFILE_EXCL);
-    await utimes(to, info.atime, info.mtime);
+    // Seconds as numbers, not Dates: a Date keeps whole milliseconds, this keeps about a microsecond.
+    await utimes(to, info.atimeMs / 1000, info.mtimeMs / 1000);
   }
   await unlink(from);
 }
 
-/** `name.jpg`, `name (2).jpg`, `name (3).jpg`, ... */
-export function numberedName(name: string, n: number): string {
-  if (n <= 1) return name;
+/** Longest file name (in UTF-8 bytes) on the file systems we meet: Linux, macOS, Windows (NTFS). */
+const MAX_NAME_BYTES = 255;
+
+/**
+ * `name.jpg`, `name (2).jpg`, `name (3).jpg`, ...; the stem is shortened (never the extension) when
+ * the result would be longer than `maxBytes` (a 255-byte name has no room for " (2)").
+ */
+export function numberedName(name: string, n: number, maxBytes = MAX_NAME_BYTES): string {
   const extension = extname(name);
-  return `${name.slice(0, name.length - extension.length)} (${n})${extension}`;
+  const suffix = `${n <= 1 ? '' : ` (${n})`}${extension}`;
+  let stem = name.slice(0, name.length - extension.length);
+  while (stem.length > 0 && Buffer.byteLength(stem + suffix) > maxBytes) stem = [...stem].slice(0, -1).join('');
+  return stem + suffix;
+}
+
+/** True when `candidate` is one of the names numberedName gives `original`. */
+function isNumberedName(candidate: string, original: string, maxBytes = MAX_NAME_BYTES): boolean {
+  const stem = candidate.slice(0, candidate.length - extname(candidate).length);
+  const n = Number(/ \((\d+)\)$/.exec(stem)?.[1] ?? 1);
+  return numberedName(original, n, maxBytes) === candidate || numberedName(original, 1, maxBytes) === candidate;
 }
 
 /** Moves a file into a folder under a free name (never overwriting); returns the new path. */
@@ -135,27 +159,23 @@ export async function moveIntoFolder(from: string, folder: string): Promise<stri
   throw new Error(`no free name for ${name} in ${folder}`);
 }
 
-/** A file in `folder` that `moveIntoFolder` may have made from `originalName`, matching `identity`. */
-async function findMovedFile(folder: string, originalName: string, identity: FileIdentity): Promise<string | null> {
+/**
+ * A file in `folder` that `moveIntoFolder` may have made from `originalName`, matching `identity`
+ * (and, when `ino` is given, being that very inode: a second hard link of the original).
+ */
+async function findMovedFile(folder: string, originalName: string, identity: FileIdentity, ino?: number): Promise<string | null> {
   let names: string[];
   try {
     names = await readdir(folder);
   } catch {
     return null;
   }
-  const extension = extname(originalName);
-  const stem = originalName.slice(0, originalName.length - extension.length);
-  const pattern = new RegExp(`^${escapeRegExp(stem)}( \\(\\d+\\))?${escapeRegExp(extension)}$`);
-  for (const name of names.filter((candidate) => pattern.test(candidate)).sort()) {
+  for (const name of names.filter((candidate) => isNumberedName(candidate, originalName)).sort()) {
     const candidate = join(folder, name);
     const info = await lstat(candidate).catch(() => null);
-    if (info?.isFile() && sameIdentity(info, identity)) return candidate;
+    if (info?.isFile() && sameIdentity(info, identity) && (ino === undefined || info.ino === ino)) return candidate;
   }
   return null;
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -289,7 +309,7 @@ export class FolderTrash implements TrashAdapter {
     await mkdir(join(this.dir, 'info'), { recursive: true });
     const info = `[Trash Info]\nPath=${encodeTrashPath(path)}\nDeletionDate=${trashDate(Date.now())}\n`;
     for (let n = 1; n <= 10_000; n++) {
-      const name = numberedName(basename(path), n);
+      const name = numberedName(basename(path), n, MAX_NAME_BYTES - '.trashinfo'.length);
       const infoPath = join(this.dir, 'info', `${name}.trashinfo`);
       try {
         await writeExclusive(infoPath, info); // reserves the name, as the spec asks
@@ -348,8 +368,8 @@ export interface JournalAction {
   id: string;
   startedAt: string;
   finishedAt: string | null;
-  /** in-progress: written before the batch; done: after it; undone: after its undo. */
-  state: 'in-progress' | 'done' | 'undone';
+  /** in-progress: written before the batch; done: after it; undoing: before its undo; undone: after it. */
+  state: 'in-progress' | 'done' | 'undoing' | 'undone';
   destination: RemoveDestination;
   items: JournalItem[];
 }
@@ -473,14 +493,17 @@ export class DeleteJournal {
       accepted.push({ path: item.path, size: item.size, mtimeMs: item.mtimeMs, contentHash: facts?.contentHash ?? null, to: null, state: 'pending', error: null });
     }
 
-    // At least one copy must stay: a member not being removed, still catalogued, on disk, unchanged.
+    // At least one copy must stay: a member not being removed, still catalogued, on disk, unchanged
+    // (its bytes too: one such copy is enough, so at most one file per group is read here).
     const removing = new Set(accepted.map((item) => item.path));
     let survivors = 0;
     for (const file of group.files) {
+      if (survivors > 0) break;
       if (removing.has(file.path)) continue;
-      if ((await catalog.fileFacts(file.path)) === null) continue;
+      const facts = await catalog.fileFacts(file.path);
+      if (facts === null) continue;
       const info = await lstat(file.path).catch(() => null);
-      if (info?.isFile() && sameIdentity(info, file)) survivors++;
+      if (info?.isFile() && sameIdentity(info, file) && (await holdsContent(file.path, facts.contentHash))) survivors++;
     }
     if (survivors === 0 && accepted.length > 0) {
       for (const item of accepted) refused.push({ path: item.path, reason: 'it would remove the last remaining copy in this group' });
@@ -491,13 +514,16 @@ export class DeleteJournal {
 
   private async itemProblem(item: RemoveRequestItem, members: Set<string>, destination: RemoveDestination): Promise<string | null> {
     if (!members.has(item.path)) return 'not a member of this group';
-    if ((await this.options.catalog.fileFacts(item.path)) === null) return 'not in the catalog';
+    const facts = await this.options.catalog.fileFacts(item.path);
+    if (facts === null) return 'not in the catalog';
     const info = await lstat(item.path).catch(() => null);
     if (!info) return 'the file no longer exists';
     if (info.isSymbolicLink()) return 'a symbolic link, not a copy: remove it in your file manager';
     if (!info.isFile()) return 'not a regular file';
     if (!sameIdentity(info, item)) return 'the file changed since it was shown';
     if (destination.kind === 'folder' && dirname(item.path) === destination.path) return 'already in the destination folder';
+    // Size and mtime can stay the same through an edit (tools that restore the mtime): the bytes decide.
+    if (!(await holdsContent(item.path, facts.contentHash))) return 'the file changed since it was shown';
     return null;
   }
 
@@ -554,6 +580,8 @@ export class DeleteJournal {
   private async runUndo(): Promise<UndoResult> {
     const action = this.lastUndoable();
     if (!action) return { restored: [], failed: [] };
+    action.state = 'undoing';
+    await this.save(); // a crash from here on is repaired by recover()
     const restored: string[] = [];
     const failed: UndoResult['failed'] = [];
     for (const item of [...action.items].reverse()) {
@@ -601,6 +629,7 @@ export class DeleteJournal {
   // -- crash recovery -------------------------------------------------------------------------
 
   private async recover(): Promise<void> {
+    await this.recoverUndo();
     const action = this.data.actions.find((candidate) => candidate.state === 'in-progress');
     if (!action) return;
     const startedMs = new Date(action.startedAt).getTime();
@@ -612,6 +641,14 @@ export class DeleteJournal {
         item.state = 'failed';
         item.error = 'not removed: the action was interrupted';
         report.kept.push(item.path);
+        // The crash may have come between the hard link at the destination and the unlink of the
+        // original: that second name of the same file is taken back (the original stays).
+        const secondName =
+          action.destination.kind === 'folder'
+            ? await findMovedFile(action.destination.path, basename(item.path), item, info.ino)
+            : await this.options.trash.locate?.(item.path, item, startedMs).catch(() => null);
+        const second = secondName ? await lstat(secondName).catch(() => null) : null;
+        if (secondName && second?.ino === info.ino && second.dev === info.dev) await forgetSecondName(secondName);
         continue;
       }
       item.state = 'removed';
@@ -626,5 +663,38 @@ export class DeleteJournal {
     await this.save();
     await this.tellCatalog(action.items.map((item) => item.path));
     this.recovery = report;
+  }
+
+  /**
+   * An undo the process did not finish: files already back in place (same size and mtime) are marked
+   * restored (a crash inside a move back may have left a second name where the file was: removed);
+   * the others stay removed, and the action can be undone again for them.
+   */
+  private async recoverUndo(): Promise<void> {
+    const action = this.data.actions.find((candidate) => candidate.state === 'undoing');
+    if (!action) return;
+    const restored: string[] = [];
+    for (const item of action.items) {
+      if (item.state !== 'removed') continue;
+      const info = await lstat(item.path).catch(() => null);
+      if (!info?.isFile() || !sameIdentity(info, item)) continue;
+      const there = item.to ? await lstat(item.to).catch(() => null) : null;
+      if (there && (there.ino !== info.ino || there.dev !== info.dev)) continue; // another file took the name: not ours
+      if (there) await forgetSecondName(item.to!);
+      item.state = 'restored';
+      item.error = null;
+      restored.push(item.path);
+    }
+    action.state = action.items.some((item) => item.state === 'removed') ? 'done' : 'undone';
+    await this.save();
+    await this.tellCatalog(restored);
+  }
+}
+
+/** Removes a second name (hard link) of a file, and its .trashinfo when it is in a trash's files/. */
+async function forgetSecondName(path: string): Promise<void> {
+  await unlink(path);
+  if (basename(dirname(path)) === 'files') {
+    await unlink(join(dirname(dirname(path)), 'info', `${basename(path)}.trashinfo`)).catch(() => undefined);
   }
 }

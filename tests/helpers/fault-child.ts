@@ -1,0 +1,54 @@
+// A tiny program that uses the engine, for crash tests: the test starts it as a child process, waits
+// for "ready" on its stdout, lets it work for a random time and kills it with SIGKILL.
+//
+//   node --import tsx tests/helpers/fault-child.ts '<json task>'
+//
+// (fault-kill.ts runs it bundled by esbuild, which starts in a third of the time; every task names the
+// model folder, since the bundle does not live beside the engine's sources.)
+//
+// Tasks:
+//   {"task":"scan","catalog":PATH,"folder":PATH}                      one scan of the folder
+//   {"task":"catalog-write","catalog":PATH,"writes":N}                 N catalog saves (settings changes)
+//   {"task":"delete","catalog":PATH,"journal":PATH,"trash":PATH,"target":PATH,"rounds":N}
+//        N rounds of: remove every copy but one of the largest group (to the trash or, every other
+//        round, into the target folder), then undo it.
+// Prints "ready" once the engine is open, "done" when the work is finished.
+import { openEngine } from '../../electron/engine/index.ts';
+import { DeleteJournal, FolderTrash } from '../../electron/engine/trash.ts';
+
+interface Task {
+  task: 'scan' | 'catalog-write' | 'delete';
+  catalog: string;
+  modelDir: string;
+  folder?: string;
+  writes?: number;
+  journal?: string;
+  trash?: string;
+  target?: string;
+  rounds?: number;
+}
+
+const task = JSON.parse(process.argv[2]) as Task;
+const engine = await openEngine({ catalogPath: task.catalog, modelDir: task.modelDir, settings: { executionProvider: 'cpu' }, concurrency: 2 });
+process.stdout.write('ready\n');
+
+if (task.task === 'scan') {
+  await engine.scan([task.folder!]);
+} else if (task.task === 'catalog-write') {
+  const start = engine.settings().nearCosine;
+  // Each save writes the whole catalog; the value written last is the count of saves so far.
+  for (let i = 1; i <= task.writes!; i++) await engine.updateSettings({ nearCosine: Math.min(1, start + i / 1e6) });
+} else if (task.task === 'delete') {
+  const journal = await DeleteJournal.open({ journalPath: task.journal!, catalog: engine, trash: new FolderTrash(task.trash!) });
+  for (let round = 0; round < task.rounds!; round++) {
+    const group = (await engine.groups()).groups.sort((a, b) => b.files.length - a.files.length)[0];
+    if (group && group.files.length > 1) {
+      const items = group.files.slice(1).map((file) => ({ path: file.path, size: file.size, mtimeMs: file.mtimeMs }));
+      const destination = round % 2 === 0 ? ({ kind: 'trash' } as const) : ({ kind: 'folder', path: task.target! } as const);
+      await journal.remove({ groupId: group.id, items, destination });
+    }
+    await journal.undo();
+  }
+}
+await engine.close();
+process.stdout.write('done\n');
