@@ -66,6 +66,7 @@ export function createEngineProcess(emit: (event: EngineEvent) => void): EngineP
         modelDir: openOptions.modelDir,
         settings: openOptions.settings,
         log: (message) => emit({ type: 'log', message }),
+        exclude: [openOptions.thumbnailDir], // its JPEGs are not photos of the user's
       });
       thumbnails = new ThumbnailCache(openOptions.thumbnailDir, engine);
       void thumbnails.prune(THUMBNAIL_CACHE_BYTES).catch(() => undefined);

@@ -1,8 +1,9 @@
 // The engine: one object that scans folders into the catalog, finds duplicate groups and answers
 // similarity queries. It imports nothing from Electron: the CLI, the app's utility process and the
 // tests all use it the same way (see types.ts for the API).
+import { constants as fsConstants } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { readFile, stat } from 'node:fs/promises';
+import { open, realpath, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { basename, dirname, extname, resolve, sep } from 'node:path';
 import { openCatalog, type CatalogData, type CatalogEntry } from './catalog.ts';
@@ -46,6 +47,11 @@ export interface OpenEngineOptions {
   concurrency?: number;
   /** Images per model call. */
   batchSize?: number;
+  /**
+   * Folders never scanned nor catalogued, besides the catalog's own (e.g. the app's thumbnail cache,
+   * which a scan of the home folder would otherwise take for photos).
+   */
+  exclude?: string[];
 }
 
 export async function openEngine(options: OpenEngineOptions): Promise<Engine> {
@@ -213,12 +219,12 @@ class DedupEngine implements Engine {
       const settings = this.settings();
       const listed = new Map<string, ListedFile>();
       const incomplete: string[] = []; // folders we could not list fully: their catalogued files are kept
-      const catalogDir = dirname(this.catalogPath);
+      const excluded = await this.excludedFolders();
       for (const folder of requested) {
         const folderProblems: ScanProblem[] = [];
         const files = await listImages(folder, {
           includeHidden: settings.includeHidden,
-          exclude: new Set([catalogDir]),
+          exclude: excluded,
           onProblem: (problem) => folderProblems.push(problem),
           signal: options.signal,
         });
@@ -248,7 +254,9 @@ class DedupEngine implements Engine {
       const problems: ScanProblem[] = [];
       const present: ListedFile[] = [];
       const missing: CatalogEntry[] = [];
+      const excluded = await this.excludedFolders();
       for (const raw of new Set(paths.map((p) => resolve(p)))) {
+        if ([...excluded].some((folder) => isInside(raw, folder))) continue;
         const inFolder = this.data.folders.some((f) => isInside(raw, f.path));
         const hidden = raw.split(sep).some(isHiddenName);
         try {
@@ -257,7 +265,7 @@ class DedupEngine implements Engine {
             present.push({ path: raw, size: info.size, mtimeMs: info.mtimeMs });
           } else if (info.isDirectory() && inFolder) {
             // A folder appeared (or was moved in): list it.
-            present.push(...(await listImages(raw, { includeHidden: settings.includeHidden, exclude: new Set([dirname(this.catalogPath)]), onProblem: (p) => problems.push(p) })));
+            present.push(...(await listImages(raw, { includeHidden: settings.includeHidden, exclude: excluded, onProblem: (p) => problems.push(p) })));
           }
         } catch {
           const entry = this.entries.get(raw);
@@ -288,7 +296,10 @@ class DedupEngine implements Engine {
     const work: ListedFile[] = [];
     for (const file of present) {
       const entry = this.entries.get(file.path);
-      if (entry && entry.size === file.size && entry.mtimeMs === file.mtimeMs) {
+      // A file that could not be read (no content hash: permissions, I/O) is tried again every time;
+      // a decode error belongs to the bytes and is remembered until they change.
+      const unreadable = entry?.status === 'error' && entry.contentHash === null;
+      if (entry && entry.size === file.size && entry.mtimeMs === file.mtimeMs && !unreadable) {
         counts.unchanged++;
         if (entry.status !== 'ok' && entry.error) problems.push({ path: entry.path, message: entry.error });
       } else work.push(file);
@@ -318,7 +329,7 @@ class DedupEngine implements Engine {
       const previous = this.entries.get(file.path);
       let bytes: Buffer;
       try {
-        bytes = await readFile(file.path);
+        bytes = await readRegularFile(file.path);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') {
@@ -403,7 +414,10 @@ class DedupEngine implements Engine {
     await flushing;
 
     if (!signal?.aborted) {
+      // A catalogued folder that is gone now (an unplugged drive) keeps its files, as when it cannot be listed.
+      const offline = await this.offlineFolders();
       for (const entry of stillMissing) {
+        if (offline.some((folder) => isInside(entry.path, folder))) continue;
         if (this.entries.get(entry.path) === entry) {
           this.entries.delete(entry.path);
           counts.removed++;
@@ -413,6 +427,19 @@ class DedupEngine implements Engine {
     this.changed();
     problems.sort((a, b) => a.path.localeCompare(b.path));
     return { ...counts, errors: problems };
+  }
+
+  /** The catalog's own folder and the excluded ones, as given and with links resolved. */
+  private async excludedFolders(): Promise<Set<string>> {
+    const folders = [dirname(this.catalogPath), ...(this.options.exclude ?? []).map((folder) => resolve(folder))];
+    const real = await Promise.all(folders.map((folder) => realpath(folder).catch(() => folder)));
+    return new Set([...folders, ...real]);
+  }
+
+  /** Catalogued folders that no longer exist. */
+  private async offlineFolders(): Promise<string[]> {
+    const gone = await Promise.all(this.data.folders.map((folder) => stat(folder.path).then(() => false, () => true)));
+    return this.data.folders.filter((_, i) => gone[i]).map((folder) => folder.path);
   }
 
   private async embedBatch(batch: PendingEmbedding[], embeddedByHash: Map<string, CatalogEntry>): Promise<void> {
@@ -550,7 +577,7 @@ class DedupEngine implements Engine {
 
   async query(imagePath: string, options: { top?: number } = {}): Promise<QueryHit[]> {
     const path = resolve(imagePath);
-    const bytes = await readFile(path).catch((error) => {
+    const bytes = await readRegularFile(path).catch((error) => {
       throw new Error(`${path} cannot be read: ${describe(error)}`);
     });
     const model = await this.openModel();
@@ -622,6 +649,21 @@ class DedupEngine implements Engine {
     this.vectors.close();
     await this.model?.release();
     this.model = null;
+  }
+}
+
+/**
+ * Reads a whole regular file. The listing saw a file, but by now something else may have its name:
+ * opened without blocking and checked, a named pipe or a device is an error instead of a read that
+ * never returns.
+ */
+async function readRegularFile(path: string): Promise<Buffer> {
+  const handle = await open(path, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
+  try {
+    if (!(await handle.stat()).isFile()) throw new Error('not a regular file');
+    return await handle.readFile();
+  } finally {
+    await handle.close();
   }
 }
 

@@ -44,7 +44,7 @@ export async function listImages(root: string, options: WalkOptions): Promise<Li
     try {
       real = await realpath(folder);
     } catch (error) {
-      options.onProblem({ path: folder, message: `folder cannot be opened: ${describe(error)}` });
+      options.onProblem({ path: folder, message: `folder cannot be opened: ${invalidName(folder, error) ? NOT_UTF8 : describe(error)}` });
       return;
     }
     if (visited.has(real) || options.exclude.has(real) || options.exclude.has(folder)) return;
@@ -83,7 +83,8 @@ export async function listImages(root: string, options: WalkOptions): Promise<Li
     try {
       info = await stat(path);
     } catch (error) {
-      if (isLink) options.onProblem({ path, message: `broken symbolic link: ${describe(error)}` });
+      if (invalidName(path, error)) options.onProblem({ path, message: `cannot be read: ${NOT_UTF8}` });
+      else if (isLink) options.onProblem({ path, message: `broken symbolic link: ${describe(error)}` });
       else if ((error as NodeJS.ErrnoException).code !== 'ENOENT') options.onProblem({ path, message: `cannot be read: ${describe(error)}` });
       return null; // a file that vanished between listing and stat is simply gone
     }
@@ -98,6 +99,16 @@ export async function listImages(root: string, options: WalkOptions): Promise<Li
 
   await walk(root);
   return found;
+}
+
+const NOT_UTF8 = 'its name is not valid UTF-8, so it cannot be opened (rename it to include it)';
+
+/**
+ * Node lists a name that is not valid UTF-8 with U+FFFD in place of the bad bytes, and that string
+ * names no file: opening it fails with ENOENT. Such a file is reported instead of silently skipped.
+ */
+function invalidName(path: string, error: unknown): boolean {
+  return (error as NodeJS.ErrnoException)?.code === 'ENOENT' && basename(path).includes('\uFFFD');
 }
 
 async function looksLikeImage(path: string): Promise<boolean> {

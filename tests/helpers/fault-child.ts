@@ -12,12 +12,17 @@
 //   {"task":"delete","catalog":PATH,"journal":PATH,"trash":PATH,"target":PATH,"rounds":N}
 //        N rounds of: remove every copy but one of the largest group (to the trash or, every other
 //        round, into the target folder), then undo it.
+//   {"task":"permissions","catalog":PATH,"folder":PATH,"sub":PATH,"paths":[PATH...]}   (as an unprivileged user)
+//        scan while `sub` is made unreadable mid-scan; scan after it is readable again; scan while it
+//        is unreadable from the start. Prints one JSON line: the three summaries and the catalog's
+//        facts of each of `paths` after each.
 // Prints "ready" once the engine is open, "done" when the work is finished.
+import { chmodSync } from 'node:fs';
 import { openEngine } from '../../electron/engine/index.ts';
 import { DeleteJournal, FolderTrash } from '../../electron/engine/trash.ts';
 
 interface Task {
-  task: 'scan' | 'catalog-write' | 'delete';
+  task: 'scan' | 'catalog-write' | 'delete' | 'permissions';
   catalog: string;
   modelDir: string;
   folder?: string;
@@ -26,6 +31,8 @@ interface Task {
   trash?: string;
   target?: string;
   rounds?: number;
+  sub?: string;
+  paths?: string[];
 }
 
 const task = JSON.parse(process.argv[2]) as Task;
@@ -49,6 +56,33 @@ if (task.task === 'scan') {
     }
     await journal.undo();
   }
+} else if (task.task === 'permissions') {
+  /** Path → [format, width] as catalogued (null: not in the catalog). */
+  const facts = () =>
+    Object.fromEntries(
+      task.paths!.map((path) => {
+        const f = engine.fileFacts(path);
+        return [path, f ? [f.format, f.width] : null];
+      }),
+    );
+  let locked = false;
+  const midScan = await engine.scan([task.folder!], {
+    onProgress: (progress) => {
+      if (progress.phase === 'reading' && !locked) {
+        locked = true; // listed, not yet read: the folder becomes unreadable
+        chmodSync(task.sub!, 0o000);
+      }
+    },
+  });
+  const midScanFacts = facts();
+  chmodSync(task.sub!, 0o755);
+  const readable = await engine.scan([task.folder!]);
+  const readableFacts = facts();
+  chmodSync(task.sub!, 0o000);
+  const unreadable = await engine.scan([task.folder!]);
+  const unreadableFacts = facts();
+  chmodSync(task.sub!, 0o755);
+  process.stdout.write(`${JSON.stringify({ midScan, midScanFacts, readable, readableFacts, unreadable, unreadableFacts })}\n`);
 }
 await engine.close();
 process.stdout.write('done\n');

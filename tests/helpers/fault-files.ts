@@ -26,10 +26,6 @@ export interface BadFile {
 /** The upright source for every generated variant: a real, non-square photo (512×480). */
 export const SOURCE_PHOTO = photo('opencv-doc/fruits.jpg');
 
-async function write(dir: string, name: string, data: Buffer | string): Promise<void> {
-  await writeFile(join(dir, name), data);
-}
-
 /** A JPEG with an APP1 EXIF segment whose content is `tiff` (inserted right after SOI). */
 export function withRawExif(jpeg: Buffer, tiff: Buffer): Buffer {
   const payload = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]);
@@ -62,136 +58,139 @@ export function storedForOrientation(upright: Sharp, n: number): Sharp {
   }
 }
 
-/**
- * Writes every case into `dir` and returns them. The oriented size of SOURCE_PHOTO is 512×480;
- * `orientation-N.jpg` for N in 1..8 all display that same upright photo.
- */
-export async function makeBadFiles(dir: string): Promise<BadFile[]> {
-  await mkdir(dir, { recursive: true });
-  const cases: BadFile[] = [];
-  const add = (title: string, name: string, expect: Expectation) => cases.push({ title, name, expect });
-  const source = await readFile(SOURCE_PHOTO);
-  const { width: W = 0, height: H = 0 } = await sharp(source).metadata();
-  const png = await sharp(source).png().toBuffer();
-  const webp = await sharp(source).webp({ quality: 80 }).toBuffer();
+/** What the cases are made from, read once. */
+interface Sources {
+  jpeg: Buffer;
+  png: Buffer;
+  webp: Buffer;
+  /** The source at 160×150. */
+  small: () => Sharp;
+  /** A 200 px wide JPEG (188 high), for the EXIF cases. */
+  plain: Buffer;
+}
 
+type Maker = (sources: Sources) => Promise<Buffer | string | { copyOf: string }>;
+
+interface BadFileCase extends BadFile {
+  make: Maker;
+}
+
+/** The upright size of SOURCE_PHOTO. */
+export const SOURCE_SIZE = { width: 512, height: 480 };
+const { width: W, height: H } = SOURCE_SIZE;
+
+const hugeCount = Buffer.alloc(2);
+hugeCount.writeUInt16LE(0xffff, 0);
+const loopingIfd = Buffer.alloc(2 + 12 + 4);
+loopingIfd.writeUInt16LE(1, 0); // one entry: Orientation = 6
+loopingIfd.writeUInt16LE(0x0112, 2);
+loopingIfd.writeUInt16LE(3, 4);
+loopingIfd.writeUInt32LE(1, 6);
+loopingIfd.writeUInt16LE(6, 10);
+loopingIfd.writeUInt32LE(8, 14); // next IFD: itself
+
+const LONG_ASCII = `${'a'.repeat(251)}.jpg`;
+const LONG_UTF8 = `${'é'.repeat(125)}b.png`;
+
+const c = (title: string, name: string, expect: Expectation, make: Maker): BadFileCase => ({ title, name, expect, make });
+const ok = (format: string, width?: number, height?: number): Expectation => ({ kind: 'ok', format, width, height });
+const error = (message: RegExp): Expectation => ({ kind: 'error', message });
+const TRUNCATED = /truncated|corrupt/;
+
+const CASES: BadFileCase[] = [
   // Empty and truncated.
-  await write(dir, 'zero.jpg', '');
-  add('zero-byte file', 'zero.jpg', { kind: 'error', message: /empty file \(0 bytes\)/ });
-  await write(dir, 'truncated.jpg', source.subarray(0, Math.floor(source.length * 0.5)));
-  add('truncated JPEG', 'truncated.jpg', { kind: 'error', message: /truncated|corrupt/ });
-  await write(dir, 'truncated-end.jpg', source.subarray(0, source.length - 200));
-  add('JPEG missing its last 200 bytes', 'truncated-end.jpg', { kind: 'error', message: /truncated|corrupt/ });
-  await write(dir, 'truncated.png', png.subarray(0, Math.floor(png.length * 0.5)));
-  add('truncated PNG', 'truncated.png', { kind: 'error', message: /truncated|corrupt/ });
-  await write(dir, 'truncated.webp', webp.subarray(0, Math.floor(webp.length * 0.5)));
-  add('truncated WebP', 'truncated.webp', { kind: 'error', message: /truncated|corrupt/ });
-  await write(dir, 'header-only.jpg', source.subarray(0, 4));
-  add('JPEG of 4 bytes (magic only)', 'header-only.jpg', { kind: 'error', message: /truncated|corrupt|not a readable/ });
+  c('zero-byte file', 'zero.jpg', error(/empty file \(0 bytes\)/), async () => ''),
+  c('truncated JPEG (half)', 'truncated.jpg', error(TRUNCATED), async (s) => s.jpeg.subarray(0, Math.floor(s.jpeg.length / 2))),
+  c('JPEG missing its last 200 bytes', 'truncated-end.jpg', error(TRUNCATED), async (s) => s.jpeg.subarray(0, s.jpeg.length - 200)),
+  c('truncated PNG (half)', 'truncated.png', error(TRUNCATED), async (s) => s.png.subarray(0, Math.floor(s.png.length / 2))),
+  c('truncated WebP (half)', 'truncated.webp', error(TRUNCATED), async (s) => s.webp.subarray(0, Math.floor(s.webp.length / 2))),
+  c('JPEG of 4 bytes (the magic only)', 'header-only.jpg', error(/truncated|corrupt|not a readable/), async (s) => s.jpeg.subarray(0, 4)),
 
   // Wrong or missing extension: the content decides.
-  await write(dir, 'png-named.jpg', png);
-  add('PNG named .jpg', 'png-named.jpg', { kind: 'ok', format: 'png', width: W, height: H });
-  await write(dir, 'jpeg-named.png', source);
-  add('JPEG named .png', 'jpeg-named.png', { kind: 'ok', format: 'jpeg', width: W, height: H });
-  await write(dir, 'webp-named.gif', webp);
-  add('WebP named .gif', 'webp-named.gif', { kind: 'ok', format: 'webp', width: W, height: H });
-  await write(dir, 'no-extension', source);
-  add('JPEG without an extension', 'no-extension', { kind: 'ok', format: 'jpeg', width: W, height: H });
-  await write(dir, 'photo.dat', await sharp(source).rotate(90).jpeg().toBuffer());
-  add('JPEG with an unknown extension', 'photo.dat', { kind: 'ok', format: 'jpeg', width: H, height: W });
+  c('PNG named .jpg', 'png-named.jpg', ok('png', W, H), async (s) => s.png),
+  c('JPEG named .png', 'jpeg-named.png', ok('jpeg', W, H), async (s) => s.jpeg),
+  c('WebP named .gif', 'webp-named.gif', ok('webp', W, H), async (s) => s.webp),
+  c('JPEG without an extension', 'no-extension', ok('jpeg', W, H), async (s) => s.jpeg),
+  c('JPEG with an unknown extension (.dat)', 'photo.dat', ok('jpeg', H, W), async (s) => sharp(s.jpeg).rotate(90).jpeg().toBuffer()),
 
   // Not images.
-  await write(dir, 'notes.jpg', 'this is a text file, not a photo\n');
-  add('text named .jpg', 'notes.jpg', { kind: 'error', message: /not an image/ });
-  await write(dir, 'random.png', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 251)));
-  add('random bytes named .png', 'random.png', { kind: 'error', message: /not an image/ });
-  await write(dir, 'drawing.jpg', '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>');
-  add('SVG named .jpg', 'drawing.jpg', { kind: 'error', message: /unsupported image format: SVG/ });
-  await write(dir, 'document.pdf.jpg', '%PDF-1.4\n%âãÏÓ\n1 0 obj\n<<>>\nendobj\n');
-  add('PDF named .jpg', 'document.pdf.jpg', { kind: 'error', message: /not an image/ });
-  await write(dir, 'notes.txt', 'a text file with a text name');
-  add('text file named .txt', 'notes.txt', { kind: 'ignored' });
-  await write(dir, 'data.bin', 'binary-looking data that is not an image at all');
-  add('non-image with an unknown extension', 'data.bin', { kind: 'ignored' });
+  c('text named .jpg', 'notes.jpg', error(/not an image/), async () => 'this is a text file, not a photo\n'),
+  c('random bytes named .png', 'random.png', error(/not an image/), async () => Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 251))),
+  c('SVG named .jpg', 'drawing.jpg', error(/unsupported image format: SVG/), async () => '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>'),
+  c('PDF named .jpg', 'document.pdf.jpg', error(/not an image/), async () => '%PDF-1.4\n1 0 obj\n<<>>\nendobj\n'),
+  c('text file named .txt (never opened)', 'notes.txt', { kind: 'ignored' }, async () => 'a text file with a text name'),
+  c('non-image with an unknown extension', 'data.bin', { kind: 'ignored' }, async () => 'binary-looking data that is not an image at all'),
 
   // Decompression bombs and lying headers.
-  await copyFile(join(HOSTILE_DIR, 'issue205.jpg'), join(dir, 'claims-64250.jpg'));
-  add('header claiming 64250×64250 pixels', 'claims-64250.jpg', { kind: 'error', message: /too large|corrupt|truncated/ });
-  await copyFile(join(HOSTILE_DIR, 'large.jpg'), join(dir, 'bomb-22500x33300.jpg'));
-  add('22500×33300 pixels (749 MP)', 'bomb-22500x33300.jpg', { kind: 'error', message: /too large: 22500×33300/ });
-  const liarPng = Buffer.from(png);
-  liarPng.writeUInt32BE(100_000, 16); // IHDR width and height, CRC left stale
-  liarPng.writeUInt32BE(100_000, 20);
-  await write(dir, 'claims-100000.png', liarPng);
-  add('PNG header claiming 100000×100000 pixels', 'claims-100000.png', { kind: 'error', message: /too large|corrupt/ });
+  c('header claiming 64250×64250 pixels', 'claims-64250.jpg', error(/too large|corrupt|truncated/), async () => ({ copyOf: join(HOSTILE_DIR, 'issue205.jpg') })),
+  c('22500×33300 pixels (749 MP in 8.8 MB)', 'bomb-22500x33300.jpg', error(/too large: 22500×33300/), async () => ({ copyOf: join(HOSTILE_DIR, 'large.jpg') })),
+  c('PNG header claiming 100000×100000 pixels', 'claims-100000.png', error(/too large|corrupt/), async (s) => {
+    const liar = Buffer.from(s.png);
+    liar.writeUInt32BE(100_000, 16); // IHDR width and height, CRC left stale
+    liar.writeUInt32BE(100_000, 20);
+    return liar;
+  }),
 
   // Unusual but valid images.
-  const small = sharp(source).resize(160, 150);
-  const frames = await Promise.all([0, 90, 180].map((turn) => sharp(source).rotate(turn).resize(120, 120, { fit: 'fill' }).raw().toBuffer()));
-  const animated = await sharp(Buffer.concat(frames), { raw: { width: 120, height: 360, channels: 3, pageHeight: 120 } as never })
-    .gif({ loop: 0, delay: [100, 100, 100] })
-    .toBuffer();
-  await write(dir, 'animated.gif', animated);
-  add('animated GIF (3 frames)', 'animated.gif', { kind: 'ok', format: 'gif', width: 120, height: 120 });
-  await write(dir, 'sixteen-bit.png', await small.clone().toColourspace('rgb16').png().toBuffer());
-  add('16-bit PNG', 'sixteen-bit.png', { kind: 'ok', format: 'png', width: 160, height: 150 });
-  await write(dir, 'cmyk.jpg', await small.clone().toColourspace('cmyk').jpeg().toBuffer());
-  add('CMYK JPEG', 'cmyk.jpg', { kind: 'ok', format: 'jpeg', width: 160, height: 150 });
-  await write(dir, 'alpha.png', await small.clone().ensureAlpha(0.3).png().toBuffer());
-  add('PNG with alpha', 'alpha.png', { kind: 'ok', format: 'png', width: 160, height: 150 });
-  await write(dir, 'alpha.webp', await small.clone().ensureAlpha(0.5).webp({ alphaQuality: 50 }).toBuffer());
-  add('WebP with alpha', 'alpha.webp', { kind: 'ok', format: 'webp', width: 160, height: 150 });
-  await write(dir, 'grey.jpg', await small.clone().greyscale().jpeg().toBuffer());
-  add('grey JPEG (1 channel)', 'grey.jpg', { kind: 'ok', format: 'jpeg', width: 160, height: 150 });
-  await write(dir, 'grey.png', await small.clone().greyscale().png().toBuffer());
-  add('grey PNG', 'grey.png', { kind: 'ok', format: 'png', width: 160, height: 150 });
-  await write(dir, 'grey-alpha.png', await small.clone().greyscale().ensureAlpha(0.5).png().toBuffer());
-  add('grey PNG with alpha', 'grey-alpha.png', { kind: 'ok', format: 'png', width: 160, height: 150 });
-  await write(dir, 'grey16.png', await small.clone().toColourspace('grey16').png().toBuffer());
-  add('16-bit grey PNG', 'grey16.png', { kind: 'ok', format: 'png', width: 160, height: 150 });
-  await write(dir, 'bilevel.png', await small.clone().greyscale().png({ palette: true, colours: 2 }).toBuffer());
-  add('2-colour palette PNG', 'bilevel.png', { kind: 'ok', format: 'png', width: 160, height: 150 });
-  await write(dir, 'one-pixel.png', await sharp({ create: { width: 1, height: 1, channels: 3, background: '#808080' } }).png().toBuffer());
-  add('1×1 pixel PNG', 'one-pixel.png', { kind: 'ok', format: 'png', width: 1, height: 1 });
-  await write(dir, 'sliver.png', await sharp({ create: { width: 4000, height: 1, channels: 3, background: '#336699' } }).png().toBuffer());
-  add('4000×1 pixel PNG', 'sliver.png', { kind: 'ok', format: 'png', width: 4000, height: 1 });
+  c('animated GIF (3 frames)', 'animated.gif', ok('gif', 120, 120), async (s) => {
+    const frames = await Promise.all([0, 90, 180].map((turn) => sharp(s.jpeg).rotate(turn).resize(120, 120, { fit: 'fill' }).raw().toBuffer()));
+    return sharp(Buffer.concat(frames), { raw: { width: 120, height: 360, channels: 3, pageHeight: 120 } as never }).gif({ loop: 0, delay: [100, 100, 100] }).toBuffer();
+  }),
+  c('16-bit PNG', 'sixteen-bit.png', ok('png', 160, 150), async (s) => s.small().toColourspace('rgb16').png().toBuffer()),
+  c('CMYK JPEG', 'cmyk.jpg', ok('jpeg', 160, 150), async (s) => s.small().toColourspace('cmyk').jpeg().toBuffer()),
+  c('PNG with alpha', 'alpha.png', ok('png', 160, 150), async (s) => s.small().ensureAlpha(0.3).png().toBuffer()),
+  c('WebP with alpha', 'alpha.webp', ok('webp', 160, 150), async (s) => s.small().ensureAlpha(0.5).webp({ alphaQuality: 50 }).toBuffer()),
+  c('grey JPEG (1 channel)', 'grey.jpg', ok('jpeg', 160, 150), async (s) => s.small().greyscale().jpeg().toBuffer()),
+  c('grey PNG', 'grey.png', ok('png', 160, 150), async (s) => s.small().greyscale().png().toBuffer()),
+  c('grey PNG with alpha', 'grey-alpha.png', ok('png', 160, 150), async (s) => s.small().greyscale().ensureAlpha(0.5).png().toBuffer()),
+  c('16-bit grey PNG', 'grey16.png', ok('png', 160, 150), async (s) => s.small().toColourspace('grey16').png().toBuffer()),
+  c('2-colour palette PNG', 'bilevel.png', ok('png', 160, 150), async (s) => s.small().greyscale().png({ palette: true, colours: 2 }).toBuffer()),
+  c('1×1 pixel PNG', 'one-pixel.png', ok('png', 1, 1), async () => sharp({ create: { width: 1, height: 1, channels: 3, background: '#808080' } }).png().toBuffer()),
+  c('4000×1 pixel PNG', 'sliver.png', ok('png', 4000, 1), async () => sharp({ create: { width: 4000, height: 1, channels: 3, background: '#336699' } }).png().toBuffer()),
 
-  // EXIF orientation 1..8, each displaying the same upright photo.
-  for (let n = 1; n <= 8; n++) {
-    const stored = await storedForOrientation(sharp(source), n).jpeg({ quality: 90 }).toBuffer();
-    await write(dir, `orientation-${n}.jpg`, await sharp(stored).withMetadata({ orientation: n }).jpeg({ quality: 90 }).toBuffer());
-    add(`EXIF orientation ${n}`, `orientation-${n}.jpg`, { kind: 'ok', format: 'jpeg', width: W, height: H });
-  }
+  // EXIF orientation 1..8, each file displaying the same upright photo.
+  ...[1, 2, 3, 4, 5, 6, 7, 8].map((n) =>
+    c(`EXIF orientation ${n}`, `orientation-${n}.jpg`, ok('jpeg', W, H), async (s) => {
+      const stored = await storedForOrientation(sharp(s.jpeg), n).jpeg({ quality: 90 }).toBuffer();
+      return sharp(stored).withMetadata({ orientation: n }).jpeg({ quality: 90 }).toBuffer();
+    }),
+  ),
 
   // Broken EXIF: the photo must still be read (EXIF only gives the date and orientation).
-  const plain = await sharp(source).resize(200).jpeg().toBuffer();
-  await write(dir, 'exif-bad-offset.jpg', withRawExif(plain, tiffHeader(0xfffffff0)));
-  add('EXIF whose first IFD points past the end', 'exif-bad-offset.jpg', { kind: 'ok', format: 'jpeg' });
-  const hugeCount = Buffer.alloc(2);
-  hugeCount.writeUInt16LE(0xffff, 0);
-  await write(dir, 'exif-huge-count.jpg', withRawExif(plain, tiffHeader(8, hugeCount)));
-  add('EXIF IFD claiming 65535 entries', 'exif-huge-count.jpg', { kind: 'ok', format: 'jpeg' });
-  await write(dir, 'exif-garbage.jpg', withRawExif(plain, Buffer.from('not a TIFF header at all, just words')));
-  add('EXIF segment with garbage', 'exif-garbage.jpg', { kind: 'ok', format: 'jpeg' });
-  const loop = Buffer.alloc(2 + 12 + 4);
-  loop.writeUInt16LE(1, 0); // one entry: Orientation = 6
-  loop.writeUInt16LE(0x0112, 2);
-  loop.writeUInt16LE(3, 4);
-  loop.writeUInt32LE(1, 6);
-  loop.writeUInt16LE(6, 10);
-  loop.writeUInt32LE(8, 14); // next IFD: itself
-  await write(dir, 'exif-loop.jpg', withRawExif(plain, tiffHeader(8, loop)));
-  add('EXIF whose IFD chain loops', 'exif-loop.jpg', { kind: 'ok', format: 'jpeg' });
+  c('EXIF whose first IFD points past the end', 'exif-bad-offset.jpg', ok('jpeg'), async (s) => withRawExif(s.plain, tiffHeader(0xfffffff0))),
+  c('EXIF IFD claiming 65535 entries', 'exif-huge-count.jpg', ok('jpeg'), async (s) => withRawExif(s.plain, tiffHeader(8, hugeCount))),
+  c('EXIF segment holding garbage', 'exif-garbage.jpg', ok('jpeg'), async (s) => withRawExif(s.plain, Buffer.from('not a TIFF header at all, just words'))),
+  c('EXIF whose IFD chain loops', 'exif-loop.jpg', ok('jpeg'), async (s) => withRawExif(s.plain, tiffHeader(8, loopingIfd))),
 
   // Long names: 255 bytes, the most Linux allows (ASCII, and 2-byte UTF-8 characters).
-  const longAscii = `${'a'.repeat(251)}.jpg`;
-  await copyFile(SOURCE_PHOTO, join(dir, longAscii));
-  add('file name of 255 bytes (ASCII)', longAscii, { kind: 'ok', format: 'jpeg', width: W, height: H });
-  const longUtf8 = `${'é'.repeat(125)}b.png`;
-  await write(dir, longUtf8, await small.clone().png().toBuffer());
-  add('file name of 255 bytes (UTF-8)', longUtf8, { kind: 'ok', format: 'png', width: 160, height: 150 });
-  return cases;
+  c('file name of 255 bytes (ASCII)', LONG_ASCII, ok('jpeg', W, H), async () => ({ copyOf: SOURCE_PHOTO })),
+  c('file name of 255 bytes (UTF-8)', LONG_UTF8, ok('png', 160, 150), async (s) => s.small().png().toBuffer()),
+];
+
+/** The cases, known before any file is made (test titles). */
+export function badFileCases(): BadFile[] {
+  return CASES.map(({ title, name, expect }) => ({ title, name, expect }));
+}
+
+/** Writes every case into `dir` and returns them. */
+export async function makeBadFiles(dir: string): Promise<BadFile[]> {
+  await mkdir(dir, { recursive: true });
+  const jpeg = await readFile(SOURCE_PHOTO);
+  const metadata = await sharp(jpeg).metadata();
+  if (metadata.width !== W || metadata.height !== H) throw new Error(`${SOURCE_PHOTO} is ${metadata.width}×${metadata.height}, expected ${W}×${H}`);
+  const sources: Sources = {
+    jpeg,
+    png: await sharp(jpeg).png().toBuffer(),
+    webp: await sharp(jpeg).webp({ quality: 80 }).toBuffer(),
+    small: () => sharp(jpeg).resize(160, 150),
+    plain: await sharp(jpeg).resize(200).jpeg().toBuffer(),
+  };
+  for (const item of CASES) {
+    const made = await item.make(sources);
+    if (typeof made === 'object' && 'copyOf' in made) await copyFile(made.copyOf, join(dir, item.name));
+    else await writeFile(join(dir, item.name), made);
+  }
+  return badFileCases();
 }
 
 /**

@@ -1,6 +1,7 @@
-// Crash-test plumbing: run tests/helpers/fault-child.ts, kill it with SIGKILL a given time after it
-// said "ready", and take snapshots of folders (names, bytes, mtimes) to compare before and after.
-import { spawn } from 'node:child_process';
+// Crash-test plumbing: run tests/helpers/fault-child.ts (optionally as another user), kill it with
+// SIGKILL a given time after it said "ready", and take snapshots of folders (names, bytes, mtimes) to
+// compare before and after.
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
@@ -30,6 +31,7 @@ export interface ChildRun {
   finished: boolean;
   /** Milliseconds from "ready" to the end (kill or exit). */
   workedMs: number;
+  stdout: string;
   stderr: string;
 }
 
@@ -37,10 +39,14 @@ export interface ChildRun {
  * Starts the child with a task; `killAfterMs` after it prints "ready" it is killed with SIGKILL
  * (null: never, it runs to the end). Rejects if the child fails on its own.
  */
-export async function runChild(task: object, killAfterMs: number | null): Promise<ChildRun> {
+export async function runChild(task: object, killAfterMs: number | null, options: { asUser?: number } = {}): Promise<ChildRun> {
   await childBundle();
+  const args = [CHILD_BUNDLE, JSON.stringify({ modelDir: MODEL_DIR, ...task })];
+  const asUser = options.asUser;
+  const [command, argv] =
+    asUser === undefined ? [process.execPath, args] : ['setpriv', [`--reuid=${asUser}`, `--regid=${asUser}`, '--clear-groups', process.execPath, ...args]];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD_BUNDLE, JSON.stringify({ modelDir: MODEL_DIR, ...task })], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, argv, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let readyAt = 0;
@@ -63,8 +69,8 @@ export async function runChild(task: object, killAfterMs: number | null): Promis
       if (timer) clearTimeout(timer);
       const finished = stdout.includes('done\n');
       const workedMs = readyAt ? Date.now() - readyAt : 0;
-      if (signal === 'SIGKILL' && killed) resolve({ killed: !finished, finished, workedMs, stderr });
-      else if (code === 0 && finished) resolve({ killed: false, finished, workedMs, stderr });
+      if (signal === 'SIGKILL' && killed) resolve({ killed: !finished, finished, workedMs, stdout, stderr });
+      else if (code === 0 && finished) resolve({ killed: false, finished, workedMs, stdout, stderr });
       else reject(new Error(`child failed (code ${code}, signal ${signal}): ${stderr}`));
     });
   });
@@ -101,4 +107,15 @@ export function hashCounts(states: Iterable<FileState>): Map<string, number> {
   const counts = new Map<string, number>();
   for (const state of states) counts.set(state.sha1, (counts.get(state.sha1) ?? 0) + 1);
   return counts;
+}
+
+/**
+ * The uid to run the engine as for permission tests: undefined when not root (permissions already
+ * apply), 65534 (nobody) when root and setpriv works, null when root and it does not.
+ */
+export async function unprivilegedUser(): Promise<number | undefined | null> {
+  if (process.getuid?.() !== 0) return undefined;
+  await childBundle();
+  const probe = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(CHILD_BUNDLE)})`]);
+  return probe.status === 0 ? 65534 : null;
 }
