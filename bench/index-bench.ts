@@ -201,6 +201,7 @@ const row = (what: string, value: string) => {
 };
 
 const rssStart = process.memoryUsage().rss;
+const loadAtStart = os.loadavg().map((l) => l.toFixed(1)).join(' ');
 console.error(`generating ${n} x ${dim} (${mode}) ...`);
 let t0 = performance.now();
 const { data, planted } = generate();
@@ -408,6 +409,7 @@ const cpus = os.cpus();
 console.log(`### Vector index, n = ${n.toLocaleString('en')} (${mode} mode, ${dim}-dim input)\n`);
 console.log(`Command: \`npx tsx bench/index-bench.ts ${argv.join(' ')}\`  `);
 console.log(`Machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${mb(os.totalmem())} RAM; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}  `);
+console.log(`Load average (shared machine) at start / end: ${loadAtStart} / ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}  `);
 console.log(`Index: ${tables} tables x ${bits} bits, reduced to ${index.reducedDim} dims (int8), probes ${probes}, ${queries.length} queries, RSS at start ${mb(rssStart)}\n`);
 console.log('| measure | value |');
 console.log('|---|---|');

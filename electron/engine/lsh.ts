@@ -96,10 +96,10 @@ export interface PairStats {
 interface PairScan {
   table: number;
   members: Uint32Array; // slots in bucket order
-  sk: Int32Array; // sketches in bucket order
-  x: Float64Array; // |x| in bucket order
-  mu: Float64Array; // m.u in bucket order
-  u: Float64Array; // |u| in bucket order
+  // One 64-byte record per item, in bucket order, so that a pair check reads one cache line per
+  // item: 8 sketch words (bytes 0-31, `words` view), then |x|, m.u, |u| (bytes 32-55, `floats` view).
+  words: Int32Array; // 16 per record
+  floats: Float64Array; // 8 per record
   minCosine: number;
   meanNormSq: number;
   examinedBefore: (a: number, b: number, t: number) => boolean;
@@ -596,13 +596,12 @@ export class LshIndex {
 
     // Item data copied in bucket order so that the inner loops read memory sequentially.
     const n = this.live;
+    const records = new ArrayBuffer(n * 64);
     const scan: PairScan = {
       table: 0,
       members: new Uint32Array(0),
-      sk: new Int32Array(n * SKETCH_WORDS),
-      x: new Float64Array(n),
-      mu: new Float64Array(n),
-      u: new Float64Array(n),
+      words: new Int32Array(records),
+      floats: new Float64Array(records),
       minCosine,
       meanNormSq: this.meanNormSq,
       examinedBefore,
@@ -618,15 +617,16 @@ export class LshIndex {
       scan.members = members;
       for (let i = 0; i < n; i++) {
         const s = members[i];
-        for (let w = 0; w < SKETCH_WORDS; w++) scan.sk[i * SKETCH_WORDS + w] = sk[s * SKETCH_WORDS + w];
-        scan.x[i] = this.xNorm[s];
-        scan.mu[i] = this.mDotU[s];
-        scan.u[i] = this.uNorm[s];
+        for (let w = 0; w < SKETCH_WORDS; w++) scan.words[i * 16 + w] = sk[s * SKETCH_WORDS + w];
+        scan.floats[i * 8 + 4] = this.xNorm[s];
+        scan.floats[i * 8 + 5] = this.mDotU[s];
+        scan.floats[i * 8 + 6] = this.uNorm[s];
       }
+      // Pairs inside each bucket.
       for (let b = 0; b < bucketCount; b++) {
         const start = offsets[b];
         const end = offsets[b + 1];
-        if (start === end) continue;
+        if (end - start < 2) continue;
         const d = depth[b];
         if (d === 0) {
           this.scanBlock(scan, start, end, start, end);
@@ -634,20 +634,26 @@ export class LshIndex {
           // Oversized: pairs only inside runs that share the first d sketch bits.
           let runStart = start;
           while (runStart < end) {
-            const prefix = scan.sk[runStart * SKETCH_WORDS] >>> (32 - d);
+            const prefix = scan.words[runStart * 16] >>> (32 - d);
             let runEnd = runStart + 1;
-            while (runEnd < end && scan.sk[runEnd * SKETCH_WORDS] >>> (32 - d) === prefix) runEnd++;
+            while (runEnd < end && scan.words[runEnd * 16] >>> (32 - d) === prefix) runEnd++;
             this.scanBlock(scan, runStart, runEnd, runStart, runEnd);
             runStart = runEnd;
           }
         }
-        for (const mask of masks) {
+      }
+      // Pairs across buckets `mask` apart, each bucket pair once (b < other). Mask by mask, both
+      // buckets advance in order, so memory is read in two sequential streams.
+      for (const mask of masks) {
+        for (let b = 0; b < bucketCount; b++) {
           const other = (b ^ mask) >>> 0;
-          if (other < b) continue; // each bucket pair once
+          if (other < b) continue;
+          const start = offsets[b];
+          const end = offsets[b + 1];
           const otherStart = offsets[other];
           const otherEnd = offsets[other + 1];
-          if (otherStart === otherEnd) continue;
-          if (d !== 0 || depth[other] !== 0) {
+          if (start === end || otherStart === otherEnd) continue;
+          if (depth[b] !== 0 || depth[other] !== 0) {
             stats.skippedCrossPairs += (end - start) * (otherEnd - otherStart);
             continue;
           }
@@ -664,34 +670,35 @@ export class LshIndex {
    */
   private scanBlock(scan: PairScan, i0: number, i1: number, j0: number, j1: number): void {
     const same = i0 === j0;
-    const { sk, x, mu, u, minCosine, meanNormSq, stats } = scan; // sketches: 8 words (SKETCH_BITS = 256)
+    const { words, floats, minCosine, meanNormSq, stats } = scan;
     const filter = minCosine > -Infinity;
     for (let i = i0; i < i1; i++) {
-      const o = i * 8;
-      const s0 = sk[o];
-      const s1 = sk[o + 1];
-      const s2 = sk[o + 2];
-      const s3 = sk[o + 3];
-      const s4 = sk[o + 4];
-      const s5 = sk[o + 5];
-      const s6 = sk[o + 6];
-      const s7 = sk[o + 7];
-      const needI = meanNormSq + mu[i];
-      const xI = minCosine * x[i];
-      const uI = u[i];
+      const o = i * 16;
+      const s0 = words[o];
+      const s1 = words[o + 1];
+      const s2 = words[o + 2];
+      const s3 = words[o + 3];
+      const s4 = words[o + 4];
+      const s5 = words[o + 5];
+      const s6 = words[o + 6];
+      const s7 = words[o + 7];
+      const needI = meanNormSq + floats[i * 8 + 5];
+      const xI = minCosine * floats[i * 8 + 4];
+      const uI = floats[i * 8 + 6];
       for (let j = same ? i + 1 : j0; j < j1; j++) {
         if (filter) {
           // The centred cosine this pair must reach for its raw cosine to reach minCosine is
           // need / den; keep the pair only if that is plausible at its sketch distance, looking at
           // the first 64 bits of the sketch (most pairs stop here), then 128, then all 256.
-          const need = xI * x[j] - needI - mu[j];
-          const den = uI * u[j];
-          const p = j * 8;
-          const quarter = popcount32(s0 ^ sk[p]) + popcount32(s1 ^ sk[p + 1]);
+          const p = j * 16;
+          const f = j * 8;
+          const need = xI * floats[f + 4] - needI - floats[f + 5];
+          const den = uI * floats[f + 6];
+          const quarter = popcount32(s0 ^ words[p]) + popcount32(s1 ^ words[p + 1]);
           if (need > QUARTER_SKETCH_MAX_COSINE[quarter] * den) continue;
-          const half = quarter + popcount32(s2 ^ sk[p + 2]) + popcount32(s3 ^ sk[p + 3]);
+          const half = quarter + popcount32(s2 ^ words[p + 2]) + popcount32(s3 ^ words[p + 3]);
           if (need > HALF_SKETCH_MAX_COSINE[half] * den) continue;
-          const full = half + popcount32(s4 ^ sk[p + 4]) + popcount32(s5 ^ sk[p + 5]) + popcount32(s6 ^ sk[p + 6]) + popcount32(s7 ^ sk[p + 7]);
+          const full = half + popcount32(s4 ^ words[p + 4]) + popcount32(s5 ^ words[p + 5]) + popcount32(s6 ^ words[p + 6]) + popcount32(s7 ^ words[p + 7]);
           if (need > SKETCH_MAX_COSINE[full] * den) continue;
         }
         this.finishPair(scan, i, j);
@@ -700,14 +707,14 @@ export class LshIndex {
     }
   }
 
-  /** A pair that passed the sketch test: report it unless an earlier table did, and if its cosine is enough. */
+  /** A pair that passed the sketch test: report it if its cosine is enough, unless an earlier table did. */
   private finishPair(scan: PairScan, i: number, j: number): void {
     const a = scan.members[i];
     const b = scan.members[j];
-    if (scan.table > 0 && scan.examinedBefore(a, b, scan.table)) return;
     scan.stats.cosineChecks++;
     const raw = this.rawCosine(a, b, this.slotCentredCosine(a, b));
     if (raw < scan.minCosine) return;
+    if (scan.table > 0 && scan.examinedBefore(a, b, scan.table)) return;
     scan.stats.emitted++;
     const idA = this.slotIds[a];
     const idB = this.slotIds[b];
