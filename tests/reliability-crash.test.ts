@@ -149,6 +149,7 @@ describe('crash safety (SIGKILL at random points)', { concurrency: false }, () =
       phash: null,
       phashVariants: null,
       vectorRow: null,
+      vectorHash: null,
       status: 'unsupported',
       error: 'unsupported image format: BMP',
     }));

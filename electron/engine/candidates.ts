@@ -4,11 +4,22 @@
 // rows from its first row (its "base"), so any row maps back to its photo. The indexes are saved
 // beside the catalog and brought up to date incrementally (add new photos, remove gone ones).
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { xxh3 } from '@node-rs/xxhash';
 import { LshIndex } from './lsh.ts';
 import { PhashIndex, PHASH_MAX_DISTANCE } from './phash-index.ts';
 
-const MAGIC = 'PDDCAND1';
-const HEADER_BYTES = 24; // magic, views, LSH length, pHash-index length, vector generation
+const MAGIC = 'PDDCAND2';
+/**
+ * magic, views, LSH length, pHash-index length, vector generation, then a checksum (xxHash3-64) of
+ * everything else: header fields and both indexes. A flipped bit anywhere is found on open (the
+ * indexes' own checksums cover their data, not every field of their headers).
+ */
+const HEADER_BYTES = 32;
+const CHECKSUM_AT = 24;
+
+function checksum(file: Buffer): bigint {
+  return xxh3.xxh64(Buffer.concat([file.subarray(0, CHECKSUM_AT), file.subarray(HEADER_BYTES)]));
+}
 
 /** Margin under the similar threshold for LSH's estimated cosine (int8 + projection error, measured ≤ 0.02). */
 const ESTIMATE_MARGIN = 0.05;
@@ -33,7 +44,8 @@ export class CandidateIndex {
     if (existsSync(path)) {
       try {
         const bytes = readFileSync(path);
-        if (bytes.toString('latin1', 0, 8) !== MAGIC) throw new Error('not a candidate index file');
+        if (bytes.length < HEADER_BYTES || bytes.toString('latin1', 0, 8) !== MAGIC) throw new Error('not a candidate index file, or an older format');
+        if (bytes.readBigUInt64LE(CHECKSUM_AT) !== checksum(bytes)) throw new Error('checksum mismatch: the file is damaged');
         const savedViews = bytes.readUInt32LE(8);
         const savedGeneration = bytes.readUInt32LE(20);
         const lshLength = bytes.readUInt32LE(12);
@@ -131,7 +143,9 @@ export class CandidateIndex {
     header.writeUInt32LE(lsh.length, 12);
     header.writeUInt32LE(phashes.length, 16);
     header.writeUInt32LE(this.generation, 20);
-    writeFileSync(`${path}.tmp`, Buffer.concat([header, lsh, phashes]));
+    const file = Buffer.concat([header, lsh, phashes]);
+    file.writeBigUInt64LE(checksum(file), CHECKSUM_AT);
+    writeFileSync(`${path}.tmp`, file);
     renameSync(`${path}.tmp`, path);
   }
 

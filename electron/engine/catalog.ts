@@ -7,9 +7,18 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
+import { z } from 'zod';
 import type { EngineSettings } from './types.ts';
 
-export const CATALOG_FORMAT_VERSION = 1;
+/**
+ * The formats so far:
+ *   0: (never written with a number; a document without formatVersion) no vectorGeneration, entries
+ *      without pHash variants;
+ *   1: entries with pHash variants (the first format this project wrote; vectorGeneration came later
+ *      without a new number, so it may be missing);
+ *   2: every embedded entry carries the checksum of its vector rows (vectorHash).
+ */
+export const CATALOG_FORMAT_VERSION = 2;
 
 export type FileStatus = 'ok' | 'error' | 'unsupported';
 
@@ -27,6 +36,8 @@ export interface CatalogEntry {
   phashVariants: string[] | null;
   /** First row of this file's embeddings in the vector store (one row per model view), or null. */
   vectorRow: number | null;
+  /** xxHash3-64 (hex) of those rows' bytes, checked on open: damaged rows are embedded again. */
+  vectorHash: string | null;
   status: FileStatus;
   error: string | null;
 }
@@ -58,17 +69,24 @@ export interface OpenedCatalog {
   db: Low<CatalogData>;
   /** Set when the catalog on disk could not be used and a fresh one was started (the old file is kept). */
   recovered: string | null;
+  /** Set when the catalog was in an older format and has been brought up to date (in memory). */
+  migrated: string | null;
 }
 
-/** Opens the catalog; a damaged file is set aside (renamed, never deleted) and an empty catalog started. */
+/**
+ * Opens the catalog; a damaged file (not JSON, or not shaped like a catalog) is set aside (renamed,
+ * never deleted) and an empty catalog started.
+ */
 export async function openCatalog(path: string): Promise<OpenedCatalog> {
   await mkdir(dirname(path), { recursive: true });
   const db = new Low<CatalogData>(new JSONFile<CatalogData>(path), emptyCatalog());
   let recovered: string | null = null;
+  let migrated: string | null = null;
   if (existsSync(path)) {
     try {
-      const data = JSON.parse(await readFile(path, 'utf8')) as CatalogData;
-      db.data = migrate(data);
+      const result = migrate(JSON.parse(await readFile(path, 'utf8')));
+      db.data = result.data;
+      migrated = result.message;
     } catch (error) {
       const aside = `${path}.damaged-${Date.now()}`;
       renameSync(path, aside);
@@ -76,17 +94,64 @@ export async function openCatalog(path: string): Promise<OpenedCatalog> {
       db.data = emptyCatalog();
     }
   }
-  return { db, recovered };
+  return { db, recovered, migrated };
 }
 
-/** Brings older catalog formats up to the current one. */
-function migrate(data: CatalogData): CatalogData {
-  if (typeof data !== 'object' || data === null || !Array.isArray(data.files) || !Array.isArray(data.folders)) {
-    throw new Error('not a catalog document');
+// What a catalog document must look like (every format; fields added later are optional here and
+// filled in by migrate). Anything else is a damaged catalog.
+const count = z.number().int().nonnegative();
+const entrySchema = z.object({
+  path: z.string().min(1),
+  size: count,
+  mtimeMs: z.number(),
+  contentHash: z.string().nullable(),
+  format: z.string().nullable(),
+  width: count.nullable(),
+  height: count.nullable(),
+  takenAt: z.string().nullable(),
+  phash: z.string().nullable(),
+  phashVariants: z.array(z.string()).nullable().optional(),
+  vectorRow: count.nullable(),
+  vectorHash: z.string().nullable().optional(),
+  status: z.enum(['ok', 'error', 'unsupported']),
+  error: z.string().nullable(),
+});
+const documentSchema = z.object({
+  formatVersion: count.optional(),
+  embedding: z.object({ model: z.string(), sha256: z.string(), dimension: count, views: z.array(z.string()) }).nullable(),
+  vectorRows: count,
+  vectorGeneration: count.optional(),
+  folders: z.array(z.object({ path: z.string().min(1), lastScanAt: z.string().nullable() })),
+  files: z.array(entrySchema),
+  notDuplicates: z.array(z.array(z.string())),
+  settings: z.record(z.string(), z.unknown()),
+});
+
+/** Checks the document and brings older formats up to the current one; throws when it is not a catalog. */
+function migrate(raw: unknown): { data: CatalogData; message: string | null } {
+  const version = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? ((raw as { formatVersion?: unknown }).formatVersion ?? 0) : 0;
+  if (typeof version === 'number' && version > CATALOG_FORMAT_VERSION) {
+    throw new Error(`catalog format ${version} is newer than this version of the app understands (${CATALOG_FORMAT_VERSION})`);
   }
-  if (data.formatVersion > CATALOG_FORMAT_VERSION) {
-    throw new Error(`catalog format ${data.formatVersion} is newer than this version of the app understands (${CATALOG_FORMAT_VERSION})`);
-  }
-  // Version 1 is the first format; future migrations go here, one step at a time.
-  return { ...emptyCatalog(), ...data, formatVersion: CATALOG_FORMAT_VERSION };
+  const parsed = documentSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(`not a catalog document: ${z.prettifyError(parsed.error).split('\n').slice(0, 2).join(' ')}`);
+  const document = parsed.data;
+  const from = document.formatVersion ?? 0;
+  let reread = 0;
+  const files: CatalogEntry[] = document.files.map((entry) => {
+    const upgraded: CatalogEntry = { ...entry, phashVariants: entry.phashVariants ?? null, vectorHash: entry.vectorHash ?? null };
+    // 0 → 1: no pHash variants (rotated copies go unfound): read the photo again, as if it changed.
+    if (from === 0 && entry.phashVariants === undefined && entry.status === 'ok') {
+      reread++;
+      return { ...upgraded, mtimeMs: 0, vectorRow: null, vectorHash: null };
+    }
+    // 1 → 2: vectorHash is computed from the rows on open (the engine trusts them this once).
+    return upgraded;
+  });
+  const data: CatalogData = { ...emptyCatalog(), ...document, files, settings: document.settings as Partial<EngineSettings>, formatVersion: CATALOG_FORMAT_VERSION };
+  const message =
+    from === CATALOG_FORMAT_VERSION
+      ? null
+      : `the catalog was in format ${from}; it is now in format ${CATALOG_FORMAT_VERSION}${reread > 0 ? ` (${reread} photos will be read again for what format ${from} did not record)` : ''}`;
+  return { data, message };
 }

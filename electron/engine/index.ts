@@ -56,9 +56,10 @@ export interface OpenEngineOptions {
 
 export async function openEngine(options: OpenEngineOptions): Promise<Engine> {
   const catalogPath = resolve(options.catalogPath);
-  const { db, recovered } = await openCatalog(catalogPath);
+  const { db, recovered, migrated } = await openCatalog(catalogPath);
   const log = options.log ?? (() => {});
   if (recovered) log(recovered);
+  if (migrated) log(migrated);
   const engine = new DedupEngine(catalogPath, db, options, log);
   await engine.init();
   return engine;
@@ -117,9 +118,25 @@ class DedupEngine implements Engine {
     }
     this.data.vectorRows = this.vectors.rowCount;
     this.candidates = CandidateIndex.open(this.indexPath, embedding.dimension, views, this.data.vectorGeneration ?? 0, this.log);
+    // Every photo's rows must be there and hold what was written (their checksum): damaged ones are
+    // embedded again. Entries from before checksums (format 1) get theirs now.
+    const rowHashes = new Map<number, string>();
+    let damaged = 0;
     for (const entry of this.entries.values()) {
-      if (entry.vectorRow !== null && entry.vectorRow + views > this.vectors.rowCount) this.invalidate(entry);
+      if (entry.vectorRow === null) continue;
+      if (entry.vectorRow + views > this.vectors.rowCount) {
+        this.invalidate(entry);
+        continue;
+      }
+      let hash = rowHashes.get(entry.vectorRow);
+      if (hash === undefined) rowHashes.set(entry.vectorRow, (hash = this.vectors.hashRows(entry.vectorRow, views)));
+      if (entry.vectorHash === null) entry.vectorHash = hash;
+      else if (entry.vectorHash !== hash) {
+        this.invalidate(entry);
+        damaged++;
+      }
     }
+    if (damaged > 0) this.log(`the vector file holds damaged embeddings for ${damaged} photo(s); they will be embedded again`);
     await this.save();
   }
 
@@ -129,6 +146,7 @@ class DedupEngine implements Engine {
 
   private invalidate(entry: CatalogEntry): void {
     entry.vectorRow = null;
+    entry.vectorHash = null;
     // A zero mtime never matches the file again, so the next scan re-reads it.
     if (entry.status === 'ok') entry.mtimeMs = 0;
   }
@@ -449,7 +467,9 @@ class DedupEngine implements Engine {
     // Vectors are on disk (fsynced) before any catalog entry points at them.
     const first = this.vectors.append(embeddings);
     batch.forEach((item, i) => {
-      const entry: CatalogEntry = { ...item.entry, vectorRow: first + i * MODEL_VIEWS.length, status: 'ok', error: null };
+      const vectorRow = first + i * MODEL_VIEWS.length;
+      const vectorHash = this.vectors.hashRows(vectorRow, MODEL_VIEWS.length);
+      const entry: CatalogEntry = { ...item.entry, vectorRow, vectorHash, status: 'ok', error: null };
       this.put(entry);
       embeddedByHash.set(entry.contentHash!, entry);
     });
@@ -680,6 +700,7 @@ function blankEntry(file: ListedFile): CatalogEntry {
     phash: null,
     phashVariants: null,
     vectorRow: null,
+    vectorHash: null,
     status: 'ok',
     error: null,
   };

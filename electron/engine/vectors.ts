@@ -2,6 +2,7 @@
 // (half the size of float32, ~1e-3 relative error, far below what matching needs). The catalog
 // records how many rows are committed; rows past that (a torn write) are cut off on open.
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { xxh3 } from '@node-rs/xxhash';
 
 const MAGIC = 'PDDVEC01';
 const HEADER_BYTES = 32;
@@ -92,6 +93,13 @@ export class VectorStore {
       norm += value * value;
     }
     return { dot, norm: Math.sqrt(norm) };
+  }
+
+  /** Checksum (xxHash3-64, hex) of `count` rows from `first`, as stored: the catalog keeps it per photo. */
+  hashRows(first: number, count: number): string {
+    if (first < 0 || first + count > this.count) throw new Error(`vector rows ${first}..${first + count - 1} out of range (0..${this.count - 1})`);
+    const bytes = Buffer.from(this.rows.buffer, first * this.dim * 2, count * this.dim * 2);
+    return xxh3.xxh64(bytes).toString(16).padStart(16, '0');
   }
 
   /** Row as float32. */

@@ -1,0 +1,239 @@
+// A damaged catalog: unreadable or wrongly shaped JSON, a damaged vector file, a damaged similarity
+// index. Each is detected, the user is told (the engine's log), the damaged file is kept aside where
+// that matters, and what is lost is rebuilt from the photos, which are never touched. Older catalog
+// formats are migrated: "version 0" (before formats were numbered) and version 1 (this project's
+// first format, without vectorGeneration or vector checksums).
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import { CATALOG_FORMAT_VERSION } from '../electron/engine/catalog.ts';
+import { openEngine } from '../electron/engine/index.ts';
+import type { Engine } from '../electron/engine/types.ts';
+import { snapshotTree } from './helpers/fault-kill.ts';
+import { prng, seedFromEnv } from './helpers/fault-prng.ts';
+import { copyPhoto, DISTINCT_PHOTOS, editPhoto, removeDir, tempDir } from './helpers/photos.ts';
+
+const SEED = seedFromEnv(77);
+const cpu = { executionProvider: 'cpu' as const };
+const FILES = ['', '.vectors', '.index'];
+
+describe('a damaged or old catalog', () => {
+  let dir: string;
+  let photos: string;
+  let baseline: string; // the catalog of a clean scan
+  let expectedGroups: string[];
+  let photosBefore: Awaited<ReturnType<typeof snapshotTree>>;
+  let copies = 0;
+
+  const groupsOf = async (engine: Engine) => (await engine.groups()).groups.map((g) => `${g.kind}: ${g.files.map((f) => basename(f.path)).sort().join(' ')}`).sort();
+
+  /** A copy of the baseline catalog (JSON, vectors, index) in a new folder; returns its path. */
+  const copyBaseline = async (): Promise<string> => {
+    const target = join(dir, `copy-${copies++}`, 'catalog.json');
+    await mkdir(join(target, '..'));
+    for (const suffix of FILES) await copyFile(baseline + suffix, target + suffix);
+    return target;
+  };
+
+  const openLogged = async (catalogPath: string) => {
+    const log: string[] = [];
+    const engine = await openEngine({ catalogPath, settings: cpu, log: (message) => log.push(message) });
+    return { engine, log };
+  };
+
+  before(async () => {
+    dir = await tempDir('reliability-catalog-');
+    photos = join(dir, 'photos');
+    for (const [i, relative] of DISTINCT_PHOTOS.slice(0, 4).entries()) await copyPhoto(relative, join(photos, `${i}.${relative.split('.').pop()}`));
+    await copyPhoto(DISTINCT_PHOTOS[0], join(photos, 'copy of 0.jpg'));
+    await editPhoto(DISTINCT_PHOTOS[1], 'resize', join(photos, '1 small.jpg'));
+    // Found only through the rotated pHash variants (the model's views are not rotated).
+    await sharp(join(photos, '2.jpg')).rotate(90).jpeg({ quality: 90 }).toFile(join(photos, '2 turned.jpg'));
+    baseline = join(dir, 'baseline', 'catalog.json');
+    const engine = await openEngine({ catalogPath: baseline, settings: cpu });
+    await engine.scan([photos]);
+    expectedGroups = await groupsOf(engine);
+    await engine.close();
+    assert.deepEqual(expectedGroups, ['exact: 0.jpg copy of 0.jpg', 'near: 1 small.jpg 1.jpg', 'near: 2 turned.jpg 2.jpg']);
+    photosBefore = await snapshotTree(photos);
+  });
+
+  after(async () => {
+    // Whatever happened to the catalogs, the photos were never touched.
+    if (photosBefore) assert.deepEqual(await snapshotTree(photos), photosBefore);
+    await removeDir(dir);
+  });
+
+  test('unreadable or wrongly shaped catalog JSON: detected, told, kept aside, rebuilt from the photos', async () => {
+    const good = await readFile(baseline, 'utf8');
+    const random = prng(SEED);
+    const document = JSON.parse(good);
+    const damages: [string, string | Buffer][] = [
+      ['empty file', ''],
+      ['binary garbage', Buffer.from(Array.from({ length: 3000 }, () => random.int(0, 255)))],
+      ['zeros (a file system that lost the data)', Buffer.alloc(good.length)],
+      ...Array.from({ length: 8 }, (_, i): [string, string] => {
+        const cut = random.int(1, good.length - 2);
+        return [`truncated at ${cut} of ${good.length} bytes (${i + 1})`, good.slice(0, cut)];
+      }),
+      ['null', 'null'],
+      ['an array', '[]'],
+      ['a string', '"catalog"'],
+      ['files is not an array', JSON.stringify({ ...document, files: 'x' })],
+      ['a null entry', JSON.stringify({ ...document, files: [null, ...document.files] })],
+      ['an entry whose path is a number', JSON.stringify({ ...document, files: [{ ...document.files[0], path: 5 }] })],
+      ['an entry with a negative vector row', JSON.stringify({ ...document, files: [{ ...document.files[0], vectorRow: -3 }] })],
+      ['an entry with an unknown status', JSON.stringify({ ...document, files: [{ ...document.files[0], status: 'deleted' }] })],
+      ['vectorRows not a number', JSON.stringify({ ...document, vectorRows: 'many' })],
+      ['folders of numbers', JSON.stringify({ ...document, folders: [1, 2] })],
+      ['decisions that are not lists of hashes', JSON.stringify({ ...document, notDuplicates: [[1, 2]] })],
+      ['settings that are not an object', JSON.stringify({ ...document, settings: 'fast' })],
+      ['a newer format', JSON.stringify({ ...document, formatVersion: 999 })],
+    ];
+    for (const [what, content] of damages) {
+      const catalogPath = await copyBaseline();
+      await writeFile(catalogPath, content);
+      const { engine, log } = await openLogged(catalogPath);
+      try {
+        assert.ok(log.some((line) => /the catalog .* could not be read .* kept as .*damaged.* a new catalog is built from the files/s.test(line)), `${what}: not told (${JSON.stringify(log)})`);
+        if (what === 'a newer format') assert.ok(log.some((line) => /newer than this version/.test(line)), log.join('\n'));
+        const kept = (await readdir(join(catalogPath, '..'))).filter((name) => name.startsWith('catalog.json.damaged-'));
+        assert.equal(kept.length, 1, `${what}: the damaged catalog is kept aside`);
+        assert.deepEqual(await readFile(join(catalogPath, '..', kept[0])), Buffer.from(content), `${what}: kept as it was`);
+        assert.deepEqual(engine.folders(), [], `${what}: starts empty`);
+        assert.deepEqual((await engine.groups()).groups, []);
+      } finally {
+        await engine.close();
+      }
+    }
+    // Rebuilt from the photos: the same groups as before the damage.
+    const catalogPath = await copyBaseline();
+    await truncate(catalogPath, 100);
+    const { engine } = await openLogged(catalogPath);
+    try {
+      const summary = await engine.scan([photos]);
+      assert.deepEqual(summary.errors, []);
+      assert.deepEqual(await groupsOf(engine), expectedGroups);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  test('a damaged vector file (header, torn rows, flipped bits, zeroed block): detected, told, re-embedded', async () => {
+    const random = prng(SEED + 1);
+    const damages: [string, (bytes: Buffer) => Buffer][] = [
+      ['garbage header', (b) => Buffer.concat([Buffer.from('not a vector file, really not....'), b.subarray(32)])],
+      ['cut in the middle of a row', (b) => b.subarray(0, 32 + Math.floor((b.length - 32) / 2) + 7)],
+      ['flipped bits in the rows', (b) => {
+        const out = Buffer.from(b);
+        for (let i = 0; i < 5; i++) out[random.int(32, out.length - 1)] ^= 1 << random.int(0, 7);
+        return out;
+      }],
+      ['a zeroed block', (b) => {
+        const out = Buffer.from(b);
+        out.fill(0, 32 + 3584 * 4, 32 + 3584 * 6);
+        return out;
+      }],
+    ];
+    for (const [what, damage] of damages) {
+      const catalogPath = await copyBaseline();
+      await writeFile(`${catalogPath}.vectors`, damage(await readFile(`${catalogPath}.vectors`)));
+      const { engine, log } = await openLogged(catalogPath);
+      try {
+        assert.ok(log.some((line) => /vector|embedd/i.test(line)), `${what}: not told (${JSON.stringify(log)})`);
+        const summary = await engine.scan();
+        assert.ok(summary.changed > 0, `${what}: nothing was embedded again`);
+        assert.deepEqual(summary.errors, []);
+        assert.deepEqual(await groupsOf(engine), expectedGroups, what);
+      } finally {
+        await engine.close();
+      }
+      // Once repaired, the next open is quiet.
+      const again = await openLogged(catalogPath);
+      await again.engine.close();
+      assert.deepEqual(again.log.filter((line) => /vector/i.test(line)), [], `${what}: still complaining after the repair`);
+    }
+  });
+
+  test('a damaged similarity index (cut, garbage, flipped bits anywhere): told, rebuilt, the same groups', async () => {
+    const random = prng(SEED + 2);
+    const index = await readFile(`${baseline}.index`);
+    const damages: [string, Buffer][] = [
+      ['empty', Buffer.alloc(0)],
+      ['cut to 10 bytes', index.subarray(0, 10)],
+      ['cut in half', index.subarray(0, index.length >> 1)],
+      ['garbage', Buffer.from(Array.from({ length: index.length }, () => random.int(0, 255)))],
+    ];
+    for (let i = 0; i < 14; i++) {
+      const out = Buffer.from(index);
+      // Half the flips in the first 200 bytes: the headers, where a flip changes meaning, not data.
+      const at = i % 2 === 0 ? random.int(0, Math.min(199, out.length - 1)) : random.int(0, out.length - 1);
+      out[at] ^= 1 << random.int(0, 7);
+      damages.push([`bit flipped at byte ${at}`, out]);
+    }
+    for (const [what, bytes] of damages) {
+      const catalogPath = await copyBaseline();
+      await writeFile(`${catalogPath}.index`, bytes);
+      const { engine, log } = await openLogged(catalogPath);
+      try {
+        assert.deepEqual(await groupsOf(engine), expectedGroups, what);
+        assert.ok(log.some((line) => /similarity index/.test(line)), `${what}: not told (${JSON.stringify(log)})`);
+      } finally {
+        await engine.close();
+      }
+    }
+  });
+
+  test('catalog format "version 0" (before formats were numbered) is migrated and completed by the next scan', async () => {
+    // Version 0: no formatVersion, no vectorGeneration; entries without pHash variants (the rotated
+    // copy can only be found once they are computed) nor vector checksums.
+    const catalogPath = await copyBaseline();
+    const document = JSON.parse(await readFile(catalogPath, 'utf8'));
+    delete document.formatVersion;
+    delete document.vectorGeneration;
+    for (const entry of document.files) {
+      delete entry.phashVariants;
+      delete entry.vectorHash;
+    }
+    await writeFile(catalogPath, JSON.stringify(document));
+    const { engine, log } = await openLogged(catalogPath);
+    try {
+      assert.ok(log.some((line) => /format 0/.test(line)), `not told about the migration: ${JSON.stringify(log)}`);
+      const summary = await engine.scan();
+      assert.deepEqual(summary.errors, []);
+      assert.equal(summary.changed, document.files.length, 'every photo is read again for its variants');
+      assert.deepEqual(await groupsOf(engine), expectedGroups);
+    } finally {
+      await engine.close();
+    }
+    const migrated = JSON.parse(await readFile(catalogPath, 'utf8'));
+    assert.equal(migrated.formatVersion, CATALOG_FORMAT_VERSION);
+    assert.ok(migrated.files.every((entry: { phashVariants: unknown; vectorHash: unknown }) => Array.isArray(entry.phashVariants) && typeof entry.vectorHash === 'string'));
+  });
+
+  test('catalog format 1 (no vectorGeneration, no vector checksums) is migrated without reading a photo again', async () => {
+    const catalogPath = await copyBaseline();
+    const document = JSON.parse(await readFile(catalogPath, 'utf8'));
+    document.formatVersion = 1;
+    delete document.vectorGeneration;
+    for (const entry of document.files) delete entry.vectorHash;
+    await writeFile(catalogPath, JSON.stringify(document));
+    const { engine, log } = await openLogged(catalogPath);
+    try {
+      assert.ok(log.some((line) => /format 1/.test(line)), `not told about the migration: ${JSON.stringify(log)}`);
+      assert.deepEqual(await groupsOf(engine), expectedGroups);
+      const summary = await engine.scan();
+      assert.equal(summary.unchanged, document.files.length);
+    } finally {
+      await engine.close();
+    }
+    const migrated = JSON.parse(await readFile(catalogPath, 'utf8'));
+    assert.equal(migrated.formatVersion, CATALOG_FORMAT_VERSION);
+    assert.equal(typeof migrated.vectorGeneration, 'number');
+    assert.ok(migrated.files.every((entry: { vectorHash: unknown }) => typeof entry.vectorHash === 'string'));
+    assert.ok(existsSync(`${catalogPath}.index`));
+  });
+});
