@@ -58,13 +58,34 @@ export const VIEW_SPECS: Record<ModelView, ViewSpec> = {
 /** The decoded intermediate every output is cut from (twice the model's input size). */
 const BASE_SIZE = 448;
 
+/** A square window of the (squashed) image: side as a fraction, position 0 = left/top … 1 = right/bottom. */
+export interface CropWindow {
+  size: number;
+  x: number;
+  y: number;
+}
+
+/**
+ * The windows whose pHashes join the variant hashes, so that a cropped copy (whose whole-image hash
+ * is one of these) is found by hash: three sizes on a 3×3 grid of positions. Chosen with npm run eval.
+ */
+export const CROP_WINDOWS: CropWindow[] = [0.9, 0.8, 0.7].flatMap((size) => [0, 0.5, 1].flatMap((y) => [0, 0.5, 1].map((x) => ({ size, x, y }))));
+
+/** Layout of DecodedImage.phashVariants: the rotations/mirrors, one hash per crop window, then the detail hash. */
+export const ROTATION_VARIANT_COUNT = 7;
+export const DETAIL_WORDS = 4;
+
 export interface DecodeOptions {
   /** Model input size in pixels (square), from the model manifest. */
   inputSize: number;
   views: ModelView[];
   maxMegapixels: number;
-  /** Also compute the perceptual hashes of the 7 rotated/mirrored variants. */
+  /** Also compute the variant hashes (rotations/mirrors, crop windows, detail): see DecodedImage.phashVariants. */
   rotationVariants: boolean;
+  /** Crop windows to hash (default CROP_WINDOWS); the eval tries others. */
+  cropWindows?: CropWindow[];
+  /** Cut off flat borders (letterbox bars, frames) before anything is computed; default true. */
+  trimBorders?: boolean;
 }
 
 export interface DecodedImage {
@@ -75,7 +96,13 @@ export interface DecodedImage {
   takenAt: string | null;
   /** One model input per requested view: inputSize×inputSize×3 floats, RGB 0..255, NHWC. */
   modelInputs: Float32Array[];
+  /** 64-bit DCT pHash of the whole image. */
   phash: bigint;
+  /**
+   * Further 64-bit hashes (null unless rotationVariants): the pHashes of the 7 rotations/mirrors, then
+   * of each crop window, then the 256-bit detail hash in DETAIL_WORDS words. They are kept as one list
+   * because the catalog stores that list as it is; match.ts reads it by this layout.
+   */
   phashVariants: bigint[] | null;
 }
 
@@ -183,8 +210,13 @@ async function decodeWithSharp(bytes: Buffer, format: SniffedFormat, options: De
 }
 
 /** Cuts every output from the decoded BASE_SIZE² RGB image. */
-async function outputsFromBase(base: Buffer, options: DecodeOptions): Promise<Pick<DecodedImage, 'modelInputs' | 'phash' | 'phashVariants'>> {
+async function outputsFromBase(decoded: Buffer, options: DecodeOptions): Promise<Pick<DecodedImage, 'modelInputs' | 'phash' | 'phashVariants'>> {
   const raw = { raw: { width: BASE_SIZE, height: BASE_SIZE, channels: 3 as const } };
+  // Flat borders are cut off and the rest squashed back to the base size: a letterboxed copy then
+  // looks like its original to every signal.
+  let base = decoded;
+  const box = options.trimBorders === false ? null : contentBox(decoded, BASE_SIZE);
+  if (box) base = await sharp(decoded, raw).extract(box).resize(BASE_SIZE, BASE_SIZE, { fit: 'fill' }).raw().toBuffer();
   const modelInputs = await Promise.all(
     options.views.map(async (name) => {
       const spec = VIEW_SPECS[name];
@@ -203,11 +235,132 @@ async function outputsFromBase(base: Buffer, options: DecodeOptions): Promise<Pi
   );
   const grey = await sharp(base, raw).greyscale().resize(PHASH_INPUT_SIZE, PHASH_INPUT_SIZE, { fit: 'fill' }).raw().toBuffer();
   const greyValues = Float64Array.from(grey.subarray(0, PHASH_INPUT_SIZE * PHASH_INPUT_SIZE));
-  return {
-    modelInputs,
-    phash: phashFromGrey(greyValues),
-    phashVariants: options.rotationVariants ? phashVariants(greyValues) : null,
+  let variants: bigint[] | null = null;
+  if (options.rotationVariants) {
+    const fine = await sharp(base, raw).greyscale().resize(WINDOW_SOURCE_SIZE, WINDOW_SOURCE_SIZE, { fit: 'fill' }).raw().toBuffer();
+    const fineValues = Float64Array.from(fine.subarray(0, WINDOW_SOURCE_SIZE * WINDOW_SOURCE_SIZE));
+    const windows = (options.cropWindows ?? CROP_WINDOWS).map((window) => phashFromGrey(windowGrey(fineValues, window)));
+    variants = [...phashVariants(greyValues), ...windows, ...detailHash(fineValues)];
+  }
+  return { modelInputs, phash: phashFromGrey(greyValues), phashVariants: variants };
+}
+
+// ---- Detail hash, crop-window hashes, border trimming ----
+
+/** The grey image crop windows and the detail hash are cut from. */
+const WINDOW_SOURCE_SIZE = 128;
+const DETAIL_INPUT_SIZE = 64;
+const DETAIL_LOW = 16;
+
+// cos((2x+1)·u·π / 2N) for the 16 lowest u of a 64-point DCT.
+const DETAIL_COS = (() => {
+  const table = new Float64Array(DETAIL_LOW * DETAIL_INPUT_SIZE);
+  for (let u = 0; u < DETAIL_LOW; u++) for (let x = 0; x < DETAIL_INPUT_SIZE; x++) table[u * DETAIL_INPUT_SIZE + x] = Math.cos(((2 * x + 1) * u * Math.PI) / (2 * DETAIL_INPUT_SIZE));
+  return table;
+})();
+
+/**
+ * 256-bit detail hash: the signs of the 16×16 lowest DCT coefficients (DC left out) of the 64×64
+ * grey image. Finer than the pHash (8×8 of 32×32): resizing, re-encoding and colour edits keep the
+ * signs, while another frame of a video or burst (a small move of camera or subject) flips many.
+ */
+function detailHash(fine: Float64Array): bigint[] {
+  const n = DETAIL_INPUT_SIZE;
+  const grey = boxResample(fine, WINDOW_SOURCE_SIZE, 0, 0, WINDOW_SOURCE_SIZE, n);
+  const rows = new Float64Array(n * DETAIL_LOW);
+  for (let y = 0; y < n; y++) {
+    for (let u = 0; u < DETAIL_LOW; u++) {
+      let sum = 0;
+      for (let x = 0; x < n; x++) sum += grey[y * n + x] * DETAIL_COS[u * n + x];
+      rows[y * DETAIL_LOW + u] = sum;
+    }
+  }
+  const words = new Array<bigint>(DETAIL_WORDS).fill(0n);
+  for (let v = 0; v < DETAIL_LOW; v++) {
+    for (let u = 0; u < DETAIL_LOW; u++) {
+      if (u === 0 && v === 0) continue; // DC: overall brightness
+      let sum = 0;
+      for (let y = 0; y < n; y++) sum += rows[y * DETAIL_LOW + u] * DETAIL_COS[v * n + y];
+      const bit = v * DETAIL_LOW + u;
+      if (sum > 0) words[bit >> 6] |= 1n << BigInt(bit & 63);
+    }
+  }
+  return words;
+}
+
+/** The 32×32 grey input of the pHash for one crop window. */
+function windowGrey(fine: Float64Array, window: CropWindow): Float64Array {
+  const side = WINDOW_SOURCE_SIZE * window.size;
+  return boxResample(fine, WINDOW_SOURCE_SIZE, (WINDOW_SOURCE_SIZE - side) * window.x, (WINDOW_SOURCE_SIZE - side) * window.y, side, PHASH_INPUT_SIZE);
+}
+
+/** Area-average resampling of the square region (left, top, side) of a square grey image to out×out. */
+function boxResample(source: Float64Array, size: number, left: number, top: number, side: number, out: number): Float64Array {
+  const result = new Float64Array(out * out);
+  const step = side / out;
+  for (let oy = 0; oy < out; oy++) {
+    const y0 = top + oy * step;
+    for (let ox = 0; ox < out; ox++) {
+      const x0 = left + ox * step;
+      let sum = 0;
+      let weight = 0;
+      // Each source pixel counts by how much of it the output cell covers.
+      for (let sy = Math.floor(y0); sy < Math.min(size, Math.ceil(y0 + step)); sy++) {
+        const wy = Math.min(sy + 1, y0 + step) - Math.max(sy, y0);
+        for (let sx = Math.floor(x0); sx < Math.min(size, Math.ceil(x0 + step)); sx++) {
+          const w = wy * (Math.min(sx + 1, x0 + step) - Math.max(sx, x0));
+          sum += source[sy * size + sx] * w;
+          weight += w;
+        }
+      }
+      result[oy * out + ox] = sum / (weight || 1);
+    }
+  }
+  return result;
+}
+
+/** A line of pixels counts as border when nearly all of it is within this of the border colour (0..255 per channel). */
+const BORDER_TOLERANCE = 10;
+const BORDER_SHARE = 0.99;
+/** A bar is black or white: every channel of its colour at most / at least this. */
+const BAR_DARK = 32;
+const BAR_LIGHT = 224;
+/** Never cut more than this of a side: a photo that is mostly flat is kept whole. */
+const MAX_BORDER = 0.3;
+
+/** The region inside flat borders (bars of one colour along the edges), or null when there are none. */
+export function contentBox(rgb: Buffer, size: number): { left: number; top: number; width: number; height: number } | null {
+  const pixel = (x: number, y: number) => (y * size + x) * 3;
+  // How many lines from one side are flat and of the colour of the outermost line. Only black or white
+  // bars count: a flat blue sky is part of the photo, and how much of it looks flat changes with
+  // every re-encoding.
+  const flatLines = (at: (line: number, i: number) => number): number => {
+    const reference = [0, 1, 2].map((c) => median(Array.from({ length: size }, (_, i) => rgb[at(0, i) + c])));
+    if (!reference.every((v) => v <= BAR_DARK) && !reference.every((v) => v >= BAR_LIGHT)) return 0;
+    let lines = 0;
+    for (; lines < Math.floor(size * MAX_BORDER); lines++) {
+      let close = 0;
+      for (let i = 0; i < size; i++) {
+        const p = at(lines, i);
+        if (Math.abs(rgb[p] - reference[0]) <= BORDER_TOLERANCE && Math.abs(rgb[p + 1] - reference[1]) <= BORDER_TOLERANCE && Math.abs(rgb[p + 2] - reference[2]) <= BORDER_TOLERANCE) close++;
+      }
+      if (close < size * BORDER_SHARE) break;
+    }
+    return lines;
   };
+  const top = flatLines((line, i) => pixel(i, line));
+  const bottom = flatLines((line, i) => pixel(i, size - 1 - line));
+  const left = flatLines((line, i) => pixel(line, i));
+  const right = flatLines((line, i) => pixel(size - 1 - line, i));
+  // One or two lines are edge noise of the resize, not a border.
+  const cut = (lines: number) => (lines >= 3 ? lines : 0);
+  const box = { left: cut(left), top: cut(top), width: size - cut(left) - cut(right), height: size - cut(top) - cut(bottom) };
+  return box.width === size && box.height === size ? null : box;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1];
 }
 
 /** EXIF DateTimeOriginal (or CreateDate) as ISO 8601 without a zone (cameras record local time). */

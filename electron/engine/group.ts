@@ -1,14 +1,25 @@
 // Turning pairwise matches into groups without chaining. Plain connected components would put A and C
-// together because A≈B and B≈C even when A and C are unrelated; here two clusters merge only when
-// every photo of one is at least "similar" to every photo of the other (complete linkage), strongest
-// matches first.
-import { comparePhotos, judge, type MatchTier, type PhotoSignature } from './match.ts';
+// together because A≈B and B≈C even when A and C are unrelated, and one false match would join two
+// whole groups. Here, strongest matches first:
+// - near-duplicate clusters merge only when the merged cluster has a "hub": a member that is a direct
+//   near-duplicate of every other member (the original, or the copy nearest to it). Copies need not
+//   match each other (a rotated copy and a cropped copy of one photo rarely do), but a false match
+//   between two clusters cannot join them, since no hub of one matches the whole other;
+// - similar clusters (of near clusters) merge only when every photo of one is at least similar to
+//   every photo of the other (complete linkage).
+import type { ModelView } from './decode.ts';
+import { comparePhotos, judge, type MatchLimits, type MatchTier, type PairEvidence, type PhotoSignature } from './match.ts';
 import type { MatchSettings } from './types.ts';
 
 export interface ClusterOptions {
   settings: MatchSettings;
   /** True when the user said these two distinct photos are not duplicates. */
   isDismissed: (a: number, b: number) => boolean;
+  /** Internal thresholds (default MATCH_LIMITS) and the views of the signatures (default MODEL_VIEWS): for the eval. */
+  limits?: MatchLimits;
+  views?: readonly ModelView[];
+  /** Evidence of a pair when already known (the eval's table); otherwise compared here. */
+  evidence?: (a: number, b: number) => PairEvidence;
 }
 
 export interface Cluster {
@@ -32,8 +43,9 @@ class PairJudge {
     const key = lo * this.nodes.length + hi;
     let verdict = this.cache.get(key);
     if (!verdict) {
+      const { settings, limits, views, evidence } = this.options;
       if (this.options.isDismissed(lo, hi)) verdict = { tier: null, score: 0 };
-      else verdict = judge(comparePhotos(this.nodes[lo], this.nodes[hi], this.options.settings.rotationInvariant), this.options.settings);
+      else verdict = judge(evidence ? evidence(lo, hi) : comparePhotos(this.nodes[lo], this.nodes[hi], settings.rotationInvariant, views), settings, limits);
       this.cache.set(key, verdict);
     }
     return verdict;
@@ -55,13 +67,15 @@ export function clusterPhotos(nodes: PhotoSignature[], candidates: Iterable<[num
     else if (tier === 'similar') similarEdges.push({ a, b, score });
   }
 
-  // Near tier: merge when every cross pair is at least similar (so no unrelated photos share a group).
-  const near = agglomerate(nodes.length, nearEdges, (x, y) => judgeOf.verdict(x, y).tier !== null);
+  // Near tier: merge when one member is a near-duplicate of all the others, and no pair was dismissed.
+  const isNear = (x: number, y: number) => judgeOf.verdict(x, y).tier === 'near';
+  const hasHub = (members: number[]) => members.some((hub) => members.every((m) => m === hub || isNear(hub, m)));
+  const near = agglomerate(nodes.length, nearEdges, (left, right) => !left.some((x) => right.some((y) => options.isDismissed(Math.min(x, y), Math.max(x, y)))) && hasHub(left.concat(right)));
 
   // Similar tier: the units are the near clusters (and single photos); they merge on similar (or near)
   // edges when every cross pair is at least similar. Near-duplicates never appear as "similar" to each other.
   const unitOf = new Int32Array(nodes.length).map((_, i) => i);
-  const units: number[][] = nodes.map((_, i) => [i]);
+  const units: number[][] = Array.from({ length: nodes.length }, (_, i) => [i]); // nodes may be sparse
   for (const cluster of near) {
     const unit = cluster.members[0];
     for (const member of cluster.members) unitOf[member] = unit;
@@ -73,7 +87,8 @@ export function clusterPhotos(nodes: PhotoSignature[], candidates: Iterable<[num
     const ub = unitOf[edge.b];
     if (ua !== ub) unitEdges.push({ a: ua, b: ub, score: edge.score });
   }
-  const allSimilar = (ua: number, ub: number) => units[ua].every((x) => units[ub].every((y) => judgeOf.verdict(x, y).tier !== null));
+  const allSimilar = (left: number[], right: number[]) =>
+    left.every((ua) => right.every((ub) => units[ua].every((x) => units[ub].every((y) => judgeOf.verdict(x, y).tier !== null))));
   const similarUnits = agglomerate(nodes.length, unitEdges, allSimilar);
   const similar = similarUnits.map((cluster) => ({ members: cluster.members, score: cluster.score }));
   return { near, similar };
@@ -85,8 +100,8 @@ interface Edge {
   score: number;
 }
 
-/** Complete-linkage agglomeration over the given edges, strongest first. */
-function agglomerate(size: number, edges: Edge[], compatible: (a: number, b: number) => boolean): Cluster[] {
+/** Agglomeration over the given edges, strongest first; two clusters merge when `canMerge` allows. */
+function agglomerate(size: number, edges: Edge[], canMerge: (left: number[], right: number[]) => boolean): Cluster[] {
   edges.sort((x, y) => y.score - x.score || x.a - y.a || x.b - y.b); // deterministic
   const clusterOf = new Int32Array(size).map((_, i) => i);
   const members = new Map<number, number[]>();
@@ -98,7 +113,7 @@ function agglomerate(size: number, edges: Edge[], compatible: (a: number, b: num
     if (ca === cb) continue;
     const left = membersOf(ca);
     const right = membersOf(cb);
-    if (!left.every((x) => right.every((y) => (x === a && y === b) || compatible(x, y)))) continue;
+    if (!canMerge(left, right)) continue;
     const merged = left.concat(right);
     for (const m of right) clusterOf[m] = ca;
     members.set(ca, merged);

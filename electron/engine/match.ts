@@ -1,26 +1,37 @@
-// Deciding whether two photos are duplicates, from two independent signals:
-// - the CNN embedding (semantic: survives crops, colour edits, re-encoding), compared by cosine;
-// - the 64-bit DCT perceptual hash (structural: survives resizing to thumbnails and blur, where the
-//   CNN is weak), compared by Hamming distance.
-// Either signal alone can say "near-duplicate"; the CNN alone at a lower bar says "similar" (same scene).
-import { hammingDistance } from './phash.ts';
+// Deciding whether two photos are the same photo (near-duplicates), another shot of one scene
+// (similar), or unrelated, from the signals decode.ts and the model make (docs/MATCHING.md has the
+// measurements behind every rule and threshold):
+// - the 64-bit DCT pHash (structure at 32×32): survives resizing to thumbnails, re-encoding, colour
+//   edits and blur, where the CNN is weak; but another frame of a video or burst has it too;
+// - the 256-bit detail hash (structure at 64×64): kept by those same edits, broken by a small move
+//   of camera or subject: it tells a copy from the next frame;
+// - pHashes of crop windows and of the rotations/mirrors: a cropped or turned copy's whole-image
+//   hash is one of them;
+// - the CNN embedding (semantics), by cosine: the "similar" tier (same scene), and copies whose
+//   pixels changed too much for the hashes (large watermark, strong colour changes).
+import { DETAIL_WORDS, ROTATION_VARIANT_COUNT, type ModelView } from './decode.ts';
+import { MODEL_VIEWS } from './defaults.ts';
 import type { MatchSettings } from './types.ts';
 
 /** What matching needs of one distinct photo (one per content hash). */
 export interface PhotoSignature {
-  /** L2-normalised embeddings, one per model view; [0] is the whole image, the rest centred crops. */
+  /** L2-normalised embeddings, one per model view (MODEL_VIEWS order; [0] is the whole image). */
   vectors: Float32Array[];
   phash: bigint;
-  /** Hashes of the 7 rotated/mirrored variants, or null. */
+  /** decode.ts's variant hashes: 7 rotations/mirrors, crop windows, detail words; or null. */
   phashVariants: bigint[] | null;
 }
 
 export interface PairEvidence {
-  /** Whole image against whole image. */
+  /** CNN, whole image against whole image. */
   cosine: number;
-  /** Best whole-image-against-centred-crop cosine, either way round (finds cropped copies); 0 if no crops. */
+  /** Best CNN whole-image-against-crop-view cosine, either way round; 0 without crop views. */
   cropCosine: number;
   phashDistance: number;
+  /** Bits (of 255) apart in the detail hash; null when either photo has none (catalogued before it existed). */
+  detailDistance: number | null;
+  /** Smallest distance between one photo's whole-image pHash and a crop window of the other; 64 if none. */
+  cropPhashDistance: number;
   /** Smallest distance between one photo and a rotation/mirror of the other; 64 if not computed. */
   rotatedPhashDistance: number;
 }
@@ -33,14 +44,49 @@ export interface MatchVerdict {
   score: number;
 }
 
-/** Thresholds that are not user settings: derived from the user-facing ones, documented in docs/MATCHING.md. */
-export const CROP_COSINE_MARGIN = 0.03; // crops against wholes need a little more agreement
-export const ROTATED_PHASH_MAX = 6; // 7 extra comparisons per pair: a stricter bar keeps false matches out
+/**
+ * Thresholds that are not user settings, measured with npm run eval (docs/QUALITY.md); the user-facing
+ * ones (near/similar cosine, pHash distance, rotation) are in MatchSettings.
+ */
+export interface MatchLimits {
+  /** Detail-hash distance up to which a pHash match is a copy, not another frame. */
+  detailMax: number;
+  /** Detail-hash distance up to which a CNN match is a copy (its pixels may have changed more). */
+  cnnDetailMax: number;
+  /** A crop window's pHash against the other photo's whole pHash: many comparisons, so a strict bar. */
+  cropPhashMax: number;
+  /** The CNN must agree with a crop-window match at least this much (whole against crop view, or whole). */
+  cropMinCosine: number;
+  /** A rotation/mirror's pHash against the other photo's: 7 comparisons, so a stricter bar than phashMaxDistance. */
+  rotatedPhashMax: number;
+}
+
+export const MATCH_LIMITS: MatchLimits = {
+  detailMax: 40,
+  cnnDetailMax: 48,
+  cropPhashMax: 4,
+  cropMinCosine: 0.75,
+  rotatedPhashMax: 8,
+};
+
+/** Kept for callers that size hash searches for rotated variants (candidates). */
+export const ROTATED_PHASH_MAX = MATCH_LIMITS.rotatedPhashMax;
 
 export function dot(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += a[i] * b[i];
-  return sum;
+  // Four partial sums: about twice as fast in V8 as one, and this runs for every candidate pair.
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const n = a.length - (a.length % 4);
+  for (let i = 0; i < n; i += 4) {
+    s0 += a[i] * b[i];
+    s1 += a[i + 1] * b[i + 1];
+    s2 += a[i + 2] * b[i + 2];
+    s3 += a[i + 3] * b[i + 3];
+  }
+  for (let i = n; i < a.length; i++) s0 += a[i] * b[i];
+  return s0 + s1 + s2 + s3;
 }
 
 export function normalise(vector: Float32Array): Float32Array {
@@ -50,18 +96,84 @@ export function normalise(vector: Float32Array): Float32Array {
   return out;
 }
 
-export function comparePhotos(a: PhotoSignature, b: PhotoSignature, withRotations: boolean): PairEvidence {
+/** Which model views are crops of the whole (compared against the other photo's whole image). */
+const CROP_VIEWS = new Set<ModelView>(['center90', 'center80', 'center70', 'center60', 'topLeft75', 'topRight75', 'bottomLeft75', 'bottomRight75']);
+
+/** A signature's hashes as 32-bit halves, made once per signature: BigInt arithmetic is slow. */
+interface HashWords {
+  phash: Uint32Array; // [lo, hi]
+  rotations: Uint32Array | null; // 7 × [lo, hi]
+  windows: Uint32Array; // n × [lo, hi]
+  detail: Uint32Array | null; // DETAIL_WORDS × [lo, hi]
+}
+
+const wordsCache = new WeakMap<PhotoSignature, HashWords>();
+
+function toWords(hashes: bigint[]): Uint32Array {
+  const out = new Uint32Array(hashes.length * 2);
+  hashes.forEach((hash, i) => {
+    out[2 * i] = Number(hash & 0xffffffffn);
+    out[2 * i + 1] = Number((hash >> 32n) & 0xffffffffn);
+  });
+  return out;
+}
+
+function wordsOf(signature: PhotoSignature): HashWords {
+  let words = wordsCache.get(signature);
+  if (!words) {
+    const variants = signature.phashVariants;
+    // Catalogued before the crop windows and detail hash existed: only the 7 rotations.
+    const full = variants !== null && variants.length >= ROTATION_VARIANT_COUNT + DETAIL_WORDS;
+    words = {
+      phash: toWords([signature.phash]),
+      rotations: variants ? toWords(variants.slice(0, ROTATION_VARIANT_COUNT)) : null,
+      windows: full ? toWords(variants.slice(ROTATION_VARIANT_COUNT, variants.length - DETAIL_WORDS)) : new Uint32Array(0),
+      detail: full ? toWords(variants.slice(-DETAIL_WORDS)) : null,
+    };
+    wordsCache.set(signature, words);
+  }
+  return words;
+}
+
+function popcount32(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  x = (x + (x >>> 4)) & 0x0f0f0f0f;
+  return Math.imul(x, 0x01010101) >>> 24;
+}
+
+/** Hamming distance between hash `i` of `a` and hash `j` of `b` (each two 32-bit words). */
+function distance(a: Uint32Array, i: number, b: Uint32Array, j: number): number {
+  return popcount32(a[2 * i] ^ b[2 * j]) + popcount32(a[2 * i + 1] ^ b[2 * j + 1]);
+}
+
+function smallestDistance(hash: Uint32Array, others: Uint32Array): number {
+  let best = 64;
+  for (let j = 0; j < others.length / 2; j++) best = Math.min(best, distance(hash, 0, others, j));
+  return best;
+}
+
+/**
+ * All the evidence about a pair. `views` names the entries of each signature's `vectors` (the
+ * engine's MODEL_VIEWS unless the eval says otherwise).
+ */
+export function comparePhotos(a: PhotoSignature, b: PhotoSignature, withRotations: boolean, views: readonly ModelView[] = MODEL_VIEWS): PairEvidence {
   const cosine = dot(a.vectors[0], b.vectors[0]);
   let cropCosine = 0;
-  for (let v = 1; v < Math.min(a.vectors.length, b.vectors.length); v++) {
-    cropCosine = Math.max(cropCosine, dot(a.vectors[0], b.vectors[v]), dot(a.vectors[v], b.vectors[0]));
+  for (let v = 1; v < Math.min(a.vectors.length, b.vectors.length, views.length); v++) {
+    if (CROP_VIEWS.has(views[v])) cropCosine = Math.max(cropCosine, dot(a.vectors[0], b.vectors[v]), dot(a.vectors[v], b.vectors[0]));
   }
-  const phashDistance = hammingDistance(a.phash, b.phash);
-  let rotatedPhashDistance = 64;
-  if (withRotations && b.phashVariants) {
-    for (const variant of b.phashVariants) rotatedPhashDistance = Math.min(rotatedPhashDistance, hammingDistance(a.phash, variant));
+  const wa = wordsOf(a);
+  const wb = wordsOf(b);
+  const phashDistance = distance(wa.phash, 0, wb.phash, 0);
+  let detailDistance: number | null = null;
+  if (wa.detail && wb.detail) {
+    detailDistance = 0;
+    for (let w = 0; w < DETAIL_WORDS; w++) detailDistance += distance(wa.detail, w, wb.detail, w);
   }
-  return { cosine, cropCosine, phashDistance, rotatedPhashDistance };
+  const cropPhashDistance = Math.min(smallestDistance(wa.phash, wb.windows), smallestDistance(wb.phash, wa.windows));
+  const rotatedPhashDistance = withRotations && wb.rotations ? smallestDistance(wa.phash, wb.rotations) : 64;
+  return { cosine, cropCosine, phashDistance, detailDistance, cropPhashDistance, rotatedPhashDistance };
 }
 
 /** pHash distance as a similarity in [0, 1] (0 bits apart → 1). */
@@ -69,14 +181,26 @@ export function phashSimilarity(distance: number): number {
   return 1 - distance / 64;
 }
 
-export function judge(evidence: PairEvidence, settings: MatchSettings): MatchVerdict {
+/** Which rule made a pair near-duplicates (for the eval and for explaining a group). */
+export type NearReason = 'hash' | 'crop' | 'rotation' | 'cnn';
+
+/** The rule that makes this pair near-duplicates, or null. */
+export function nearReason(evidence: PairEvidence, settings: MatchSettings, limits: MatchLimits = MATCH_LIMITS): NearReason | null {
+  const detail = evidence.detailDistance;
+  // Same structure at 32×32 and at 64×64: a resized, re-encoded or recoloured copy. Without a
+  // detail hash (older catalog entries) the pHash alone decides, as it used to.
+  if (evidence.phashDistance <= settings.phashMaxDistance && (detail === null || detail <= limits.detailMax)) return 'hash';
+  // The whole of one is a crop window of the other, and the CNN does not object.
+  if (evidence.cropPhashDistance <= limits.cropPhashMax && Math.max(evidence.cosine, evidence.cropCosine) >= limits.cropMinCosine) return 'crop';
+  if (settings.rotationInvariant && evidence.rotatedPhashDistance <= Math.min(limits.rotatedPhashMax, settings.phashMaxDistance)) return 'rotation';
+  // The CNN is sure and the fine structure roughly agrees: a copy with heavier pixel edits.
+  if (evidence.cosine >= settings.nearCosine && (detail === null || detail <= limits.cnnDetailMax)) return 'cnn';
+  return null;
+}
+
+export function judge(evidence: PairEvidence, settings: MatchSettings, limits: MatchLimits = MATCH_LIMITS): MatchVerdict {
   const score = Math.max(evidence.cosine, evidence.cropCosine, phashSimilarity(evidence.phashDistance), phashSimilarity(evidence.rotatedPhashDistance));
-  const near =
-    evidence.cosine >= settings.nearCosine ||
-    evidence.phashDistance <= settings.phashMaxDistance ||
-    evidence.cropCosine >= settings.nearCosine + CROP_COSINE_MARGIN ||
-    (settings.rotationInvariant && evidence.rotatedPhashDistance <= Math.min(ROTATED_PHASH_MAX, settings.phashMaxDistance));
-  if (near) return { tier: 'near', score };
+  if (nearReason(evidence, settings, limits)) return { tier: 'near', score };
   if (evidence.cosine >= settings.similarCosine) return { tier: 'similar', score: evidence.cosine };
   return { tier: null, score };
 }

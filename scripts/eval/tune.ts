@@ -1,0 +1,140 @@
+// Choosing thresholds on the curve: the pairwise decision of match.ts (nearReason) over every pair
+// of the tune half, a coordinate search over a grid of each threshold, keeping the highest recall
+// whose precision stays at or above the target. The test half is never looked at here.
+import { MATCH_LIMITS, nearReason, type MatchLimits, type PairEvidence } from '../../electron/engine/match.ts';
+import type { MatchSettings } from '../../electron/engine/types.ts';
+import { DUP, ARGUABLE, pairIndex, score, type Labels, type Score, type Subset } from './metrics.ts';
+import type { EvidenceTable } from './pairs.ts';
+
+export interface Thresholds {
+  settings: MatchSettings;
+  limits: MatchLimits;
+}
+
+/** The values each threshold may take in the search (and the loosest of each bounds the candidates). */
+export const GRID = {
+  phashMaxDistance: [4, 6, 8, 10, 12, 14],
+  detailMax: [24, 28, 32, 36, 40, 44, 48, 52, 56, 64],
+  cropPhashMax: [0, 2, 4, 6, 8, 10],
+  cropMinCosine: [0.8, 0.85, 0.88, 0.9, 0.92, 0.94, 0.96],
+  rotatedPhashMax: [0, 2, 4, 6, 8, 10],
+  nearCosine: [0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99, 1.01],
+  cnnDetailMax: [32, 40, 48, 56, 64, 72, 80],
+};
+
+/** Pairs that some grid point could call near: everything else is "not near" everywhere. */
+export interface Candidates {
+  evidence: PairEvidence[];
+  dup: Uint8Array;
+  /** Positives (dup pairs) in the subset, candidates or not. */
+  positives: number;
+}
+
+export function candidatesOf(table: EvidenceTable, labels: Labels, subset: Subset): Candidates {
+  const { n, relation, half } = labels;
+  const loosest = {
+    phash: Math.max(...GRID.phashMaxDistance),
+    crop: Math.max(...GRID.cropPhashMax),
+    rotated: Math.max(...GRID.rotatedPhashMax),
+    cosine: Math.min(...GRID.nearCosine),
+  };
+  const evidence: PairEvidence[] = [];
+  const dup: number[] = [];
+  let positives = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      if (subset !== 'all' && (half[i] !== subset || half[j] !== subset)) continue;
+      const k = pairIndex(n, i, j);
+      const code = relation[k];
+      if (code === ARGUABLE) continue;
+      if (code === DUP) positives++;
+      if (table.phash[k] > loosest.phash && table.cropPhash[k] > loosest.crop && table.rotatedPhash[k] > loosest.rotated && table.cosine[k] < loosest.cosine) continue;
+      evidence.push({
+        cosine: table.cosine[k],
+        cropCosine: table.cropCosine[k],
+        phashDistance: table.phash[k],
+        detailDistance: table.detail[k] === 255 ? null : table.detail[k],
+        cropPhashDistance: table.cropPhash[k],
+        rotatedPhashDistance: table.rotatedPhash[k],
+      });
+      dup.push(code === DUP ? 1 : 0);
+    }
+  }
+  return { evidence, dup: Uint8Array.from(dup), positives };
+}
+
+export function pairwiseScore(candidates: Candidates, thresholds: Thresholds): Score {
+  let tp = 0;
+  let fp = 0;
+  candidates.evidence.forEach((evidence, i) => {
+    if (nearReason(evidence, thresholds.settings, thresholds.limits) === null) return;
+    if (candidates.dup[i]) tp++;
+    else fp++;
+  });
+  return score(tp, fp, candidates.positives - tp);
+}
+
+type Knob = keyof typeof GRID;
+
+function withValue(t: Thresholds, knob: Knob, value: number): Thresholds {
+  const settings = { ...t.settings };
+  const limits = { ...t.limits };
+  if (knob === 'phashMaxDistance' || knob === 'nearCosine') settings[knob] = value;
+  else limits[knob] = value;
+  return { settings, limits };
+}
+
+function valueOf(t: Thresholds, knob: Knob): number {
+  return knob === 'phashMaxDistance' || knob === 'nearCosine' ? t.settings[knob] : t.limits[knob];
+}
+
+/** Is `a` better than `b` for the target: precision first up to the target, then recall, then F1. */
+function better(a: Score, b: Score, minPrecision: number): boolean {
+  const okA = a.precision >= minPrecision;
+  const okB = b.precision >= minPrecision;
+  if (okA !== okB) return okA;
+  if (!okA) return a.precision > b.precision;
+  if (a.recall !== b.recall) return a.recall > b.recall;
+  return a.f1 > b.f1;
+}
+
+/** Coordinate search: each threshold in turn to its best grid value, until nothing improves. */
+export function tune(candidates: Candidates, start: Thresholds, minPrecision: number): { thresholds: Thresholds; score: Score; steps: string[] } {
+  let best = start;
+  let bestScore = pairwiseScore(candidates, best);
+  const steps: string[] = [];
+  for (let round = 0; round < 4; round++) {
+    let changed = false;
+    for (const knob of Object.keys(GRID) as Knob[]) {
+      for (const value of GRID[knob]) {
+        if (value === valueOf(best, knob)) continue;
+        const trial = withValue(best, knob, value);
+        const trialScore = pairwiseScore(candidates, trial);
+        if (better(trialScore, bestScore, minPrecision)) {
+          steps.push(`${knob} ${valueOf(best, knob)} → ${value}: P ${trialScore.precision.toFixed(4)} R ${trialScore.recall.toFixed(4)}`);
+          best = trial;
+          bestScore = trialScore;
+          changed = true;
+        }
+      }
+    }
+    if (!changed) break;
+  }
+  return { thresholds: best, score: bestScore, steps };
+}
+
+/** A curve: one threshold swept with the others held, as (recall, precision) points. */
+export function sweep(candidates: Candidates, base: Thresholds, knob: Knob | 'cosineOnly' | 'phashOnly', values: number[]): { value: number; score: Score }[] {
+  return values.map((value) => {
+    let t: Thresholds;
+    if (knob === 'cosineOnly') {
+      // The CNN alone: every other rule switched off.
+      t = { settings: { ...base.settings, nearCosine: value, phashMaxDistance: -1, rotationInvariant: false }, limits: { ...base.limits, cropPhashMax: -1, cnnDetailMax: 999 } };
+    } else if (knob === 'phashOnly') {
+      t = { settings: { ...base.settings, nearCosine: 9, phashMaxDistance: value, rotationInvariant: false }, limits: { ...base.limits, cropPhashMax: -1, detailMax: 999 } };
+    } else t = withValue(base, knob, value);
+    return { value, score: pairwiseScore(candidates, t) };
+  });
+}
+
+export const DEFAULT_THRESHOLDS = (settings: MatchSettings): Thresholds => ({ settings, limits: { ...MATCH_LIMITS } });
