@@ -3,14 +3,18 @@
 // compare before and after.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { build } from 'esbuild'; // comes with tsx
 import { REPO_ROOT } from './photos.ts';
 
 const CHILD_SOURCE = join(REPO_ROOT, 'tests', 'helpers', 'fault-child.ts');
-/** Inside node_modules so that the bundle's package imports (sharp, onnxruntime-node, ...) resolve. */
-const CHILD_BUNDLE = join(REPO_ROOT, 'node_modules', '.cache', 'photo-dedup-fault', 'fault-child.mjs');
+/**
+ * Inside node_modules so that the bundle's package imports (sharp, onnxruntime-node, ...) resolve; one
+ * per test process (several may run at once, from several checkouts), removed when it exits.
+ */
+const CHILD_BUNDLE = join(REPO_ROOT, 'node_modules', '.cache', 'photo-dedup-fault', `fault-child-${process.pid}.mjs`);
 const MODEL_DIR = join(REPO_ROOT, 'models');
 
 let bundled: Promise<unknown> | null = null;
@@ -20,7 +24,10 @@ let bundled: Promise<unknown> | null = null;
  * instead of 1.2 s under tsx, which matters over 60 runs. Made once per test process.
  */
 function childBundle(): Promise<unknown> {
-  bundled ??= build({ entryPoints: [CHILD_SOURCE], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: CHILD_BUNDLE, logLevel: 'warning' });
+  if (!bundled) {
+    bundled = build({ entryPoints: [CHILD_SOURCE], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: CHILD_BUNDLE, logLevel: 'warning' });
+    process.once('exit', () => rmSync(CHILD_BUNDLE, { force: true }));
+  }
   return bundled;
 }
 
