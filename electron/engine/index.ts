@@ -215,8 +215,11 @@ class DedupEngine implements Engine {
   }
 
   async markNotDuplicates(paths: string[]): Promise<void> {
-    const hashes = [...new Set(paths.map((p) => this.entries.get(resolve(p))?.contentHash).filter((h): h is string => !!h))].sort();
-    if (hashes.length === 0) return;
+    // A decision is about two catalogued files at least (one hash for a group of byte copies): one
+    // photo among unknown paths says nothing, and must not hide that photo's copies for good.
+    const known = [...new Set(paths.map((p) => resolve(p)))].map((p) => this.entries.get(p)).filter((e) => e?.contentHash);
+    if (known.length < 2) return;
+    const hashes = [...new Set(known.map((entry) => entry!.contentHash!))].sort();
     this.data.notDuplicates.push(hashes);
     this.changed();
     await this.save();
