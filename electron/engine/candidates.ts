@@ -5,6 +5,7 @@
 // beside the catalog and brought up to date incrementally (add new photos, remove gone ones).
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { xxh3 } from '@node-rs/xxhash';
+import { CROP_WINDOWS, ROTATION_VARIANT_COUNT } from './decode.ts';
 import { LshIndex } from './lsh.ts';
 import { PhashIndex, PHASH_MAX_DISTANCE } from './phash-index.ts';
 
@@ -101,8 +102,12 @@ export class CandidateIndex {
     return { added: missing.length, removed };
   }
 
-  /** Pairs of photos (bases, a < b) worth verifying: close embeddings (any views) or close pHashes. */
-  pairs(options: { minCosine: number; phashMaxDistance: number; rotatedMaxDistance: number | null }): Array<[number, number]> {
+  /**
+   * Pairs of photos (bases, a < b) worth verifying: close embeddings (any views), close pHashes, and
+   * (when asked) a rotation/mirror or a crop window of one close to the other's whole-image pHash.
+   * The variant layout is decode.ts's: rotations first, then one hash per crop window (detail words last, unused here).
+   */
+  pairs(options: { minCosine: number; phashMaxDistance: number; rotatedMaxDistance: number | null; cropMaxDistance: number | null }): Array<[number, number]> {
     const seen = new Set<string>();
     const pairs: Array<[number, number]> = [];
     const addPair = (x: number, y: number) => {
@@ -116,9 +121,13 @@ export class CandidateIndex {
     };
     this.lsh.forEachCandidatePair({ minCosine: options.minCosine - ESTIMATE_MARGIN }, (rowA, rowB) => addPair(this.baseOf(rowA), this.baseOf(rowB)));
     this.phashes.forEachPairWithin(Math.min(options.phashMaxDistance, PHASH_MAX_DISTANCE), (a, b) => addPair(a, b));
-    if (options.rotatedMaxDistance !== null) {
-      for (const [base, variants] of this.variants) {
-        for (const variant of variants) for (const hit of this.phashes.query(variant, options.rotatedMaxDistance)) addPair(base, hit.id);
+    for (const [base, variants] of this.variants) {
+      if (options.rotatedMaxDistance !== null) {
+        for (const variant of variants.slice(0, ROTATION_VARIANT_COUNT)) for (const hit of this.phashes.query(variant, options.rotatedMaxDistance)) addPair(base, hit.id);
+      }
+      if (options.cropMaxDistance !== null) {
+        const windows = variants.slice(ROTATION_VARIANT_COUNT, ROTATION_VARIANT_COUNT + CROP_WINDOWS.length);
+        for (const window of windows) for (const hit of this.phashes.query(window, options.cropMaxDistance)) addPair(base, hit.id);
       }
     }
     return pairs;
@@ -129,7 +138,8 @@ export class CandidateIndex {
     const bases = new Set<number>();
     for (const vector of probe.vectors) for (const hit of this.lsh.query(vector, { k: options.k * this.views * 4 })) bases.add(this.baseOf(hit.id));
     const radius = Math.min(options.phashMaxDistance, PHASH_MAX_DISTANCE);
-    for (const hash of [probe.phash, ...(probe.phashVariants ?? [])]) for (const hit of this.phashes.query(hash, radius)) bases.add(hit.id);
+    const shapes = (probe.phashVariants ?? []).slice(0, ROTATION_VARIANT_COUNT + CROP_WINDOWS.length); // rotations and crop windows
+    for (const hash of [probe.phash, ...shapes]) for (const hit of this.phashes.query(hash, radius)) bases.add(hit.id);
     return [...bases];
   }
 

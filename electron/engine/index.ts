@@ -12,7 +12,7 @@ import { DecodeError, decodeImage, type DecodedImage } from './decode.ts';
 import { DEFAULT_SETTINGS, MODEL_VIEWS } from './defaults.ts';
 import { CandidateIndex } from './candidates.ts';
 import { clusterPhotos } from './group.ts';
-import { comparePhotos, judge, normalise, ROTATED_PHASH_MAX, type PhotoSignature } from './match.ts';
+import { comparePhotos, judge, MATCH_LIMITS, normalise, ROTATED_PHASH_MAX, type PhotoSignature } from './match.ts';
 import { DEFAULT_MODEL_DIR, EmbeddingModel, loadManifest } from './model.ts';
 import { phashFromHex, phashToHex } from './phash.ts';
 import { ProgressReporter } from './progress.ts';
@@ -550,6 +550,7 @@ class DedupEngine implements Engine {
         minCosine: Math.min(settings.similarCosine, settings.nearCosine),
         phashMaxDistance: settings.phashMaxDistance,
         rotatedMaxDistance: settings.rotationInvariant ? Math.min(ROTATED_PHASH_MAX, settings.phashMaxDistance) : null,
+        cropMaxDistance: MATCH_LIMITS.cropPhashMax,
       })
       .map(([a, b]): [number, number] => [nodeOfBase.get(a)!, nodeOfBase.get(b)!]);
     // Only photos that appear in a candidate pair are ever compared: load just their signatures.
