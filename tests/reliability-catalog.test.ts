@@ -75,7 +75,7 @@ describe('a damaged or old catalog', () => {
       ['empty file', ''],
       ['binary garbage', Buffer.from(Array.from({ length: 3000 }, () => random.int(0, 255)))],
       ['zeros (a file system that lost the data)', Buffer.alloc(good.length)],
-      ...Array.from({ length: 8 }, (_, i): [string, string] => {
+      ...Array.from({ length: 5 }, (_, i): [string, string] => {
         const cut = random.int(1, good.length - 2);
         return [`truncated at ${cut} of ${good.length} bytes (${i + 1})`, good.slice(0, cut)];
       }),
@@ -104,7 +104,7 @@ describe('a damaged or old catalog', () => {
         assert.equal(kept.length, 1, `${what}: the damaged catalog is kept aside`);
         assert.deepEqual(await readFile(join(catalogPath, '..', kept[0])), Buffer.from(content), `${what}: kept as it was`);
         assert.deepEqual(engine.folders(), [], `${what}: starts empty`);
-        assert.deepEqual((await engine.groups()).groups, []);
+        assert.equal(engine.fileFacts(join(photos, '0.jpg')), null);
       } finally {
         await engine.close();
       }
@@ -167,7 +167,7 @@ describe('a damaged or old catalog', () => {
       ['cut in half', index.subarray(0, index.length >> 1)],
       ['garbage', Buffer.from(Array.from({ length: index.length }, () => random.int(0, 255)))],
     ];
-    for (let i = 0; i < 14; i++) {
+    for (let i = 0; i < 10; i++) {
       const out = Buffer.from(index);
       // Half the flips in the first 200 bytes: the headers, where a flip changes meaning, not data.
       const at = i % 2 === 0 ? random.int(0, Math.min(199, out.length - 1)) : random.int(0, out.length - 1);

@@ -434,7 +434,14 @@ async function previewOrientation(raw: Buffer, preview: Buffer): Promise<number 
 
 async function decodeRaw(bytes: Buffer, format: string, options: DecodeOptions): Promise<DecodedImage> {
   const preview = await rawPreview(bytes, format);
-  const decoded = await decodeWithSharp(preview, 'jpeg', options, await previewOrientation(bytes, preview));
+  let decoded: DecodedImage;
+  try {
+    decoded = await decodeWithSharp(preview, 'jpeg', options, await previewOrientation(bytes, preview));
+  } catch (error) {
+    // A damaged preview is a problem with this file, phrased like every other (not a bare libvips error).
+    const problem = asDecodeError(error);
+    throw new DecodeError(`RAW file (${format.toUpperCase()}): its embedded preview cannot be read: ${problem.message}`, problem.kind);
+  }
   return { ...decoded, format, takenAt: (await captureDate(bytes)) ?? decoded.takenAt };
 }
 
