@@ -8,7 +8,7 @@ import type { EngineSettings } from './types.ts';
  * precise at 0.87 but misses thumbnails, which the perceptual hash catches at distance ≤ 10.
  */
 export const DEFAULT_SETTINGS: EngineSettings = {
-  nearCosine: 0.87,
+  nearCosine: 0.96,
   similarCosine: 0.8,
   phashMaxDistance: 10,
   rotationInvariant: true,

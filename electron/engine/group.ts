@@ -1,14 +1,15 @@
 // Turning pairwise matches into groups without chaining. Plain connected components would put A and C
 // together because A≈B and B≈C even when A and C are unrelated, and one false match would join two
 // whole groups. Here, strongest matches first:
-// - near-duplicate clusters merge only when the merged cluster has a "hub": a member that is a direct
-//   near-duplicate of every other member (the original, or the copy nearest to it). Copies need not
-//   match each other (a rotated copy and a cropped copy of one photo rarely do), but a false match
-//   between two clusters cannot join them, since no hub of one matches the whole other;
+// - near-duplicate clusters merge only when the merged cluster has a "hub", a member that is a direct
+//   near-duplicate of every other member (the original, or the copy nearest to it), and no two members
+//   are clearly unrelated (match.ts RELATED). Copies need not be near-duplicates of each other (a
+//   rotated and a cropped copy of one photo rarely are), but A≈B≈C does not join A and C when they
+//   are unrelated, and a false match between two clusters cannot join them: no hub matches both;
 // - similar clusters (of near clusters) merge only when every photo of one is at least similar to
 //   every photo of the other (complete linkage).
 import type { ModelView } from './decode.ts';
-import { comparePhotos, judge, type MatchLimits, type MatchTier, type PairEvidence, type PhotoSignature } from './match.ts';
+import { comparePhotos, judge, type MatchLimits, type MatchVerdict, type PairEvidence, type PhotoSignature } from './match.ts';
 import type { MatchSettings } from './types.ts';
 
 export interface ClusterOptions {
@@ -35,7 +36,7 @@ export interface Clustering {
 
 /** A memo of pair verdicts: each pair is judged at most once. */
 class PairJudge {
-  private readonly cache = new Map<number, { tier: MatchTier | null; score: number }>();
+  private readonly cache = new Map<number, MatchVerdict>();
   constructor(private readonly nodes: PhotoSignature[], private readonly options: ClusterOptions) {}
 
   verdict(a: number, b: number) {
@@ -44,7 +45,7 @@ class PairJudge {
     let verdict = this.cache.get(key);
     if (!verdict) {
       const { settings, limits, views, evidence } = this.options;
-      if (this.options.isDismissed(lo, hi)) verdict = { tier: null, score: 0 };
+      if (this.options.isDismissed(lo, hi)) verdict = { tier: null, score: 0, related: false };
       else verdict = judge(evidence ? evidence(lo, hi) : comparePhotos(this.nodes[lo], this.nodes[hi], settings.rotationInvariant, views), settings, limits);
       this.cache.set(key, verdict);
     }
@@ -67,10 +68,11 @@ export function clusterPhotos(nodes: PhotoSignature[], candidates: Iterable<[num
     else if (tier === 'similar') similarEdges.push({ a, b, score });
   }
 
-  // Near tier: merge when one member is a near-duplicate of all the others, and no pair was dismissed.
+  // Near tier: merge when every cross pair is related (a dismissed pair is not) and one member of the
+  // merged cluster is a near-duplicate of all the others.
   const isNear = (x: number, y: number) => judgeOf.verdict(x, y).tier === 'near';
   const hasHub = (members: number[]) => members.some((hub) => members.every((m) => m === hub || isNear(hub, m)));
-  const near = agglomerate(nodes.length, nearEdges, (left, right) => !left.some((x) => right.some((y) => options.isDismissed(Math.min(x, y), Math.max(x, y)))) && hasHub(left.concat(right)));
+  const near = agglomerate(nodes.length, nearEdges, (left, right) => left.every((x) => right.every((y) => judgeOf.verdict(x, y).related)) && hasHub(left.concat(right)));
 
   // Similar tier: the units are the near clusters (and single photos); they merge on similar (or near)
   // edges when every cross pair is at least similar. Near-duplicates never appear as "similar" to each other.

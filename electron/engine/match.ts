@@ -42,6 +42,8 @@ export interface MatchVerdict {
   tier: MatchTier | null;
   /** In [0, 1]; higher is more alike. */
   score: number;
+  /** Not clearly unrelated (see RELATED): what two copies of one photo in a group must at least be. */
+  related: boolean;
 }
 
 /**
@@ -62,14 +64,21 @@ export interface MatchLimits {
 }
 
 export const MATCH_LIMITS: MatchLimits = {
-  detailMax: 40,
-  cnnDetailMax: 48,
+  detailMax: 28,
+  cnnDetailMax: 28,
   cropPhashMax: 4,
-  cropMinCosine: 0.75,
-  rotatedPhashMax: 8,
+  cropMinCosine: 0.8,
+  rotatedPhashMax: 6,
 };
 
-/** Kept for callers that size hash searches for rotated variants (candidates). */
+/**
+ * Loose versions of the rules: two photos that meet none of them are clearly unrelated. Two copies of
+ * one photo nearly always meet one (a cropped and a rotated copy may match neither as near-duplicates,
+ * but their CNN cosine stays above this), unrelated photos mostly do not; measured in docs/QUALITY.md.
+ */
+export const RELATED = { cosine: 0.6, phash: 16, cropPhash: 10, rotatedPhash: 10 };
+
+/** The rotation rule's bar, for candidate searches over the rotation variants (candidates.ts). */
 export const ROTATED_PHASH_MAX = MATCH_LIMITS.rotatedPhashMax;
 
 export function dot(a: Float32Array, b: Float32Array): number {
@@ -198,9 +207,18 @@ export function nearReason(evidence: PairEvidence, settings: MatchSettings, limi
   return null;
 }
 
+export function isRelated(evidence: PairEvidence): boolean {
+  return (
+    Math.max(evidence.cosine, evidence.cropCosine) >= RELATED.cosine ||
+    evidence.phashDistance <= RELATED.phash ||
+    evidence.cropPhashDistance <= RELATED.cropPhash ||
+    evidence.rotatedPhashDistance <= RELATED.rotatedPhash
+  );
+}
+
 export function judge(evidence: PairEvidence, settings: MatchSettings, limits: MatchLimits = MATCH_LIMITS): MatchVerdict {
   const score = Math.max(evidence.cosine, evidence.cropCosine, phashSimilarity(evidence.phashDistance), phashSimilarity(evidence.rotatedPhashDistance));
-  if (nearReason(evidence, settings, limits)) return { tier: 'near', score };
-  if (evidence.cosine >= settings.similarCosine) return { tier: 'similar', score: evidence.cosine };
-  return { tier: null, score };
+  if (nearReason(evidence, settings, limits)) return { tier: 'near', score, related: true };
+  if (evidence.cosine >= settings.similarCosine) return { tier: 'similar', score: evidence.cosine, related: true };
+  return { tier: null, score, related: isRelated(evidence) };
 }

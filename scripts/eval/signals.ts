@@ -36,6 +36,8 @@ export interface SignalOptions {
   cacheDir: string;
   /** Trim flat borders (the engine's default). */
   trimBorders: boolean;
+  /** False: hashes only (the embeddings map stays empty). */
+  embeddings?: boolean;
   log: (message: string) => void;
 }
 
@@ -60,7 +62,8 @@ export async function computeSignals(files: EvalFile[], options: SignalOptions):
       const hashPath = join(hashDir, `${content}-v${HASH_VERSION}-${trim}.json`);
 
       let vectors: Map<ModelView, Float32Array>;
-      if (existsSync(vectorPath)) vectors = parseVectors(await readFile(vectorPath));
+      if (options.embeddings === false) vectors = new Map();
+      else if (existsSync(vectorPath)) vectors = parseVectors(await readFile(vectorPath));
       else {
         opening ??= EmbeddingModel.open({ provider: 'cpu' });
         const model = await opening;

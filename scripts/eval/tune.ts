@@ -3,7 +3,7 @@
 // whose precision stays at or above the target. The test half is never looked at here.
 import { MATCH_LIMITS, nearReason, type MatchLimits, type PairEvidence } from '../../electron/engine/match.ts';
 import type { MatchSettings } from '../../electron/engine/types.ts';
-import { DUP, ARGUABLE, pairIndex, score, type Labels, type Score, type Subset } from './metrics.ts';
+import { DUP, ARGUABLE, SIMILAR, pairIndex, score, type Labels, type Score, type Subset } from './metrics.ts';
 import type { EvidenceTable } from './pairs.ts';
 
 export interface Thresholds {
@@ -14,20 +14,28 @@ export interface Thresholds {
 /** The values each threshold may take in the search (and the loosest of each bounds the candidates). */
 export const GRID = {
   phashMaxDistance: [4, 6, 8, 10, 12, 14],
-  detailMax: [24, 28, 32, 36, 40, 44, 48, 52, 56, 64],
+  detailMax: [16, 20, 24, 28, 32, 36, 40, 44, 48, 56, 64],
   cropPhashMax: [0, 2, 4, 6, 8, 10],
-  cropMinCosine: [0.8, 0.85, 0.88, 0.9, 0.92, 0.94, 0.96],
+  cropMinCosine: [0.6, 0.7, 0.75, 0.8, 0.85, 0.88, 0.9, 0.92, 0.94],
   rotatedPhashMax: [0, 2, 4, 6, 8, 10],
-  nearCosine: [0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99, 1.01],
-  cnnDetailMax: [32, 40, 48, 56, 64, 72, 80],
+  nearCosine: [0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.985, 0.99, 1.01],
+  cnnDetailMax: [16, 20, 24, 28, 32, 40, 48, 56, 64, 255],
 };
 
 /** Pairs that some grid point could call near: everything else is "not near" everywhere. */
 export interface Candidates {
   evidence: PairEvidence[];
-  dup: Uint8Array;
-  /** Positives (dup pairs) in the subset, candidates or not. */
+  /** Relation code of each candidate (metrics.ts RELATIONS). */
+  relation: Uint8Array;
+  /** Positives (dup pairs) and "similar" pairs (other shots) in the subset, candidates or not. */
   positives: number;
+  similars: number;
+}
+
+/** A pairwise score, and how many "similar" pairs (bursts, frames, stereo) it calls near-duplicates. */
+export interface TuneScore extends Score {
+  similarNear: number;
+  similarShare: number;
 }
 
 export function candidatesOf(table: EvidenceTable, labels: Labels, subset: Subset): Candidates {
@@ -39,8 +47,9 @@ export function candidatesOf(table: EvidenceTable, labels: Labels, subset: Subse
     cosine: Math.min(...GRID.nearCosine),
   };
   const evidence: PairEvidence[] = [];
-  const dup: number[] = [];
+  const codes: number[] = [];
   let positives = 0;
+  let similars = 0;
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
       if (subset !== 'all' && (half[i] !== subset || half[j] !== subset)) continue;
@@ -48,6 +57,7 @@ export function candidatesOf(table: EvidenceTable, labels: Labels, subset: Subse
       const code = relation[k];
       if (code === ARGUABLE) continue;
       if (code === DUP) positives++;
+      if (code === SIMILAR) similars++;
       if (table.phash[k] > loosest.phash && table.cropPhash[k] > loosest.crop && table.rotatedPhash[k] > loosest.rotated && table.cosine[k] < loosest.cosine) continue;
       evidence.push({
         cosine: table.cosine[k],
@@ -57,24 +67,27 @@ export function candidatesOf(table: EvidenceTable, labels: Labels, subset: Subse
         cropPhashDistance: table.cropPhash[k],
         rotatedPhashDistance: table.rotatedPhash[k],
       });
-      dup.push(code === DUP ? 1 : 0);
+      codes.push(code);
     }
   }
-  return { evidence, dup: Uint8Array.from(dup), positives };
+  return { evidence, relation: Uint8Array.from(codes), positives, similars };
 }
 
-export function pairwiseScore(candidates: Candidates, thresholds: Thresholds): Score {
+export function pairwiseScore(candidates: Candidates, thresholds: Thresholds): TuneScore {
   let tp = 0;
   let fp = 0;
+  let similarNear = 0;
   candidates.evidence.forEach((evidence, i) => {
     if (nearReason(evidence, thresholds.settings, thresholds.limits) === null) return;
-    if (candidates.dup[i]) tp++;
+    const code = candidates.relation[i];
+    if (code === DUP) tp++;
     else fp++;
+    if (code === SIMILAR) similarNear++;
   });
-  return score(tp, fp, candidates.positives - tp);
+  return { ...score(tp, fp, candidates.positives - tp), similarNear, similarShare: candidates.similars ? similarNear / candidates.similars : 0 };
 }
 
-type Knob = keyof typeof GRID;
+export type Knob = keyof typeof GRID;
 
 function withValue(t: Thresholds, knob: Knob, value: number): Thresholds {
   const settings = { ...t.settings };
@@ -88,18 +101,24 @@ function valueOf(t: Thresholds, knob: Knob): number {
   return knob === 'phashMaxDistance' || knob === 'nearCosine' ? t.settings[knob] : t.limits[knob];
 }
 
-/** Is `a` better than `b` for the target: precision first up to the target, then recall, then F1. */
-function better(a: Score, b: Score, minPrecision: number): boolean {
-  const okA = a.precision >= minPrecision;
-  const okB = b.precision >= minPrecision;
+/** What a choice must meet: pairwise precision, and the share of "similar" pairs it may call near. */
+export interface Target {
+  minPrecision: number;
+  maxSimilarShare: number;
+}
+
+/** Is `a` better than `b` for the target: meeting it first, then recall, then F1. */
+function better(a: TuneScore, b: TuneScore, target: Target): boolean {
+  const okA = a.precision >= target.minPrecision && a.similarShare <= target.maxSimilarShare;
+  const okB = b.precision >= target.minPrecision && b.similarShare <= target.maxSimilarShare;
   if (okA !== okB) return okA;
-  if (!okA) return a.precision > b.precision;
+  if (!okA) return a.precision - a.similarShare > b.precision - b.similarShare;
   if (a.recall !== b.recall) return a.recall > b.recall;
   return a.f1 > b.f1;
 }
 
 /** Coordinate search: each threshold in turn to its best grid value, until nothing improves. */
-export function tune(candidates: Candidates, start: Thresholds, minPrecision: number): { thresholds: Thresholds; score: Score; steps: string[] } {
+export function tune(candidates: Candidates, start: Thresholds, target: Target): { thresholds: Thresholds; score: TuneScore; steps: string[] } {
   let best = start;
   let bestScore = pairwiseScore(candidates, best);
   const steps: string[] = [];
@@ -110,7 +129,7 @@ export function tune(candidates: Candidates, start: Thresholds, minPrecision: nu
         if (value === valueOf(best, knob)) continue;
         const trial = withValue(best, knob, value);
         const trialScore = pairwiseScore(candidates, trial);
-        if (better(trialScore, bestScore, minPrecision)) {
+        if (better(trialScore, bestScore, target)) {
           steps.push(`${knob} ${valueOf(best, knob)} → ${value}: P ${trialScore.precision.toFixed(4)} R ${trialScore.recall.toFixed(4)}`);
           best = trial;
           bestScore = trialScore;
@@ -124,15 +143,9 @@ export function tune(candidates: Candidates, start: Thresholds, minPrecision: nu
 }
 
 /** A curve: one threshold swept with the others held, as (recall, precision) points. */
-export function sweep(candidates: Candidates, base: Thresholds, knob: Knob | 'cosineOnly' | 'phashOnly', values: number[]): { value: number; score: Score }[] {
+export function sweep(candidates: Candidates, base: Thresholds, knob: Knob, values: number[]): { value: number; score: TuneScore }[] {
   return values.map((value) => {
-    let t: Thresholds;
-    if (knob === 'cosineOnly') {
-      // The CNN alone: every other rule switched off.
-      t = { settings: { ...base.settings, nearCosine: value, phashMaxDistance: -1, rotationInvariant: false }, limits: { ...base.limits, cropPhashMax: -1, cnnDetailMax: 999 } };
-    } else if (knob === 'phashOnly') {
-      t = { settings: { ...base.settings, nearCosine: 9, phashMaxDistance: value, rotationInvariant: false }, limits: { ...base.limits, cropPhashMax: -1, detailMax: 999 } };
-    } else t = withValue(base, knob, value);
+    const t = withValue(base, knob, value);
     return { value, score: pairwiseScore(candidates, t) };
   });
 }

@@ -1,0 +1,122 @@
+// Matching on small real cases (real photos, the real model, the engine's decode/match/group code),
+// and the grouping rules on synthetic signatures. The figures behind the thresholds: docs/QUALITY.md.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import { decodeImage } from '../electron/engine/decode.ts';
+import { DEFAULT_SETTINGS, MODEL_VIEWS } from '../electron/engine/defaults.ts';
+import { allPairs, clusterPhotos, type Clustering } from '../electron/engine/group.ts';
+import { comparePhotos, judge, normalise, type PhotoSignature } from '../electron/engine/match.ts';
+import { EmbeddingModel } from '../electron/engine/model.ts';
+import type { MatchSettings } from '../electron/engine/types.ts';
+import { photo } from './helpers/photos.ts';
+
+let model: EmbeddingModel;
+
+async function signature(bytes: Buffer, name = 'photo.jpg'): Promise<PhotoSignature> {
+  const decoded = await decodeImage(bytes, name, { inputSize: model.manifest.input.width, views: MODEL_VIEWS, maxMegapixels: 200, rotationVariants: true });
+  const vectors = await model.embed(decoded.modelInputs);
+  return { vectors: vectors.map(normalise), phash: decoded.phash, phashVariants: decoded.phashVariants };
+}
+
+const fromFile = async (relative: string) => signature(await readFile(photo(relative)), relative);
+
+function group(nodes: PhotoSignature[], settings: MatchSettings = DEFAULT_SETTINGS): Clustering {
+  return clusterPhotos(nodes, allPairs(nodes.length), { settings, isDismissed: () => false });
+}
+
+/** Is there a near-duplicate cluster holding all these nodes? */
+const nearTogether = (clustering: Clustering, ...nodes: number[]) => clustering.near.some((c) => nodes.every((n) => c.members.includes(n)));
+const similarTogether = (clustering: Clustering, ...nodes: number[]) => clustering.similar.some((c) => nodes.every((n) => c.members.includes(n)));
+
+describe('matching real photos', () => {
+  let coffee: PhotoSignature;
+  let coffeeHalf: PhotoSignature;
+  let coffeeTurned: PhotoSignature;
+
+  before(async () => {
+    model = await EmbeddingModel.open({ provider: 'cpu' });
+    const original = await readFile(photo('python3-skimage/coffee.png'));
+    coffee = await signature(original, 'coffee.png');
+    coffeeHalf = await signature(await sharp(original).resize({ width: 300 }).jpeg({ quality: 85 }).toBuffer());
+    coffeeTurned = await signature(await sharp(original).rotate(90).jpeg({ quality: 90 }).toBuffer());
+  });
+
+  after(async () => {
+    await model?.release();
+  });
+
+  test('a resized copy is a near-duplicate of its original', () => {
+    assert.equal(judge(comparePhotos(coffee, coffeeHalf, true), DEFAULT_SETTINGS).tier, 'near');
+    const clustering = group([coffee, coffeeHalf]);
+    assert.ok(nearTogether(clustering, 0, 1));
+  });
+
+  test('another photo of the same people is not a near-duplicate', async () => {
+    // Two shots of one couple at one bar (kphotoalbum); and two face close-ups of different people.
+    const bar = await fromFile('kphotoalbum/bar55.jpg');
+    const barAgain = await fromFile('kphotoalbum/bar55_2.jpg');
+    const face = await fromFile('libdlib19.1/000179_02159509.jpg');
+    const otherFace = await fromFile('libdlib19.1/Tom_Cruise_avp_2014_4.jpg');
+    assert.notEqual(judge(comparePhotos(bar, barAgain, true), DEFAULT_SETTINGS).tier, 'near');
+    assert.equal(judge(comparePhotos(face, otherFace, true), DEFAULT_SETTINGS).tier, null);
+    const clustering = group([bar, barAgain, face, otherFace, coffee, coffeeHalf]);
+    assert.deepEqual(
+      clustering.near.map((c) => c.members),
+      [[4, 5]],
+      'only the coffee copy is grouped',
+    );
+  });
+
+  test('consecutive video frames are similar, not near-duplicates', async () => {
+    const frame = await fromFile('libdlib19.1/frame_000110.jpg');
+    const next = await fromFile('libdlib19.1/frame_000111.jpg');
+    assert.equal(judge(comparePhotos(frame, next, true), DEFAULT_SETTINGS).tier, 'similar');
+    const clustering = group([frame, next, coffee]);
+    assert.equal(clustering.near.length, 0);
+    assert.ok(similarTogether(clustering, 0, 1));
+  });
+
+  test('a rotated copy groups with rotation invariance on, and not with it off', () => {
+    const on = group([coffee, coffeeTurned, coffeeHalf], { ...DEFAULT_SETTINGS, rotationInvariant: true });
+    assert.ok(nearTogether(on, 0, 1, 2), 'original, turned and resized copy in one group');
+    const off = group([coffee, coffeeTurned, coffeeHalf], { ...DEFAULT_SETTINGS, rotationInvariant: false });
+    assert.ok(nearTogether(off, 0, 2));
+    assert.ok(!off.near.some((c) => c.members.includes(1)), 'the turned copy stays out');
+  });
+});
+
+describe('grouping without chaining (synthetic signatures)', () => {
+  // Orthogonal embeddings (cosine 0), so only the pHash distance relates these: distances
+  // A–B 10 and B–C 10 (near-duplicates at phashMaxDistance 10), A–C 20 (clearly unrelated).
+  const unit = (i: number) => Float32Array.from({ length: 8 }, (_, k) => (k === i ? 1 : 0));
+  const node = (i: number, phash: bigint): PhotoSignature => ({ vectors: [unit(i)], phash, phashVariants: null });
+  const settings: MatchSettings = { ...DEFAULT_SETTINGS, phashMaxDistance: 10 };
+  const options = { settings, isDismissed: () => false, views: ['full' as const] };
+
+  test('A≈B and B≈C do not put A and C in one group when A and C are unrelated', () => {
+    const a = node(0, 0n);
+    const b = node(1, 0x3ffn); // 10 bits from A
+    const c = node(2, 0xfffffn); // 20 bits from A, 10 from B
+    const clustering = clusterPhotos([a, b, c], allPairs(3), options);
+    assert.equal(clustering.near.length, 1);
+    assert.ok(!nearTogether(clustering, 0, 2), 'A and C apart');
+  });
+
+  test('copies that only match the original join its group (the original is the hub)', () => {
+    const original = node(0, 0n);
+    const one = node(1, 0xffn); // 8 bits from the original
+    const other = node(2, 0xff00n); // 8 bits from the original, 16 from the first copy: related, not near
+    const clustering = clusterPhotos([original, one, other], allPairs(3), options);
+    assert.deepEqual(clustering.near.map((c) => c.members), [[0, 1, 2]]);
+  });
+
+  test('a pair the user dismissed is never in one group', () => {
+    const original = node(0, 0n);
+    const one = node(1, 0xffn);
+    const other = node(2, 0xff00n);
+    const clustering = clusterPhotos([original, one, other], allPairs(3), { ...options, isDismissed: (x, y) => x === 1 && y === 2 });
+    assert.ok(!nearTogether(clustering, 1, 2));
+  });
+});
