@@ -1,5 +1,5 @@
 // HEIC decode speed of the WebAssembly fallback (decode-heic.ts), on HEICs encoded from real photos
-// by heif-enc (Debian libheif-examples). Prints a markdown table; figures go to docs/BENCHMARKS-heic.md.
+// by heif-enc (Debian libheif-examples). Prints a markdown table; figures go to docs/BENCHMARKS.md.
 //   npx tsx bench/heic-bench.ts [runs=5]
 // Encoded files are kept in .bench/heic/ (git-ignored) so reruns skip the slow HEVC encode.
 import { spawnSync } from 'node:child_process';

@@ -8,7 +8,7 @@
 //     lopsided; after centring they sit near 0.
 //  2. reduce: a seeded random orthogonal projection (SRHT: random signs, Walsh-Hadamard transform,
 //     keep `reducedDim` coordinates) down to 256 dims, then L2-normalise. Cosines survive with a
-//     small, measured error (docs/BENCHMARKS-index.md); 1792 int8 dims x 1M photos would not fit.
+//     small, measured error (docs/BENCHMARKS.md); 1792 int8 dims x 1M photos would not fit.
 //  3. store: that reduced unit vector in int8 (256 bytes/photo) for re-ranking, plus |x|, m.u and |u|
 //     in float32, which turn the centred cosine back into an estimate of the RAW cosine (the one the
 //     engine's thresholds speak):  x.y = |m|^2 + m.u + m.v + |u||v| cos(u, v).
@@ -27,7 +27,7 @@ const SKETCH_BITS = 256;
 const SKETCH_WORDS = SKETCH_BITS / 32;
 
 /**
- * Defaults, chosen by measurement (bench/index-bench.ts; figures in docs/BENCHMARKS-index.md):
+ * Defaults, chosen by measurement (bench/index-bench.ts; figures in docs/BENCHMARKS.md):
  * - reducedDim 256: 256 bytes per photo (1M photos: 256 MB of int8). The projection's cosine error
  *   (p99 ~0.05 on near pairs) shrinks to ~0.034 at 512 dims for twice the memory; pair recall
  *   gained little, so 256.
