@@ -6,7 +6,7 @@
 // crash of the process (it is restarted), or a hang (killed after --timeout-ms). Cases are made from
 // (seed, index) alone, so any case replays exactly; failing inputs are written to --out.
 //
-//   npx tsx scripts/fuzz-decode.ts [--cases 3000] [--seed 1] [--jobs N] [--timeout-ms 30000] [--out DIR] [--json]
+//   npx tsx scripts/fuzz-decode.ts [--cases 3000] [--seed 1] [--jobs N] [--timeout-ms 30000] [--max-megapixels 200] [--out DIR] [--json]
 //
 // Exit code 1 when any case failed. The results of a full run are in docs/RELIABILITY.md; a short run
 // (200 cases) is in the test suite (tests/reliability-fuzz.test.ts).
@@ -61,6 +61,8 @@ export async function makeSeeds(dir: string): Promise<SeedFile[]> {
   const other = () => sharp(photo('darknet/dog.jpg')).resize(200);
   const seeds: [string, string, Promise<Buffer> | Buffer][] = [
     ['exif.jpg', 'jpeg', readFileSync(photo('plasma-workspace-wallpapers/Path_screenshot.jpg'))], // camera EXIF
+    ['camera-2560.jpg', 'jpeg', readFileSync(photo('plasma-workspace-wallpapers/Path_2560x1600.jpg'))], // a full-size photo
+    ['claims-64250.jpg', 'jpeg', readFileSync(join(PHOTOS, '..', 'photos-hostile', 'issue205.jpg'))], // a lying header
     ['orientation6.jpg', 'jpeg', base().withMetadata({ orientation: 6 }).jpeg({ quality: 80 }).toBuffer()],
     ['progressive.jpg', 'jpeg', other().jpeg({ progressive: true, quality: 75 }).toBuffer()],
     ['cmyk.jpg', 'jpeg', base().toColourspace('cmyk').jpeg().toBuffer()],
@@ -375,7 +377,7 @@ interface CaseResult {
   rssMb: number;
 }
 
-async function child(seedDir: string, runSeed: number): Promise<void> {
+async function child(seedDir: string, runSeed: number, maxMegapixels: number): Promise<void> {
   const { decodeImage, DecodeError } = await import('../electron/engine/decode.ts');
   const { MODEL_VIEWS } = await import('../electron/engine/defaults.ts');
   const seeds = loadSeeds(seedDir);
@@ -386,7 +388,7 @@ async function child(seedDir: string, runSeed: number): Promise<void> {
     let outcome: Outcome;
     let text: string | null = null;
     try {
-      const decoded = await decodeImage(fuzzCase.bytes, fuzzCase.seed.name, { inputSize, views: MODEL_VIEWS, maxMegapixels: 200, rotationVariants: true });
+      const decoded = await decodeImage(fuzzCase.bytes, fuzzCase.seed.name, { inputSize, views: MODEL_VIEWS, maxMegapixels, rotationVariants: true });
       const problem = outputProblem(decoded, MODEL_VIEWS.length, inputSize);
       outcome = problem ? 'bad-output' : 'decoded';
       text = problem;
@@ -421,6 +423,8 @@ export interface FuzzOptions {
   seed: number;
   jobs: number;
   timeoutMs: number;
+  /** The decoder's pixel limit (the engine's default is 200; the settings allow up to 2000). */
+  maxMegapixels?: number;
   /** Failing inputs are written here (none written without it). */
   outDir?: string;
   /** Progress lines. */
@@ -440,6 +444,7 @@ export interface FuzzReport {
   cases: number;
   seed: number;
   jobs: number;
+  maxMegapixels: number;
   /** The seed files, and what decodeImage makes of each unmutated (the baseline). */
   seedFiles: { name: string; format: string; bytes: number; unmutated: string }[];
   outcomes: Record<string, number>;
@@ -464,7 +469,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     const { MODEL_VIEWS } = await import('../electron/engine/defaults.ts');
     const unmutated = new Map<string, string>();
     for (const seed of seeds) {
-      const outcome = await decodeImage(seed.bytes, seed.name, { inputSize: 224, views: MODEL_VIEWS, maxMegapixels: 200, rotationVariants: true }).then(
+      const outcome = await decodeImage(seed.bytes, seed.name, { inputSize: 224, views: MODEL_VIEWS, maxMegapixels: options.maxMegapixels ?? 200, rotationVariants: true }).then(
         (decoded) => `decoded (${decoded.format} ${decoded.width}×${decoded.height})`,
         (error: Error) => `${error.name}: ${error.message}`,
       );
@@ -476,7 +481,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
 
     const startChild = (): Promise<ChildProcess> =>
       new Promise((resolveChild, reject) => {
-        const proc = spawn(process.execPath, ['--import', 'tsx', HERE, '--child', seedDir, String(options.seed)], {
+        const proc = spawn(process.execPath, ['--import', 'tsx', HERE, '--child', seedDir, String(options.seed), String(options.maxMegapixels ?? 200)], {
           cwd: REPO_ROOT,
           stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
         });
@@ -559,6 +564,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       cases: results.length,
       seed: options.seed,
       jobs: options.jobs,
+      maxMegapixels: options.maxMegapixels ?? 200,
       seedFiles: seeds.map((s) => ({ name: s.name, format: s.format, bytes: s.bytes.length, unmutated: unmutated.get(s.name)! })),
       outcomes,
       byMutation,
@@ -581,7 +587,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
 
 function printReport(report: FuzzReport): void {
   const lines = [
-    `${report.cases} cases (seed ${report.seed}, ${report.jobs} processes) in ${(report.wallMs / 1000).toFixed(1)} s; per case median ${report.caseMs.median.toFixed(0)} ms, p99 ${report.caseMs.p99.toFixed(0)} ms, max ${report.caseMs.max.toFixed(0)} ms; peak RSS ${report.maxRssMb.toFixed(0)} MB; ${report.restarts} restarts`,
+    `${report.cases} cases (seed ${report.seed}, ${report.jobs} processes, limit ${report.maxMegapixels} MP) in ${(report.wallMs / 1000).toFixed(1)} s; per case median ${report.caseMs.median.toFixed(0)} ms, p99 ${report.caseMs.p99.toFixed(0)} ms, max ${report.caseMs.max.toFixed(0)} ms; peak RSS ${report.maxRssMb.toFixed(0)} MB; ${report.restarts} restarts`,
     `slowest: ${report.caseMs.slowest}`,
     'seed files (unmutated):',
     ...report.seedFiles.map((s) => `  ${s.name.padEnd(20)} ${s.format.padEnd(12)} ${String(s.bytes).padStart(7)} B  ${s.unmutated}`),
@@ -608,7 +614,7 @@ function argument(name: string, fallback: number): number {
 
 if (process.argv[1] === HERE) {
   if (process.argv[2] === '--child') {
-    await child(process.argv[3], Number(process.argv[4]));
+    await child(process.argv[3], Number(process.argv[4]), Number(process.argv[5]));
   } else {
     const outAt = process.argv.indexOf('--out');
     const report = await runFuzz({
@@ -616,6 +622,7 @@ if (process.argv[1] === HERE) {
       seed: argument('--seed', 1),
       jobs: argument('--jobs', availableParallelism()),
       timeoutMs: argument('--timeout-ms', 30_000),
+      maxMegapixels: argument('--max-megapixels', 200),
       outDir: outAt > 0 ? process.argv[outAt + 1] : undefined,
       log: (line) => process.stderr.write(`${line}\n`),
     });

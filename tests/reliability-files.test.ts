@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
@@ -137,6 +137,25 @@ describe('files that change between listing and reading', () => {
       assert.equal(engine.fileFacts(growing)?.contentHash, contentHash(readFileSync(growing)));
       assert.equal(engine.fileFacts(replaced)?.contentHash, contentHash(other));
       assert.equal(engine.fileFacts(replaced)?.width, (await sharp(other).metadata()).width);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  test('a file over 2 GiB (sparse) named like a photo is a clear per-file error, read neither whole nor at all', async () => {
+    const folder = join(dir, 'huge');
+    await mkdir(folder);
+    await copyFile(photo('darknet/dog.jpg'), join(folder, 'dog.jpg'));
+    const huge = join(folder, 'huge.jpg');
+    await writeFile(huge, '');
+    truncateSync(huge, Math.round(2.2 * 2 ** 30));
+    const engine = await openEngine({ catalogPath: join(dir, 'huge-db', 'catalog.json'), settings: { executionProvider: 'cpu' } });
+    try {
+      const rssBefore = process.memoryUsage().rss;
+      const summary = await engine.scan([folder]);
+      assert.match(summary.errors.find((e) => e.path === huge)?.message ?? '', /cannot be read: .*greater than 2 GiB/);
+      assert.equal(summary.errors.length, 1);
+      assert.ok(process.memoryUsage().rss - rssBefore < 1024 * 2 ** 20, 'the file was read into memory');
     } finally {
       await engine.close();
     }
