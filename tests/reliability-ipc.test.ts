@@ -388,6 +388,13 @@ describe('IPC and thumbnail protocol fuzzing', () => {
     }
     // Whatever was made lies in the cache.
     for (const size of await readdir(thumbs)) assert.ok(['small', 'large'].includes(size));
+    // And main serves nothing the engine side names outside the cache, whatever the reason.
+    const { registerThumbnailProtocol } = await import('../electron/main/thumbnails.ts');
+    for (const answer of ['/etc/passwd', `${thumbs}/../data/catalog.json`, `${thumbs}-evil/small/x.jpg`]) {
+      registerThumbnailProtocol({ thumbnail: async () => answer }, thumbs);
+      assert.equal((await protocolHandler('dedup-thumb')(new Request(thumbnailUrl(join(photos, 'a.jpg'), 'small')))).status, 403, answer);
+    }
+    registerThumbnailProtocol(remote, thumbs);
   });
 
   test('"not duplicates" with one catalogued photo among unknown paths decides nothing', async () => {
