@@ -556,12 +556,13 @@ export class DeleteJournal {
         item.error = message(error);
       }
     }
+    // The catalog hears of it before the action is recorded as done: a crash in between leaves it
+    // in progress, and recover() tells the catalog again.
+    const removed = action.items.filter((item) => item.state === 'removed');
+    await this.tellCatalog(removed.map((item) => item.path));
     action.state = 'done';
     action.finishedAt = new Date().toISOString();
     await this.save(); // after the batch
-
-    const removed = action.items.filter((item) => item.state === 'removed');
-    await this.tellCatalog(removed.map((item) => item.path));
     return {
       done: removed.map((item) => ({ path: item.path, to: item.to })),
       refused: [...refused, ...action.items.filter((item) => item.state === 'failed').map((item) => ({ path: item.path, reason: item.error ?? 'failed' }))],
@@ -596,9 +597,10 @@ export class DeleteJournal {
         restored.push(item.path);
       }
     }
+    // As for removal: the catalog first, then the final state (a crash in between is recovered as 'undoing').
+    await this.tellCatalog(restored);
     action.state = 'undone';
     await this.save();
-    await this.tellCatalog(restored);
     return { restored: restored.reverse(), failed: failed.reverse() };
   }
 
