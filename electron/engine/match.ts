@@ -61,22 +61,26 @@ export interface MatchLimits {
   cropMinCosine: number;
   /** A rotation/mirror's pHash against the other photo's: 7 comparisons, so a stricter bar than phashMaxDistance. */
   rotatedPhashMax: number;
+  /** CNN cosine (whole or crop view) from which two photos count as related (see isRelated). */
+  relatedCosine: number;
 }
 
 export const MATCH_LIMITS: MatchLimits = {
   detailMax: 28,
   cnnDetailMax: 28,
   cropPhashMax: 4,
-  cropMinCosine: 0.8,
-  rotatedPhashMax: 6,
+  cropMinCosine: 0.6,
+  rotatedPhashMax: 10,
+  relatedCosine: 0.5,
 };
 
 /**
- * Loose versions of the rules: two photos that meet none of them are clearly unrelated. Two copies of
- * one photo nearly always meet one (a cropped and a rotated copy may match neither as near-duplicates,
- * but their CNN cosine stays above this), unrelated photos mostly do not; measured in docs/QUALITY.md.
+ * Loose versions of the hash rules: two photos that meet none of them, nor MatchLimits.relatedCosine,
+ * are clearly unrelated. Two copies of one photo nearly always meet one (a cropped and a rotated copy
+ * are rarely near-duplicates of each other, but their CNN cosine stays above the bar); measured in
+ * docs/QUALITY.md.
  */
-export const RELATED = { cosine: 0.6, phash: 16, cropPhash: 10, rotatedPhash: 10 };
+export const RELATED = { phash: 16, cropPhash: 10, rotatedPhash: 10 };
 
 /** The rotation rule's bar, for candidate searches over the rotation variants (candidates.ts). */
 export const ROTATED_PHASH_MAX = MATCH_LIMITS.rotatedPhashMax;
@@ -207,9 +211,9 @@ export function nearReason(evidence: PairEvidence, settings: MatchSettings, limi
   return null;
 }
 
-export function isRelated(evidence: PairEvidence): boolean {
+export function isRelated(evidence: PairEvidence, limits: MatchLimits = MATCH_LIMITS): boolean {
   return (
-    Math.max(evidence.cosine, evidence.cropCosine) >= RELATED.cosine ||
+    Math.max(evidence.cosine, evidence.cropCosine) >= limits.relatedCosine ||
     evidence.phashDistance <= RELATED.phash ||
     evidence.cropPhashDistance <= RELATED.cropPhash ||
     evidence.rotatedPhashDistance <= RELATED.rotatedPhash
@@ -220,5 +224,5 @@ export function judge(evidence: PairEvidence, settings: MatchSettings, limits: M
   const score = Math.max(evidence.cosine, evidence.cropCosine, phashSimilarity(evidence.phashDistance), phashSimilarity(evidence.rotatedPhashDistance));
   if (nearReason(evidence, settings, limits)) return { tier: 'near', score, related: true };
   if (evidence.cosine >= settings.similarCosine) return { tier: 'similar', score: evidence.cosine, related: true };
-  return { tier: null, score, related: isRelated(evidence) };
+  return { tier: null, score, related: isRelated(evidence, limits) };
 }

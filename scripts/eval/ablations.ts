@@ -129,7 +129,7 @@ function cnnRotationViews(set: EvalSet, labels: Labels, signals: FileSignals[], 
   const turned: ModelView[] = ['rotate90', 'rotate180', 'rotate270', 'mirror'];
   const n = set.files.length;
   const rotatedCopy = new Set(['rot90', 'rot180', 'rot270', 'exif6', 'exif3', 'mirror']);
-  const negatives: number[] = [];
+  let negativeMax = -1;
   const similars: number[] = [];
   const copies: number[] = [];
   const hashFoundOf: boolean[] = [];
@@ -148,10 +148,10 @@ function cnnRotationViews(set: EvalSet, labels: Labels, signals: FileSignals[], 
         copies.push(best);
         hashFoundOf.push(table.rotatedPhash[k] <= MATCH_LIMITS.rotatedPhashMax);
       } else if (code === SIMILAR) similars.push(best);
-      else negatives.push(best);
+      else negativeMax = Math.max(negativeMax, best);
     }
   }
-  const threshold = Math.max(...negatives) + 0.0005; // the lowest bar that lets no unrelated pair through
+  const threshold = negativeMax + 0.0005; // the lowest bar that lets no unrelated pair through
   return {
     threshold,
     found: copies.filter((c) => c >= threshold).length,

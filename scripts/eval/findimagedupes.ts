@@ -19,6 +19,8 @@ export interface FindimagedupesRun {
   /** Each file's group (-1: in none). */
   groupOf: Int32Array;
   seconds: number;
+  /** True when the fingerprints came from the database of an earlier run. */
+  cached: boolean;
 }
 
 /** Runs findimagedupes over the set's folders at each threshold. */
@@ -26,6 +28,7 @@ export function runFindimagedupes(set: EvalSet, workDir: string, thresholds: str
   const recipe = existsSync(join(set.editsDir, 'recipe.json')) ? readFileSync(join(set.editsDir, 'recipe.json')) : Buffer.from('');
   const db = join(workDir, `findimagedupes-${createHash('sha1').update(recipe).update(set.photosDir).digest('hex').slice(0, 12)}.db`);
   const indexOf = new Map(set.files.map((f, i) => [resolve(f.path), i]));
+  let cached = existsSync(db);
   return thresholds.map((threshold) => {
     const started = Date.now();
     const result = spawnSync('findimagedupes', ['-R', '-q', '-f', db, '-t', threshold, set.photosDir, set.editsDir], { encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -41,6 +44,8 @@ export function runFindimagedupes(set: EvalSet, workDir: string, thresholds: str
           if (i !== undefined) groupOf[i] = group;
         }
       });
-    return { threshold, groupOf, seconds: (Date.now() - started) / 1000 };
+    const run = { threshold, groupOf, seconds: (Date.now() - started) / 1000, cached };
+    cached = true; // later thresholds reuse the fingerprints
+    return run;
   });
 }

@@ -17,6 +17,7 @@ export const GRID = {
   detailMax: [16, 20, 24, 28, 32, 36, 40, 44, 48, 56, 64],
   cropPhashMax: [0, 2, 4, 6, 8, 10],
   cropMinCosine: [0.6, 0.7, 0.75, 0.8, 0.85, 0.88, 0.9, 0.92, 0.94],
+  relatedCosine: [0.3, 0.4, 0.5, 0.6, 0.7],
   rotatedPhashMax: [0, 2, 4, 6, 8, 10],
   nearCosine: [0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.985, 0.99, 1.01],
   cnnDetailMax: [16, 20, 24, 28, 32, 40, 48, 56, 64, 255],
@@ -117,18 +118,21 @@ function better(a: TuneScore, b: TuneScore, target: Target): boolean {
   return a.f1 > b.f1;
 }
 
-/** Coordinate search: each threshold in turn to its best grid value, until nothing improves. */
-export function tune(candidates: Candidates, start: Thresholds, target: Target): { thresholds: Thresholds; score: TuneScore; steps: string[] } {
+/**
+ * Coordinate search: each threshold in turn to its best grid value, until nothing improves.
+ * `evaluate` scores a choice on the tune half (pairwise decisions, or the groups they make).
+ */
+export function tune(evaluate: (t: Thresholds) => TuneScore, start: Thresholds, target: Target): { thresholds: Thresholds; score: TuneScore; steps: string[] } {
   let best = start;
-  let bestScore = pairwiseScore(candidates, best);
+  let bestScore = evaluate(best);
   const steps: string[] = [];
-  for (let round = 0; round < 4; round++) {
+  for (let round = 0; round < 3; round++) {
     let changed = false;
     for (const knob of Object.keys(GRID) as Knob[]) {
       for (const value of GRID[knob]) {
         if (value === valueOf(best, knob)) continue;
         const trial = withValue(best, knob, value);
-        const trialScore = pairwiseScore(candidates, trial);
+        const trialScore = evaluate(trial);
         if (better(trialScore, bestScore, target)) {
           steps.push(`${knob} ${valueOf(best, knob)} → ${value}: P ${trialScore.precision.toFixed(4)} R ${trialScore.recall.toFixed(4)}`);
           best = trial;
