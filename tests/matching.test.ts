@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { decodeImage } from '../electron/engine/decode.ts';
+import { decodeImage, splitVariants } from '../electron/engine/decode.ts';
 import { DEFAULT_SETTINGS, MODEL_VIEWS } from '../electron/engine/defaults.ts';
 import { allPairs, clusterPhotos, type Clustering } from '../electron/engine/group.ts';
-import { comparePhotos, judge, normalise, type PhotoSignature } from '../electron/engine/match.ts';
+import { comparePhotos, judge, MATCH_LIMITS, nearReason, normalise, turnDetail, type PhotoSignature } from '../electron/engine/match.ts';
 import { EmbeddingModel } from '../electron/engine/model.ts';
 import type { MatchSettings } from '../electron/engine/types.ts';
 import { photo } from './helpers/photos.ts';
@@ -17,7 +17,7 @@ let model: EmbeddingModel;
 async function signature(bytes: Buffer, name = 'photo.jpg'): Promise<PhotoSignature> {
   const decoded = await decodeImage(bytes, name, { inputSize: model.manifest.input.width, views: MODEL_VIEWS, maxMegapixels: 200, rotationVariants: true });
   const vectors = await model.embed(decoded.modelInputs);
-  return { vectors: vectors.map(normalise), phash: decoded.phash, phashVariants: decoded.phashVariants };
+  return { vectors: vectors.map(normalise), phash: decoded.phash, phashVariants: decoded.phashVariants, dimensions: decoded.content };
 }
 
 const fromFile = async (relative: string) => signature(await readFile(photo(relative)), relative);
@@ -30,21 +30,24 @@ function group(nodes: PhotoSignature[], settings: MatchSettings = DEFAULT_SETTIN
 const nearTogether = (clustering: Clustering, ...nodes: number[]) => clustering.near.some((c) => nodes.every((n) => c.members.includes(n)));
 const similarTogether = (clustering: Clustering, ...nodes: number[]) => clustering.similar.some((c) => nodes.every((n) => c.members.includes(n)));
 
+// One model for every suite of this file.
+before(async () => {
+  model = await EmbeddingModel.open({ provider: 'cpu' });
+});
+after(async () => {
+  await model?.release();
+});
+
 describe('matching real photos', () => {
   let coffee: PhotoSignature;
   let coffeeHalf: PhotoSignature;
   let coffeeTurned: PhotoSignature;
 
   before(async () => {
-    model = await EmbeddingModel.open({ provider: 'cpu' });
     const original = await readFile(photo('python3-skimage/coffee.png'));
     coffee = await signature(original, 'coffee.png');
     coffeeHalf = await signature(await sharp(original).resize({ width: 300 }).jpeg({ quality: 85 }).toBuffer());
     coffeeTurned = await signature(await sharp(original).rotate(90).jpeg({ quality: 90 }).toBuffer());
-  });
-
-  after(async () => {
-    await model?.release();
   });
 
   test('a resized copy is a near-duplicate of its original', () => {
@@ -84,6 +87,83 @@ describe('matching real photos', () => {
     const off = group([coffee, coffeeTurned, coffeeHalf], { ...DEFAULT_SETTINGS, rotationInvariant: false });
     assert.ok(nearTogether(off, 0, 2));
     assert.ok(!off.near.some((c) => c.members.includes(1)), 'the turned copy stays out');
+  });
+});
+
+describe('crops, turns and sizes (real photos)', () => {
+  test('a turned or mirrored copy keeps its detail hash, turned the same way', async () => {
+    const original = await readFile(photo('python3-skimage/coffee.png'));
+    const coffee = await signature(original, 'coffee.png');
+    const turns: [string, (image: sharp.Sharp) => sharp.Sharp][] = [
+      ['90°', (i) => i.rotate(90)],
+      ['180°', (i) => i.rotate(180)],
+      ['270°', (i) => i.rotate(270)],
+      ['mirror', (i) => i.flop()],
+      ['upside down', (i) => i.flip()],
+      ['transposed', (i) => i.rotate(90).flop()],
+    ];
+    for (const [name, turn] of turns) {
+      const copy = await signature(await turn(sharp(original)).jpeg({ quality: 90 }).toBuffer());
+      const evidence = comparePhotos(copy, coffee, true);
+      assert.ok(evidence.rotatedDetailDistance !== null && evidence.rotatedDetailDistance <= 12, `${name}: turned detail hash ${evidence.rotatedDetailDistance} bits apart`);
+      assert.equal(nearReason(evidence, DEFAULT_SETTINGS), 'rotation', name);
+    }
+  });
+
+  test('turning the detail hash four times by 90° gives it back', async () => {
+    const decoded = await decodeImage(await readFile(photo('darknet/dog.jpg')), 'dog.jpg', { inputSize: 224, views: [], maxMegapixels: 200, rotationVariants: true });
+    const detail = splitVariants(decoded.phashVariants!).detail!;
+    const words = new Uint32Array(detail.flatMap((w) => [Number(w & 0xffffffffn), Number(w >> 32n)]));
+    let turned = words;
+    for (let i = 0; i < 4; i++) turned = turnDetail(turned, 0);
+    assert.deepEqual(turned, words);
+    assert.deepEqual(turnDetail(turnDetail(words, 3), 3), words, 'mirroring twice');
+    assert.notDeepEqual(turnDetail(words, 0), words);
+  });
+
+  test('the other view of a stereo pair, turned, is not a near-duplicate (its detail hash differs)', async () => {
+    const left = await readFile(photo('python3-skimage/motorcycle_left.png'));
+    const right = await fromFile('python3-skimage/motorcycle_right.png');
+    const leftTurned = await signature(await sharp(left).rotate(180).jpeg({ quality: 90 }).toBuffer());
+    const evidence = comparePhotos(right, leftTurned, true);
+    assert.ok(evidence.rotatedPhashDistance <= DEFAULT_SETTINGS.phashMaxDistance, 'the pHash alone would call it a turned copy');
+    assert.ok(evidence.rotatedDetailDistance! > MATCH_LIMITS.detailMax);
+    assert.notEqual(judge(evidence, DEFAULT_SETTINGS).tier, 'near');
+  });
+
+  test('a cropped copy is a near-duplicate; the next video frame, which looks like a shifted crop, is not', async () => {
+    const frameBytes = await readFile(photo('libdlib19.1/frame_000104.jpg'));
+    const frame = await signature(frameBytes, 'frame_000104.jpg');
+    const later = await fromFile('libdlib19.1/frame_000106.jpg');
+    // The camera pans: a 95 % window of one frame is the other, but both have the same size.
+    const sizeBlind = comparePhotos({ ...frame, dimensions: null }, { ...later, dimensions: null }, true);
+    assert.ok(sizeBlind.cropPhashDistance <= MATCH_LIMITS.cropPhashMax, 'without sizes the crop rule would take it');
+    assert.notEqual(judge(comparePhotos(frame, later, true), DEFAULT_SETTINGS).tier, 'near');
+    // A corner kept, 7 % cut off each side: fewer pixels, and a window of the frame.
+    const cropped = await signature(await sharp(frameBytes).extract({ left: 0, top: 0, width: 298, height: 223 }).jpeg({ quality: 92 }).toBuffer());
+    assert.equal(nearReason(comparePhotos(cropped, frame, true), DEFAULT_SETTINGS), 'crop');
+  });
+
+  test('a letterboxed copy is measured without its bars', async () => {
+    const left = await readFile(photo('python3-skimage/motorcycle_left.png'));
+    const boxed = await sharp(left).extend({ top: 40, bottom: 40, background: '#000000' }).jpeg({ quality: 92 }).toBuffer();
+    const decoded = await decodeImage(boxed, 'boxed.jpg', { inputSize: 224, views: [], maxMegapixels: 200, rotationVariants: false });
+    assert.deepEqual([decoded.width, decoded.height], [741, 580]);
+    assert.ok(Math.abs(decoded.content.height - 500) <= 3 && Math.abs(decoded.content.width - 741) <= 3, `content ${decoded.content.width}×${decoded.content.height}`);
+    const boxedSignature = await signature(boxed);
+    assert.equal(judge(comparePhotos(boxedSignature, await signature(left), true), DEFAULT_SETTINGS).tier, 'near');
+    // Measured with its bars it would have more pixels than the right view, which would pass for a crop of it.
+    assert.notEqual(judge(comparePhotos(boxedSignature, await fromFile('python3-skimage/motorcycle_right.png'), true), DEFAULT_SETTINGS).tier, 'near');
+  });
+
+  test('copies of a tiny image match on the pHash alone (it has no detail at 64×64)', async () => {
+    const icon = await readFile(photo('libjxl-testdata/DJI-FC6310-16bit_709_v4_krita.png'));
+    const original = await signature(icon, 'icon.png');
+    for (const copy of [await sharp(icon).jpeg({ quality: 70 }).toBuffer(), await sharp(icon).resize(32).png().toBuffer()]) {
+      const evidence = comparePhotos(original, await signature(copy), true);
+      assert.equal(evidence.detailDistance, null);
+      assert.equal(nearReason(evidence, DEFAULT_SETTINGS), 'hash');
+    }
   });
 });
 

@@ -5,7 +5,7 @@
 // beside the catalog and brought up to date incrementally (add new photos, remove gone ones).
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { xxh3 } from '@node-rs/xxhash';
-import { CROP_WINDOWS, ROTATION_VARIANT_COUNT } from './decode.ts';
+import { splitVariants } from './decode.ts';
 import { LshIndex } from './lsh.ts';
 import { PhashIndex, PHASH_MAX_DISTANCE } from './phash-index.ts';
 
@@ -123,11 +123,10 @@ export class CandidateIndex {
     this.phashes.forEachPairWithin(Math.min(options.phashMaxDistance, PHASH_MAX_DISTANCE), (a, b) => addPair(a, b));
     for (const [base, variants] of this.variants) {
       if (options.rotatedMaxDistance !== null) {
-        for (const variant of variants.slice(0, ROTATION_VARIANT_COUNT)) for (const hit of this.phashes.query(variant, options.rotatedMaxDistance)) addPair(base, hit.id);
+        for (const variant of splitVariants(variants).rotations) for (const hit of this.phashes.query(variant, options.rotatedMaxDistance)) addPair(base, hit.id);
       }
       if (options.cropMaxDistance !== null) {
-        const windows = variants.slice(ROTATION_VARIANT_COUNT, ROTATION_VARIANT_COUNT + CROP_WINDOWS.length);
-        for (const window of windows) for (const hit of this.phashes.query(window, options.cropMaxDistance)) addPair(base, hit.id);
+        for (const window of splitVariants(variants).windows) for (const hit of this.phashes.query(window, options.cropMaxDistance)) addPair(base, hit.id);
       }
     }
     return pairs;
@@ -138,7 +137,8 @@ export class CandidateIndex {
     const bases = new Set<number>();
     for (const vector of probe.vectors) for (const hit of this.lsh.query(vector, { k: options.k * this.views * 4 })) bases.add(this.baseOf(hit.id));
     const radius = Math.min(options.phashMaxDistance, PHASH_MAX_DISTANCE);
-    const shapes = (probe.phashVariants ?? []).slice(0, ROTATION_VARIANT_COUNT + CROP_WINDOWS.length); // rotations and crop windows
+    const { rotations, windows } = splitVariants(probe.phashVariants ?? []);
+    const shapes = [...rotations, ...windows];
     for (const hash of [probe.phash, ...shapes]) for (const hit of this.phashes.query(hash, radius)) bases.add(hit.id);
     return [...bases];
   }

@@ -30,6 +30,8 @@ export interface CatalogEntry {
   format: string | null;
   width: number | null;
   height: number | null;
+  /** The size without the flat borders decode.ts cut off (letterbox bars); null or absent when none were. */
+  content?: { width: number; height: number } | null;
   takenAt: string | null;
   /** 64-bit DCT perceptual hash, 16 hex digits; the 7 rotated/mirrored variants follow when computed. */
   phash: string | null;
@@ -108,6 +110,7 @@ const entrySchema = z.object({
   format: z.string().nullable(),
   width: count.nullable(),
   height: count.nullable(),
+  content: z.object({ width: count, height: count }).nullable().optional(),
   takenAt: z.string().nullable(),
   phash: z.string().nullable(),
   phashVariants: z.array(z.string()).nullable().optional(),

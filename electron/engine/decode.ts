@@ -67,14 +67,26 @@ export interface CropWindow {
 
 /**
  * The windows whose pHashes join the variant hashes, so that a cropped copy (whose whole-image hash
- * is one of these) is found by hash: five sizes, 90 % to 70 % of the sides, on a 3×3 grid of
- * positions. Chosen with npm run eval: a 95 % window also matches the next frame of a panning video.
+ * is one of these) is found by hash: six sizes, 95 % to 70 % of the sides, on a 3×3 grid of
+ * positions. Chosen with npm run eval. A 95 % window also matches the next frame of a panning video,
+ * which is why match.ts only lets a photo be a crop of one with more pixels (a video's frames all
+ * have the same size).
  */
-export const CROP_WINDOWS: CropWindow[] = [0.9, 0.85, 0.8, 0.75, 0.7].flatMap((size) => [0, 0.5, 1].flatMap((y) => [0, 0.5, 1].map((x) => ({ size, x, y }))));
+export const CROP_WINDOWS: CropWindow[] = [0.95, 0.9, 0.85, 0.8, 0.75, 0.7].flatMap((size) => [0, 0.5, 1].flatMap((y) => [0, 0.5, 1].map((x) => ({ size, x, y }))));
 
 /** Layout of DecodedImage.phashVariants: the rotations/mirrors, one hash per crop window, then the detail hash. */
 export const ROTATION_VARIANT_COUNT = 7;
 export const DETAIL_WORDS = 4;
+
+/**
+ * A variant list split by that layout. Lists catalogued by older versions are read as they were
+ * made: 7 hashes (rotations only), or rotations + fewer crop windows + detail.
+ */
+export function splitVariants(variants: bigint[]): { rotations: bigint[]; windows: bigint[]; detail: bigint[] | null } {
+  const rotations = variants.slice(0, ROTATION_VARIANT_COUNT);
+  if (variants.length < ROTATION_VARIANT_COUNT + DETAIL_WORDS) return { rotations, windows: [], detail: null };
+  return { rotations, windows: variants.slice(ROTATION_VARIANT_COUNT, variants.length - DETAIL_WORDS), detail: variants.slice(-DETAIL_WORDS) };
+}
 
 export interface DecodeOptions {
   /** Model input size in pixels (square), from the model manifest. */
@@ -94,6 +106,8 @@ export interface DecodedImage {
   /** Size after EXIF orientation. */
   width: number;
   height: number;
+  /** The size of what is left once flat borders are cut off (see trimBorders); the full size when none are. */
+  content: { width: number; height: number };
   takenAt: string | null;
   /** One model input per requested view: inputSize×inputSize×3 floats, RGB 0..255, NHWC. */
   modelInputs: Float32Array[];
@@ -201,17 +215,26 @@ async function decodeWithSharp(bytes: Buffer, format: SniffedFormat, options: De
     .raw({ depth: 'uchar' })
     .toBuffer({ resolveWithObject: true });
   if (base.info.channels !== 3) throw new DecodeError(`unexpected decoder output with ${base.info.channels} channels`);
+  const outputs = await outputsFromBase(base.data, options);
   return {
     format: sharpFormatName(metadata.format, format),
     width,
     height,
+    content: contentSize(width, height, outputs.kept),
     takenAt: await captureDate(bytes),
-    ...(await outputsFromBase(base.data, options)),
+    modelInputs: outputs.modelInputs,
+    phash: outputs.phash,
+    phashVariants: outputs.phashVariants,
   };
 }
 
-/** Cuts every output from the decoded BASE_SIZE² RGB image. */
-async function outputsFromBase(decoded: Buffer, options: DecodeOptions): Promise<Pick<DecodedImage, 'modelInputs' | 'phash' | 'phashVariants'>> {
+/** The photo's size without the cut borders: `kept` is the share of each side that stayed. */
+function contentSize(width: number, height: number, kept: { x: number; y: number }): { width: number; height: number } {
+  return { width: Math.round(width * kept.x), height: Math.round(height * kept.y) };
+}
+
+/** Cuts every output from the decoded BASE_SIZE² RGB image; `kept`: the share of each side left after trimming borders. */
+async function outputsFromBase(decoded: Buffer, options: DecodeOptions): Promise<Pick<DecodedImage, 'modelInputs' | 'phash' | 'phashVariants'> & { kept: { x: number; y: number } }> {
   const raw = { raw: { width: BASE_SIZE, height: BASE_SIZE, channels: 3 as const } };
   // Flat borders are cut off and the rest squashed back to the base size: a letterboxed copy then
   // looks like its original to every signal.
@@ -243,7 +266,8 @@ async function outputsFromBase(decoded: Buffer, options: DecodeOptions): Promise
     const windows = (options.cropWindows ?? CROP_WINDOWS).map((window) => phashFromGrey(windowGrey(fineValues, window)));
     variants = [...phashVariants(greyValues), ...windows, ...detailHash(fineValues)];
   }
-  return { modelInputs, phash: phashFromGrey(greyValues), phashVariants: variants };
+  const kept = box ? { x: box.width / BASE_SIZE, y: box.height / BASE_SIZE } : { x: 1, y: 1 };
+  return { modelInputs, phash: phashFromGrey(greyValues), phashVariants: variants, kept };
 }
 
 // ---- Detail hash, crop-window hashes, border trimming ----
@@ -402,7 +426,8 @@ async function decodeHeicFallback(bytes: Buffer, options: DecodeOptions, sharpEr
     .raw({ depth: 'uchar' })
     .toBuffer();
   const exif = await readHeicExif(bytes).catch(() => ({ takenAt: null }));
-  return { format: 'heic', width: decoded.width, height: decoded.height, takenAt: exif.takenAt, ...(await outputsFromBase(base, options)) };
+  const { kept, ...outputs } = await outputsFromBase(base, options);
+  return { format: 'heic', width: decoded.width, height: decoded.height, content: contentSize(decoded.width, decoded.height, kept), takenAt: exif.takenAt, ...outputs };
 }
 
 /** Applies an EXIF orientation (1-8) to a pipeline. */

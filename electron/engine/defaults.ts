@@ -8,13 +8,13 @@ import type { EngineSettings } from './types.ts';
  * - phashMaxDistance 10: resized, re-encoded and recoloured copies (with the detail hash agreeing);
  * - nearCosine 0.96: the CNN alone calls a pair near-duplicates only when nearly sure (and the detail
  *   hash agrees); below that it mistakes the next frame of a video for a copy;
- * - similarCosine 0.8: the lowest bar at which unrelated photos stay under 1 % of the pairs shown in
+ * - similarCosine 0.85: the lowest bar at which unrelated photos stay under 1 % of the pairs shown in
  *   similar groups (tune half);
  * - rotationInvariant: the pHash rotation/mirror variants find turned copies at no cost in precision.
  */
 export const DEFAULT_SETTINGS: EngineSettings = {
   nearCosine: 0.96,
-  similarCosine: 0.8,
+  similarCosine: 0.85,
   phashMaxDistance: 10,
   rotationInvariant: true,
   executionProvider: 'auto',

@@ -6,8 +6,8 @@
 //   are clearly unrelated (match.ts RELATED). Copies need not be near-duplicates of each other (a
 //   rotated and a cropped copy of one photo rarely are), but A≈B≈C does not join A and C when they
 //   are unrelated, and a false match between two clusters cannot join them: no hub matches both;
-// - similar clusters (of near clusters) merge only when every photo of one is at least similar to
-//   every photo of the other (complete linkage).
+// - similar clusters (of near clusters, each represented by its hub) merge only when every hub of one
+//   is at least similar to every hub of the other (complete linkage).
 import type { ModelView } from './decode.ts';
 import { comparePhotos, judge, type MatchLimits, type MatchVerdict, type PairEvidence, type PhotoSignature } from './match.ts';
 import type { MatchSettings } from './types.ts';
@@ -21,6 +21,8 @@ export interface ClusterOptions {
   views?: readonly ModelView[];
   /** Evidence of a pair when already known (the eval's table); otherwise compared here. */
   evidence?: (a: number, b: number) => PairEvidence;
+  /** 'complete': the previous rule (every cross pair at least similar), kept for the eval's comparison. */
+  nearLinkage?: 'hub' | 'complete';
 }
 
 export interface Cluster {
@@ -72,10 +74,13 @@ export function clusterPhotos(nodes: PhotoSignature[], candidates: Iterable<[num
   // merged cluster is a near-duplicate of all the others.
   const isNear = (x: number, y: number) => judgeOf.verdict(x, y).tier === 'near';
   const hasHub = (members: number[]) => members.some((hub) => members.every((m) => m === hub || isNear(hub, m)));
-  const near = agglomerate(nodes.length, nearEdges, (left, right) => left.every((x) => right.every((y) => judgeOf.verdict(x, y).related)) && hasHub(left.concat(right)));
+  const near =
+    options.nearLinkage === 'complete'
+      ? agglomerate(nodes.length, nearEdges, (left, right) => left.every((x) => right.every((y) => judgeOf.verdict(x, y).tier !== null)))
+      : agglomerate(nodes.length, nearEdges, (left, right) => left.every((x) => right.every((y) => judgeOf.verdict(x, y).related)) && hasHub(left.concat(right)));
 
   // Similar tier: the units are the near clusters (and single photos); they merge on similar (or near)
-  // edges when every cross pair is at least similar. Near-duplicates never appear as "similar" to each other.
+  // edges between them. Near-duplicates never appear as "similar" to each other.
   const unitOf = new Int32Array(nodes.length).map((_, i) => i);
   const units: number[][] = Array.from({ length: nodes.length }, (_, i) => [i]); // nodes may be sparse
   for (const cluster of near) {
@@ -89,8 +94,22 @@ export function clusterPhotos(nodes: PhotoSignature[], candidates: Iterable<[num
     const ub = unitOf[edge.b];
     if (ua !== ub) unitEdges.push({ a: ua, b: ub, score: edge.score });
   }
-  const allSimilar = (left: number[], right: number[]) =>
-    left.every((ua) => right.every((ub) => units[ua].every((x) => units[ub].every((y) => judgeOf.verdict(x, y).tier !== null))));
+  // A near cluster is represented by its hub (the member near-duplicate to most others: the original,
+  // as a rule): its turned and cropped copies are like nothing else and must not veto the original's
+  // resemblance to another shot. Units merge only when every pair of their hubs is at least similar.
+  const hubOf = (unit: number) => {
+    const members = units[unit];
+    let best = members[0];
+    let bestCount = -1;
+    for (const m of members) {
+      const count = members.filter((other) => other !== m && isNear(m, other)).length;
+      if (count > bestCount) [best, bestCount] = [m, count];
+    }
+    return best;
+  };
+  const hubs = new Map<number, number>();
+  const hub = (unit: number) => hubs.get(unit) ?? hubs.set(unit, hubOf(unit)).get(unit)!;
+  const allSimilar = (left: number[], right: number[]) => left.every((ua) => right.every((ub) => judgeOf.verdict(hub(ua), hub(ub)).tier !== null));
   const similarUnits = agglomerate(nodes.length, unitEdges, allSimilar);
   const similar = similarUnits.map((cluster) => ({ members: cluster.members, score: cluster.score }));
   return { near, similar };

@@ -411,6 +411,7 @@ class DedupEngine implements Engine {
         format: decoded.format,
         width: decoded.width,
         height: decoded.height,
+        content: decoded.content.width !== decoded.width || decoded.content.height !== decoded.height ? decoded.content : null,
         takenAt: decoded.takenAt,
         phash: phashToHex(decoded.phash),
         phashVariants: decoded.phashVariants?.map(phashToHex) ?? null,
@@ -518,6 +519,8 @@ class DedupEngine implements Engine {
         vectors: MODEL_VIEWS.map((_, v) => normalise(this.vectors.read(base + v))),
         phash: phashFromHex(entry.phash!),
         phashVariants: entry.phashVariants?.map(phashFromHex) ?? null,
+        // The crop and detail rules want the size of the picture itself, borders cut off.
+        dimensions: entry.content ?? (entry.width && entry.height ? { width: entry.width, height: entry.height } : null),
       };
       if (this.signatureCache.size > 50_000) this.signatureCache.clear(); // bounded memory on huge libraries
       this.signatureCache.set(base, signature);
@@ -612,7 +615,12 @@ class DedupEngine implements Engine {
       rotationVariants: true,
     });
     const embeddings = await model.embed(decoded.modelInputs);
-    const probe: PhotoSignature = { vectors: embeddings.map(normalise), phash: decoded.phash, phashVariants: decoded.phashVariants };
+    const probe: PhotoSignature = {
+      vectors: embeddings.map(normalise),
+      phash: decoded.phash,
+      phashVariants: decoded.phashVariants,
+      dimensions: decoded.content,
+    };
     const settings = this.settings();
     this.syncIndex();
     const { keys, nodeOfBase, files } = this.library();

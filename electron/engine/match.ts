@@ -9,7 +9,7 @@
 //   hash is one of them;
 // - the CNN embedding (semantics), by cosine: the "similar" tier (same scene), and copies whose
 //   pixels changed too much for the hashes (large watermark, strong colour changes).
-import { DETAIL_WORDS, ROTATION_VARIANT_COUNT, type ModelView } from './decode.ts';
+import { DETAIL_WORDS, splitVariants, type ModelView } from './decode.ts';
 import { MODEL_VIEWS } from './defaults.ts';
 import type { MatchSettings } from './types.ts';
 
@@ -20,7 +20,23 @@ export interface PhotoSignature {
   phash: bigint;
   /** decode.ts's variant hashes: 7 rotations/mirrors, crop windows, detail words; or null. */
   phashVariants: bigint[] | null;
+  /** Pixel size as displayed (EXIF orientation applied), when known: the crop and detail rules use it. */
+  dimensions?: { width: number; height: number } | null;
 }
+
+/**
+ * Below this many pixels on its short side a photo has no structure at the detail hash's 64×64 scale
+ * (re-encoding a 64-pixel icon moves a quarter of its bits): pairs with such a photo are judged
+ * without the detail hash, by the pHash alone, as before the detail hash existed.
+ */
+export const DETAIL_MIN_SIDE = 96;
+
+/**
+ * A photo counts as a crop of another only when it has fewer pixels: at most this share of the
+ * other's (a 95 % window keeps 90 % of them). Consecutive frames of a video or burst have the same
+ * size, and the next frame of a panning camera looks like a slightly shifted crop of this one.
+ */
+export const CROP_MAX_AREA_RATIO = 0.97;
 
 export interface PairEvidence {
   /** CNN, whole image against whole image. */
@@ -30,10 +46,15 @@ export interface PairEvidence {
   phashDistance: number;
   /** Bits (of 255) apart in the detail hash; null when either photo has none (catalogued before it existed). */
   detailDistance: number | null;
-  /** Smallest distance between one photo's whole-image pHash and a crop window of the other; 64 if none. */
+  /** Smallest distance between one photo's whole-image pHash and a crop window of the other (one with more pixels, when sizes are known); 64 if none. */
   cropPhashDistance: number;
   /** Smallest distance between one photo and a rotation/mirror of the other; 64 if not computed. */
   rotatedPhashDistance: number;
+  /**
+   * Detail-hash distance between one photo and the other turned the way its rotation variant matched
+   * (the best over variants within MatchLimits.rotatedPhashMax); null when not computed or unknown.
+   */
+  rotatedDetailDistance: number | null;
 }
 
 export type MatchTier = 'near' | 'similar';
@@ -68,7 +89,7 @@ export interface MatchLimits {
 export const MATCH_LIMITS: MatchLimits = {
   detailMax: 28,
   cnnDetailMax: 28,
-  cropPhashMax: 4,
+  cropPhashMax: 6,
   cropMinCosine: 0.6,
   rotatedPhashMax: 10,
   relatedCosine: 0.5,
@@ -118,6 +139,8 @@ interface HashWords {
   rotations: Uint32Array | null; // 7 × [lo, hi]
   windows: Uint32Array; // n × [lo, hi]
   detail: Uint32Array | null; // DETAIL_WORDS × [lo, hi]
+  /** The detail hash under each of the 7 rotations/mirrors (variant order), made when first needed. */
+  turnedDetail: Uint32Array[] | null;
 }
 
 const wordsCache = new WeakMap<PhotoSignature, HashWords>();
@@ -134,18 +157,73 @@ function toWords(hashes: bigint[]): Uint32Array {
 function wordsOf(signature: PhotoSignature): HashWords {
   let words = wordsCache.get(signature);
   if (!words) {
-    const variants = signature.phashVariants;
     // Catalogued before the crop windows and detail hash existed: only the 7 rotations.
-    const full = variants !== null && variants.length >= ROTATION_VARIANT_COUNT + DETAIL_WORDS;
+    const parts = signature.phashVariants ? splitVariants(signature.phashVariants) : null;
     words = {
       phash: toWords([signature.phash]),
-      rotations: variants ? toWords(variants.slice(0, ROTATION_VARIANT_COUNT)) : null,
-      windows: full ? toWords(variants.slice(ROTATION_VARIANT_COUNT, variants.length - DETAIL_WORDS)) : new Uint32Array(0),
-      detail: full ? toWords(variants.slice(-DETAIL_WORDS)) : null,
+      rotations: parts ? toWords(parts.rotations) : null,
+      windows: parts ? toWords(parts.windows) : new Uint32Array(0),
+      detail: parts?.detail ? toWords(parts.detail) : null,
+      turnedDetail: null,
     };
     wordsCache.set(signature, words);
   }
   return words;
+}
+
+// ---- The detail hash of a turned photo, without decoding it again ----
+// The detail hash is the signs of the DCT coefficients C(u, v) (u across, v down; bit v·16 + u).
+// Turning or mirroring the image only moves and negates coefficients: mirroring left-right gives
+// (-1)^u·C(u, v), upside down (-1)^v·C(u, v), transposing C(v, u); the rotations are products of
+// those. So each variant's detail hash is a fixed permutation of bits, some of them inverted.
+
+const DETAIL_SIDE = 16;
+
+/** Turns whose pHash is this close get their detail distance measured (above any rotation bar in use). */
+const TURNED_DETAIL_SEARCH = 16;
+
+/** Per variant (decode.ts order: 90°, 180°, 270°, mirror ←→, mirror ↕, transpose, anti-transpose): whether it transposes, and the sign rule. */
+const TURNS: { transpose: boolean; sign: (u: number, v: number) => number }[] = [
+  { transpose: true, sign: (u) => u }, // rotate 90° clockwise: (-1)^u·C(v, u)
+  { transpose: false, sign: (u, v) => u + v }, // rotate 180°
+  { transpose: true, sign: (_, v) => v }, // rotate 270° clockwise: (-1)^v·C(v, u)
+  { transpose: false, sign: (u) => u }, // mirror left-right
+  { transpose: false, sign: (_, v) => v }, // mirror top-bottom
+  { transpose: true, sign: () => 0 }, // transpose
+  { transpose: true, sign: (u, v) => u + v }, // anti-transpose
+];
+
+/** The detail hash (DETAIL_WORDS × [lo, hi] words) of the image turned by variant `turn`. */
+export function turnDetail(detail: Uint32Array, turn: number): Uint32Array {
+  const { transpose, sign } = TURNS[turn];
+  const out = new Uint32Array(detail.length);
+  for (let v = 0; v < DETAIL_SIDE; v++) {
+    for (let u = 0; u < DETAIL_SIDE; u++) {
+      if (u === 0 && v === 0) continue; // DC: not in the hash
+      const from = transpose ? u * DETAIL_SIDE + v : v * DETAIL_SIDE + u;
+      let bit = (detail[from >> 5] >>> (from & 31)) & 1;
+      if (sign(u, v) & 1) bit ^= 1;
+      const to = v * DETAIL_SIDE + u;
+      if (bit) out[to >> 5] |= 1 << (to & 31);
+    }
+  }
+  return out;
+}
+
+function detailDistanceOf(a: Uint32Array, b: Uint32Array): number {
+  let sum = 0;
+  for (let w = 0; w < a.length; w++) sum += popcount32(a[w] ^ b[w]);
+  return sum;
+}
+
+/** Whether `crop` may be a crop of `whole`: true unless both sizes are known and `crop` is not the smaller. */
+function mayBeCropOf(crop: PhotoSignature, whole: PhotoSignature): boolean {
+  if (!crop.dimensions || !whole.dimensions) return true;
+  return crop.dimensions.width * crop.dimensions.height <= CROP_MAX_AREA_RATIO * whole.dimensions.width * whole.dimensions.height;
+}
+
+function hasDetailScale(signature: PhotoSignature): boolean {
+  return !signature.dimensions || Math.min(signature.dimensions.width, signature.dimensions.height) >= DETAIL_MIN_SIDE;
 }
 
 function popcount32(x: number): number {
@@ -180,13 +258,25 @@ export function comparePhotos(a: PhotoSignature, b: PhotoSignature, withRotation
   const wb = wordsOf(b);
   const phashDistance = distance(wa.phash, 0, wb.phash, 0);
   let detailDistance: number | null = null;
-  if (wa.detail && wb.detail) {
+  if (wa.detail && wb.detail && hasDetailScale(a) && hasDetailScale(b)) {
     detailDistance = 0;
     for (let w = 0; w < DETAIL_WORDS; w++) detailDistance += distance(wa.detail, w, wb.detail, w);
   }
-  const cropPhashDistance = Math.min(smallestDistance(wa.phash, wb.windows), smallestDistance(wb.phash, wa.windows));
-  const rotatedPhashDistance = withRotations && wb.rotations ? smallestDistance(wa.phash, wb.rotations) : 64;
-  return { cosine, cropCosine, phashDistance, detailDistance, cropPhashDistance, rotatedPhashDistance };
+  const cropPhashDistance = Math.min(mayBeCropOf(a, b) ? smallestDistance(wa.phash, wb.windows) : 64, mayBeCropOf(b, a) ? smallestDistance(wb.phash, wa.windows) : 64);
+  let rotatedPhashDistance = 64;
+  let rotatedDetailDistance: number | null = null;
+  if (withRotations && wb.rotations) {
+    for (let turn = 0; turn < wb.rotations.length / 2; turn++) {
+      const d = distance(wa.phash, 0, wb.rotations, turn);
+      rotatedPhashDistance = Math.min(rotatedPhashDistance, d);
+      // Only turns that could pass the rotation rule need their detail distance.
+      if (d > TURNED_DETAIL_SEARCH || !wa.detail || !wb.detail || !hasDetailScale(a) || !hasDetailScale(b)) continue;
+      wb.turnedDetail ??= TURNS.map((_, t) => turnDetail(wb.detail!, t));
+      const turned = detailDistanceOf(wa.detail, wb.turnedDetail[turn]);
+      rotatedDetailDistance = rotatedDetailDistance === null ? turned : Math.min(rotatedDetailDistance, turned);
+    }
+  }
+  return { cosine, cropCosine, phashDistance, detailDistance, cropPhashDistance, rotatedPhashDistance, rotatedDetailDistance };
 }
 
 /** pHash distance as a similarity in [0, 1] (0 bits apart → 1). */
@@ -205,7 +295,14 @@ export function nearReason(evidence: PairEvidence, settings: MatchSettings, limi
   if (evidence.phashDistance <= settings.phashMaxDistance && (detail === null || detail <= limits.detailMax)) return 'hash';
   // The whole of one is a crop window of the other, and the CNN does not object.
   if (evidence.cropPhashDistance <= limits.cropPhashMax && Math.max(evidence.cosine, evidence.cropCosine) >= limits.cropMinCosine) return 'crop';
-  if (settings.rotationInvariant && evidence.rotatedPhashDistance <= Math.min(limits.rotatedPhashMax, settings.phashMaxDistance)) return 'rotation';
+  // A turned copy: like the hash rule, on the other photo turned (its detail hash turned with it).
+  const turnedDetail = evidence.rotatedDetailDistance;
+  if (
+    settings.rotationInvariant &&
+    evidence.rotatedPhashDistance <= Math.min(limits.rotatedPhashMax, settings.phashMaxDistance) &&
+    (turnedDetail === null || turnedDetail <= limits.detailMax)
+  )
+    return 'rotation';
   // The CNN is sure and the fine structure roughly agrees: a copy with heavier pixel edits.
   if (evidence.cosine >= settings.nearCosine && (detail === null || detail <= limits.cnnDetailMax)) return 'cnn';
   return null;

@@ -85,8 +85,8 @@ export interface AblationResults {
 const mildEdits = EDITS.filter((e) => e.level === 'mild').map((e) => e.name);
 const strongEdits = EDITS.filter((e) => e.level === 'strong').map((e) => e.name);
 
-function variantOf(name: string, what: string, set: EvalSet, labels: Labels, table: EvidenceTable, thresholds: Thresholds): Variant {
-  const groups = simulateGroups(table, thresholds);
+function variantOf(name: string, what: string, set: EvalSet, labels: Labels, table: EvidenceTable, thresholds: Thresholds, linkage: 'hub' | 'complete' = 'hub'): Variant {
+  const groups = simulateGroups(table, thresholds, linkage);
   const report = scorePartition(set, labels, groups.nearOf);
   const similar = scoreSimilar(set, labels, groups.nearOf, groups.similarOf);
   return {
@@ -102,18 +102,19 @@ function variantOf(name: string, what: string, set: EvalSet, labels: Labels, tab
   };
 }
 
-export async function ablations(set: EvalSet, labels: Labels, signals: FileSignals[]): Promise<AblationResults> {
+export async function ablations(set: EvalSet, labels: Labels, signals: FileSignals[], workDir: string): Promise<AblationResults> {
   const defaults: Thresholds = { settings: { ...DEFAULT_SETTINGS }, limits: { ...MATCH_LIMITS } };
   const engineTable = computeEvidence(signals.map((s) => signatureOf(s, MODEL_VIEWS, CROP_WINDOWS)), MODEL_VIEWS);
   const variants: Variant[] = [variantOf('engine', `defaults, views ${MODEL_VIEWS.join(' + ')}, ${CROP_WINDOWS.length} crop windows`, set, labels, engineTable, defaults)];
+  variants.push(variantOf('complete linkage', 'near clusters merge only when every cross pair is at least similar (the previous rule), instead of hub + related', set, labels, engineTable, defaults, 'complete'));
   variants.push(variantOf('no detail hash', 'pHash matches without the detail check', set, labels, engineTable, { ...defaults, limits: { ...defaults.limits, detailMax: 255, cnnDetailMax: 255 } }));
   variants.push(variantOf('no crop windows', 'crop-window hashes not used', set, labels, engineTable, { ...defaults, limits: { ...defaults.limits, cropPhashMax: -1 } }));
-  const fullOnly: ModelView[] = ['full'];
-  const fullTable = computeEvidence(signals.map((s) => signatureOf(s, fullOnly, CROP_WINDOWS)), fullOnly);
-  variants.push(variantOf('whole-image view only', 'the CNN embeds the whole image only (a third of the model time)', set, labels, fullTable, defaults));
+  const withCrops: ModelView[] = ['full', 'center80', 'center60'];
+  const cropTable = computeEvidence(signals.map((s) => signatureOf(s, withCrops, CROP_WINDOWS)), withCrops);
+  variants.push(variantOf('+ centred crop views', 'the CNN also embeds the centred 80 % and 60 % crops (the previous views; 3× the model time)', set, labels, cropTable, defaults));
   const denseTable = computeEvidence(signals.map((s) => signatureOf(s, MODEL_VIEWS, ALL_WINDOWS)), MODEL_VIEWS);
   variants.push(variantOf(`${ALL_WINDOWS.length} crop windows`, '8 sizes (0.95 … 0.6) on the 3×3 grid', set, labels, denseTable, defaults));
-  const untrimmed = await computeSignals(set.files, { cacheDir: '.eval', trimBorders: false, embeddings: false, log: () => {} });
+  const untrimmed = await computeSignals(set.files, { cacheDir: workDir, trimBorders: false, embeddings: false, log: () => {} });
   {
     // Hashes without the border trim; the embeddings are the trimmed ones (a second embedding pass
     // costs a quarter of an hour), so this shows the trim's effect on the hashes only.
@@ -167,7 +168,7 @@ export interface Cost {
   /** Milliseconds per image: decode (with the hashes) + model, for each configuration. */
   engine: number;
   withCnnRotations: number;
-  wholeOnly: number;
+  withCropViews: number;
   decodeWithVariants: number;
   decodeWithoutVariants: number;
 }
@@ -190,7 +191,7 @@ export async function costPerImage(set: EvalSet, count: number): Promise<Cost> {
     images: files.length,
     engine: await run(MODEL_VIEWS, true, true),
     withCnnRotations: await run([...MODEL_VIEWS, 'rotate90', 'rotate180', 'rotate270', 'mirror'], true, true),
-    wholeOnly: await run(['full'], true, true),
+    withCropViews: await run(['full', 'center80', 'center60'], true, true),
     decodeWithVariants: await run([], true, false),
     decodeWithoutVariants: await run([], false, false),
   };

@@ -13,6 +13,8 @@ export interface EvidenceTable {
   detail: Uint8Array;
   cropPhash: Uint8Array;
   rotatedPhash: Uint8Array;
+  /** 255 when unknown. */
+  rotatedDetail: Uint8Array;
 }
 
 export function computeEvidence(signatures: PhotoSignature[], views: readonly ModelView[]): EvidenceTable {
@@ -26,6 +28,7 @@ export function computeEvidence(signatures: PhotoSignature[], views: readonly Mo
     detail: new Uint8Array(size),
     cropPhash: new Uint8Array(size),
     rotatedPhash: new Uint8Array(size),
+    rotatedDetail: new Uint8Array(size),
   };
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
@@ -37,6 +40,7 @@ export function computeEvidence(signatures: PhotoSignature[], views: readonly Mo
       table.detail[k] = e.detailDistance ?? 255;
       table.cropPhash[k] = e.cropPhashDistance;
       table.rotatedPhash[k] = e.rotatedPhashDistance;
+      table.rotatedDetail[k] = e.rotatedDetailDistance ?? 255;
     }
   }
   return table;
@@ -52,5 +56,6 @@ export function evidenceAt(table: EvidenceTable, i: number, j: number): PairEvid
     detailDistance: table.detail[k] === 255 ? null : table.detail[k],
     cropPhashDistance: table.cropPhash[k],
     rotatedPhashDistance: table.rotatedPhash[k],
+    rotatedDetailDistance: table.rotatedDetail[k] === 255 ? null : table.rotatedDetail[k],
   };
 }

@@ -24,6 +24,8 @@ export interface Results {
   sweeps: Record<string, { value: number; score: TuneScore }[]>;
   simulated: { on: SimulatedGroups; off: SimulatedGroups; tuned: SimulatedGroups };
   similarSweep: { similarCosine: number; tune: SimilarReport; test: SimilarReport }[];
+  /** group.ts over all pairs with detailMax swept (the rest at the defaults). */
+  groupSweep: { value: number; score: Score }[];
   curves: { cosine: CurvePoint[]; phash: CurvePoint[] };
   extra: AblationResults;
   cost: Cost;
@@ -125,7 +127,7 @@ export async function writeReport(r: Results, docsDir: string): Promise<void> {
   // ---- Plot
   await plot(r, join(docsDir, 'quality-pr.png'), engineReport, fidReport);
   out('## Precision–recall', '', '![precision and recall](quality-pr.png)', '');
-  out('Curves: one signal alone, every pair judged on its own (CNN whole-image cosine swept 0.80 → 1.00; 64-bit pHash distance 0 → 20), and the engine\'s rules with the detail-hash bar swept. Markers: the engine\'s rules at the defaults judged pair by pair, the engine\'s groups, and findimagedupes\' groups at its thresholds (80–98 %).', '');
+  out('Left: the whole range; right: the top-right corner, enlarged. Curves: one signal alone, every pair judged on its own (CNN whole-image cosine swept 0.80 → 1.00; 64-bit pHash distance 0 → 20); the engine\'s rules with the detail-hash bar (detailMax) swept, pair by pair and as the groups group.ts makes; findimagedupes\' groups at thresholds 80–98 %. Markers: the defaults, pair by pair and as the real engine\'s groups, and findimagedupes\' default.', '');
 
   // ---- Per edit
   out('## Recall per edit', '');
@@ -170,7 +172,7 @@ export async function writeReport(r: Results, docsDir: string): Promise<void> {
   out('## The similar tier', '');
   out(`Other-shot pairs (including those of edited copies of such photos): ${similarReport.total}. In one similar group: ${pct(similarReport.inSimilar, similarReport.total)}; in one near group (wrong): ${pct(similarReport.inNear, similarReport.total)}; in neither: ${pct(similarReport.inNone, similarReport.total)}. Pairs shown together in similar groups: ${similarReport.pairsInSimilar}, of which unrelated photos: ${similarReport.unrelatedInSimilar}.`, '');
 
-  out('The similar tier\'s threshold (similarCosine) swept, group.ts, other-shot pairs in one similar group / all of them, and unrelated pairs shown together in similar groups. The default is the lowest value at which unrelated pairs stay under 1 % of the pairs shown in similar groups on the tune half. Most other-shot pairs left in neither tier are frames far apart in the video (the camera moved: whole-image cosine under 0.8). The test half holds few other-shot pairs (most frames fell in the tune half).', '');
+  out('The similar tier\'s threshold (similarCosine) swept, group.ts, other-shot pairs in one similar group / all of them, and unrelated pairs shown together in similar groups. The default is the lowest value at which unrelated pairs stay under 1 % of the pairs shown in similar groups on the tune half. Most other-shot pairs left in neither tier are frames far apart in the video (the camera moved: whole-image cosine under the bar). The test half holds few other-shot pairs (most frames fell in the tune half).', '');
   out('| similarCosine | tune: other shots in similar | tune: unrelated pairs in similar | test: other shots in similar | test: unrelated pairs in similar |', '|---|---|---|---|---|');
   for (const s of r.similarSweep) out(`| ${s.similarCosine}${s.similarCosine === r.shipped.settings.similarCosine ? ' (default)' : ''} | ${pct(s.tune.inSimilar, s.tune.total)} | ${s.tune.unrelatedInSimilar} of ${s.tune.pairsInSimilar} | ${pct(s.test.inSimilar, s.test.total)} | ${s.test.unrelatedInSimilar} of ${s.test.pairsInSimilar} |`);
   out('');
@@ -188,7 +190,7 @@ export async function writeReport(r: Results, docsDir: string): Promise<void> {
   for (const v of r.extra.variants) out(`| ${v.name} | ${v.what} | ${f4(v.all.precision)} | ${f4(v.all.recall)} | ${f3(v.mild)} | ${f3(v.strong)} | ${f3(v.crops)} | ${f3(v.letterbox)} | ${v.similarInNear} / ${v.similarTotal} |`);
   const c = r.extra.cnnRotation;
   out('', `**Rotations and mirrors: pHash variants or CNN views?** The pHash rotation/mirror variants find ${pct(c.hashFound, c.total)} of the rotated, EXIF-rotated and mirrored copies (distance ≤ rotatedPhashMax). CNN rotated/mirrored views (whole against turned view, either way) need a cosine ≥ ${c.threshold.toFixed(3)} to let no unrelated pair through on this set, and there find ${pct(c.found, c.total)} (and call ${c.similarPairs} other-shot pairs alike). They would cost ${(r.cost.withCnnRotations - r.cost.engine).toFixed(0)} ms more per image; the pHash variants are computed in every decode and cost ${(r.cost.decodeWithVariants - r.cost.decodeWithoutVariants).toFixed(1)} ms per image. So the engine uses the pHash variants and no CNN rotation views.`, '');
-  out(`**Cost per image** (${r.cost.images} source photos, this machine, which may be shared: rough): decode + hashes + model with the engine's views ${r.cost.engine.toFixed(0)} ms; with four CNN rotation views added ${r.cost.withCnnRotations.toFixed(0)} ms; whole-image view only ${r.cost.wholeOnly.toFixed(0)} ms; decode with all variant hashes ${r.cost.decodeWithVariants.toFixed(1)} ms, without ${r.cost.decodeWithoutVariants.toFixed(1)} ms.`, '');
+  out(`**Cost per image** (${r.cost.images} source photos, this machine, which may be shared: rough): decode + hashes + model with the engine's views ${r.cost.engine.toFixed(0)} ms; with four CNN rotation views added ${r.cost.withCnnRotations.toFixed(0)} ms; with the two centred crop views of the previous default ${r.cost.withCropViews.toFixed(0)} ms; decode with all variant hashes ${r.cost.decodeWithVariants.toFixed(1)} ms, without ${r.cost.decodeWithoutVariants.toFixed(1)} ms.`, '');
 
   // ---- Rotation on/off
   if (r.engine && engineOff && engineReport) {
@@ -262,7 +264,8 @@ async function plot(r: Results, path: string, engine: PartitionReport | null, fi
   const curves: Curve[] = [
     { label: 'CNN cosine alone', colour: '#d62728', points: r.curves.cosine.map((p) => ({ recall: p.score.recall, precision: p.score.precision })) },
     { label: 'pHash distance alone', colour: '#1f77b4', points: r.curves.phash.map((p) => ({ recall: p.score.recall, precision: p.score.precision })) },
-    { label: 'engine rules, detailMax swept', colour: '#2ca02c', points: r.sweeps.detailMax.map((p) => ({ recall: p.score.recall, precision: p.score.precision })) },
+    { label: 'engine rules (pairs), detailMax swept', colour: '#2ca02c', points: r.sweeps.detailMax.map((p) => ({ recall: p.score.recall, precision: p.score.precision })) },
+    { label: 'engine groups, detailMax swept', colour: '#ff7f0e', points: r.groupSweep.map((p) => ({ recall: p.score.recall, precision: p.score.precision })) },
   ];
   if (r.fid) {
     const points = [...r.fid.runs]
@@ -275,7 +278,7 @@ async function plot(r: Results, path: string, engine: PartitionReport | null, fi
   const markers: Marker[] = [{ label: 'engine rules at defaults (pairs)', colour: '#2ca02c', recall: pairwise.recall, precision: pairwise.precision, shape: 'diamond' }];
   if (engine) markers.push({ label: 'engine groups (defaults)', colour: '#ff7f0e', recall: engine.overall.recall, precision: engine.overall.precision, shape: 'circle' });
   if (fid) markers.push({ label: 'findimagedupes default (90 %)', colour: '#9467bd', recall: fid.overall.recall, precision: fid.overall.precision, shape: 'square' });
-  await writePlot(path, 'Near-duplicate pairs: precision against recall', curves, markers, { recall: [0, 1], precision: [0.5, 1] });
+  await writePlot(path, 'Near-duplicate pairs: precision against recall', curves, markers, { recall: [0, 1], precision: [0.5, 1] }, { recall: [0.8, 1], precision: [0.995, 1] });
 }
 
 

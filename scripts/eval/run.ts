@@ -1,5 +1,5 @@
 // npm run eval: the matching-quality evaluation (docs/QUALITY.md, docs/quality-pr.png).
-//   npm run eval -- [--photos DIR] [--originals 60] [--seed 7] [--no-engine] [--no-findimagedupes]
+//   npm run eval -- [--photos DIR] [--originals 60] [--seed 7] [--work .eval] [--no-engine] [--no-findimagedupes]
 // 1. builds the set (source photos + seeded edited copies, under .eval/),
 // 2. computes every file's signals with the engine's decode.ts / model.ts (cached under .eval/),
 // 3. scores every pair with match.ts, chooses thresholds on the tune half, checks them on the test half,
@@ -29,6 +29,7 @@ const { values: args } = parseArgs({
     photos: { type: 'string', default: process.env.PHOTO_DEDUP_SHARED ? join(process.env.PHOTO_DEDUP_SHARED, 'photos') : resolve(REPO, '..', 'shared', 'photos') },
     originals: { type: 'string', default: '60' },
     seed: { type: 'string', default: '7' },
+    work: { type: 'string', default: join(REPO, '.eval') },
     'no-engine': { type: 'boolean', default: false },
     'no-findimagedupes': { type: 'boolean', default: false },
   },
@@ -48,7 +49,7 @@ async function timed<T>(name: string, work: () => Promise<T> | T): Promise<T> {
 }
 
 const started = Date.now();
-const workDir = join(REPO, '.eval');
+const workDir = resolve(args.work!);
 await mkdir(workDir, { recursive: true });
 const set = await timed('set', () => buildEvalSet({ photosDir: resolve(args.photos!), workDir, originals: Number(args.originals), seed: Number(args.seed), log }));
 log(`${set.files.length} files: ${set.truth.photos.length} source photos, ${set.files.length - set.truth.photos.length} edited copies of ${set.edited.length} originals`);
@@ -90,7 +91,10 @@ const similarSweep = await timed('similar tier', () =>
   }),
 );
 const curves = await timed('curves', () => singleSignalCurves(table, labels));
-const extra = await timed('ablations', () => ablations(set, labels, signals));
+const groupSweep = await timed('group curve', () =>
+  GRID.detailMax.map((value) => ({ value, score: scorePartition(set, labels, simulateGroups(table, { ...shipped, limits: { ...shipped.limits, detailMax: value } }).nearOf).overall })),
+);
+const extra = await timed('ablations', () => ablations(set, labels, signals, workDir));
 const cost = await timed('cost', () => costPerImage(set, 40));
 
 let engine: EngineRun | null = null;
@@ -102,6 +106,6 @@ if (fidVersion) fid = { version: fidVersion, runs: await timed('findimagedupes',
 else if (!args['no-findimagedupes']) log('findimagedupes is not installed (apt-get install findimagedupes): its row is left out');
 
 timings.total = (Date.now() - started) / 1000;
-const results: Results = { set, labels, table, shipped, tuned, split, candidates, sweeps, simulated, similarSweep, curves, extra, cost, engine, fid, timings, target: TARGET, edits: EDITS };
+const results: Results = { set, labels, table, shipped, tuned, split, candidates, sweeps, simulated, similarSweep, groupSweep, curves, extra, cost, engine, fid, timings, target: TARGET, edits: EDITS };
 await writeReport(results, join(REPO, 'docs'));
 log(`total: ${timings.total.toFixed(0)} s; wrote docs/QUALITY.md and docs/quality-pr.png`);

@@ -6,13 +6,16 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { decodeImage, DETAIL_WORDS, ROTATION_VARIANT_COUNT, VIEW_SPECS, type CropWindow, type ModelView } from '../../electron/engine/decode.ts';
+import { decodeImage, DETAIL_WORDS, ROTATION_VARIANT_COUNT, type CropWindow, type ModelView } from '../../electron/engine/decode.ts';
 import { normalise, type PhotoSignature } from '../../electron/engine/match.ts';
 import { EmbeddingModel } from '../../electron/engine/model.ts';
 import type { EvalFile } from './dataset.ts';
 
-/** Every view decode.ts offers: the eval measures which are worth their cost. */
-export const ALL_VIEWS = Object.keys(VIEW_SPECS) as ModelView[];
+/**
+ * The views embedded for the eval: the engine's, the centred crops it used before (for the
+ * comparison), and the turned ones (CNN rotation views against the pHash variants).
+ */
+export const ALL_VIEWS: ModelView[] = ['full', 'center80', 'center60', 'rotate90', 'rotate180', 'rotate270', 'mirror'];
 
 /** Crop windows measured: 8 sizes on a 3×3 grid of positions. */
 export const ALL_WINDOWS: CropWindow[] = [0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6].flatMap((size) => [0, 0.5, 1].flatMap((y) => [0, 0.5, 1].map((x) => ({ size, x, y }))));
@@ -28,6 +31,8 @@ export interface FileSignals {
   rotations: bigint[];
   windows: Map<string, bigint>;
   detail: bigint[];
+  /** The picture's pixel size as displayed (EXIF orientation applied, flat borders cut off). */
+  dimensions: { width: number; height: number };
   /** L2-normalised embedding per view. */
   vectors: Map<ModelView, Float32Array>;
 }
@@ -74,11 +79,17 @@ export async function computeSignals(files: EvalFile[], options: SignalOptions):
         if (++embedded % 100 === 0) options.log(`  embeddings: ${embedded} made (${((Date.now() - started) / embedded).toFixed(0)} ms each)`);
       }
 
-      let hashes: { phash: string; variants: string[] };
+      let hashes: { phash: string; variants: string[]; width?: number; height?: number };
       if (existsSync(hashPath)) hashes = JSON.parse(await readFile(hashPath, 'utf8'));
       else {
         const decoded = await decodeImage(bytes, basename(file.path), { inputSize: 224, views: [], maxMegapixels: 200, rotationVariants: true, cropWindows: ALL_WINDOWS, trimBorders: options.trimBorders });
-        hashes = { phash: decoded.phash.toString(16), variants: decoded.phashVariants!.map((v) => v.toString(16)) };
+        hashes = { phash: decoded.phash.toString(16), variants: decoded.phashVariants!.map((v) => v.toString(16)), width: decoded.content.width, height: decoded.content.height };
+        await writeFile(hashPath, JSON.stringify(hashes));
+      }
+      if (hashes.width === undefined) {
+        // Cached before the size was kept: decode again for it (the picture's size, borders cut off).
+        const decoded = await decodeImage(bytes, basename(file.path), { inputSize: 224, views: [], maxMegapixels: 200, rotationVariants: false, trimBorders: options.trimBorders });
+        hashes = { ...hashes, width: decoded.content.width, height: decoded.content.height };
         await writeFile(hashPath, JSON.stringify(hashes));
       }
       const variants = hashes.variants.map((v) => BigInt('0x' + v));
@@ -87,6 +98,7 @@ export async function computeSignals(files: EvalFile[], options: SignalOptions):
         rotations: variants.slice(0, ROTATION_VARIANT_COUNT),
         windows: new Map(ALL_WINDOWS.map((w, i) => [windowKey(w), variants[ROTATION_VARIANT_COUNT + i]])),
         detail: variants.slice(-DETAIL_WORDS),
+        dimensions: { width: hashes.width!, height: hashes.height! },
         vectors,
       };
     }
@@ -104,6 +116,7 @@ export function signatureOf(signals: FileSignals, views: ModelView[], windows: C
     vectors: views.map((v) => signals.vectors.get(v)!),
     phash: signals.phash,
     phashVariants: [...signals.rotations, ...windows.map((w) => signals.windows.get(windowKey(w))!), ...signals.detail],
+    dimensions: signals.dimensions,
   };
 }
 

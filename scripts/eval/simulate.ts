@@ -13,7 +13,7 @@ export interface SimulatedGroups {
   similarOf: Int32Array;
 }
 
-export function simulateGroups(table: EvidenceTable, thresholds: Thresholds): SimulatedGroups {
+export function simulateGroups(table: EvidenceTable, thresholds: Thresholds, nearLinkage: 'hub' | 'complete' = 'hub'): SimulatedGroups {
   const { n } = table;
   const { settings, limits } = thresholds;
   const evidence = (a: number, b: number): PairEvidence => {
@@ -30,7 +30,7 @@ export function simulateGroups(table: EvidenceTable, thresholds: Thresholds): Si
     }
   }
   const nodes = new Array<PhotoSignature>(n); // never read: the evidence comes from the table
-  const clustering = clusterPhotos(nodes, candidates, { settings, limits, isDismissed: () => false, evidence });
+  const clustering = clusterPhotos(nodes, candidates, { settings, limits, isDismissed: () => false, evidence, nearLinkage });
   const nearOf = new Int32Array(n).fill(-1);
   clustering.near.forEach((cluster, g) => cluster.members.forEach((m) => (nearOf[m] = g)));
   const similarOf = new Int32Array(n).fill(-1);

@@ -67,6 +67,7 @@ export function candidatesOf(table: EvidenceTable, labels: Labels, subset: Subse
         detailDistance: table.detail[k] === 255 ? null : table.detail[k],
         cropPhashDistance: table.cropPhash[k],
         rotatedPhashDistance: table.rotatedPhash[k],
+        rotatedDetailDistance: table.rotatedDetail[k] === 255 ? null : table.rotatedDetail[k],
       });
       codes.push(code);
     }
