@@ -92,7 +92,7 @@ export const MATCH_LIMITS: MatchLimits = {
   cropPhashMax: 6,
   cropMinCosine: 0.6,
   rotatedPhashMax: 10,
-  relatedCosine: 0.5,
+  relatedCosine: 0.3,
 };
 
 /**

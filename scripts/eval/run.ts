@@ -36,7 +36,7 @@ const { values: args } = parseArgs({
 });
 
 /** What a threshold choice must meet on the tune half (its groups): the precision target with room, and few other shots called near. */
-const TARGET = { minPrecision: 0.995, maxSimilarShare: 0.02 };
+const TARGET = { minPrecision: 0.995, maxSimilarShare: 0.005 };
 
 const log = (message: string) => console.error(message);
 const timings: Record<string, number> = {};

@@ -23,6 +23,13 @@ export const GRID = {
   cnnDetailMax: [16, 20, 24, 28, 32, 40, 48, 56, 64, 255],
 };
 
+/**
+ * Values the search may not pick although the sweeps show them: a crop-window bar above 7 bits
+ * makes the candidate index look in 137 instead of 17 buckets per chunk for each of the 54 windows
+ * of every photo (phash-index.ts), about 8 times the work for a whole library.
+ */
+export const SEARCH_MAX: Partial<Record<keyof typeof GRID, number>> = { cropPhashMax: 7 };
+
 /** Pairs that some grid point could call near: everything else is "not near" everywhere. */
 export interface Candidates {
   evidence: PairEvidence[];
@@ -131,7 +138,7 @@ export function tune(evaluate: (t: Thresholds) => TuneScore, start: Thresholds, 
     let changed = false;
     for (const knob of Object.keys(GRID) as Knob[]) {
       for (const value of GRID[knob]) {
-        if (value === valueOf(best, knob)) continue;
+        if (value === valueOf(best, knob) || value > (SEARCH_MAX[knob] ?? Infinity)) continue;
         const trial = withValue(best, knob, value);
         const trialScore = evaluate(trial);
         if (better(trialScore, bestScore, target)) {
