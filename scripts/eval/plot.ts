@@ -53,13 +53,15 @@ function panel(parts: string[], left: number, range: Range, curves: Curve[], mar
   const { width, height } = PANEL;
   const x = (recall: number) => left + ((recall - range.recall[0]) / (range.recall[1] - range.recall[0])) * width;
   const y = (precision: number) => top + height - ((precision - range.precision[0]) / (range.precision[1] - range.precision[0])) * height;
+  // Enough decimals that every precision tick reads differently (the zoomed panel steps by 0.0005).
+  const precisionDecimals = (range.precision[1] - range.precision[0]) / 10 < 0.001 ? 4 : 3;
   for (let i = 0; i <= 10; i++) {
     const r = range.recall[0] + ((range.recall[1] - range.recall[0]) * i) / 10;
     const p = range.precision[0] + ((range.precision[1] - range.precision[0]) * i) / 10;
     parts.push(`<line x1="${x(r)}" y1="${top}" x2="${x(r)}" y2="${top + height}" stroke="#e4e4e4"/>`);
     parts.push(`<line x1="${left}" y1="${y(p)}" x2="${left + width}" y2="${y(p)}" stroke="#e4e4e4"/>`);
     if (i % 2 === 0) parts.push(`<text x="${x(r)}" y="${top + height + 20}" font-size="12" text-anchor="middle" font-family="DejaVu Sans, sans-serif">${r.toFixed(2)}</text>`);
-    parts.push(`<text x="${left - 8}" y="${y(p) + 4}" font-size="12" text-anchor="end" font-family="DejaVu Sans, sans-serif">${p.toFixed(3)}</text>`);
+    parts.push(`<text x="${left - 8}" y="${y(p) + 4}" font-size="12" text-anchor="end" font-family="DejaVu Sans, sans-serif">${p.toFixed(precisionDecimals)}</text>`);
   }
   parts.push(`<text x="${left + width / 2}" y="${HEIGHT - 22}" font-size="14" text-anchor="middle" font-family="DejaVu Sans, sans-serif">recall (pairs)</text>`);
   parts.push(`<text x="${left - 62}" y="${top + height / 2}" font-size="14" text-anchor="middle" font-family="DejaVu Sans, sans-serif" transform="rotate(-90 ${left - 62} ${top + height / 2})">precision (pairs)</text>`);
