@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { decodeImage, splitVariants } from '../electron/engine/decode.ts';
 import { DEFAULT_SETTINGS, MODEL_VIEWS } from '../electron/engine/defaults.ts';
 import { allPairs, clusterPhotos, type Clustering } from '../electron/engine/group.ts';
@@ -94,7 +94,7 @@ describe('crops, turns and sizes (real photos)', () => {
   test('a turned or mirrored copy keeps its detail hash, turned the same way', async () => {
     const original = await readFile(photo('python3-skimage/coffee.png'));
     const coffee = await signature(original, 'coffee.png');
-    const turns: [string, (image: sharp.Sharp) => sharp.Sharp][] = [
+    const turns: [string, (image: Sharp) => Sharp][] = [
       ['90°', (i) => i.rotate(90)],
       ['180°', (i) => i.rotate(180)],
       ['270°', (i) => i.rotate(270)],
@@ -114,7 +114,7 @@ describe('crops, turns and sizes (real photos)', () => {
     const decoded = await decodeImage(await readFile(photo('darknet/dog.jpg')), 'dog.jpg', { inputSize: 224, views: [], maxMegapixels: 200, rotationVariants: true });
     const detail = splitVariants(decoded.phashVariants!).detail!;
     const words = new Uint32Array(detail.flatMap((w) => [Number(w & 0xffffffffn), Number(w >> 32n)]));
-    let turned = words;
+    let turned: Uint32Array = words;
     for (let i = 0; i < 4; i++) turned = turnDetail(turned, 0);
     assert.deepEqual(turned, words);
     assert.deepEqual(turnDetail(turnDetail(words, 3), 3), words, 'mirroring twice');

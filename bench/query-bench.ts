@@ -1,0 +1,162 @@
+// Drop-to-query end to end in a large library: one photo dropped on the window → decode, embed,
+// candidate search (LSH + pHash index), exact verification, ranked hits; the path the app runs
+// (engine.query). Target (issue 5): ≤ 100 ms on CPU at 100,000 photos.
+//
+//   npx tsx bench/query-bench.ts [--library 100000] [--seed-photos 60] [--queries 30]
+//
+// The library: a real scan of some photos of ../shared/photos (real embeddings and hashes), then
+// synthetic photos appended to the same catalog and vector store until it holds --library photos.
+// Each synthetic embedding mixes two real ones plus noise (non-negative, like the model's pooled
+// output), so the vectors have the real distribution's shape without 100,000 real photos; their
+// pHashes are random. The queries are resized, re-encoded copies of the real photos: the original
+// must come back first.
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import sharp from 'sharp';
+import type { CatalogData, CatalogEntry } from '../electron/engine/catalog.ts';
+import { decodeImage } from '../electron/engine/decode.ts';
+import { MODEL_VIEWS } from '../electron/engine/defaults.ts';
+import { openEngine } from '../electron/engine/index.ts';
+import { mulberry32 } from '../electron/engine/lsh.ts';
+import { EmbeddingModel } from '../electron/engine/model.ts';
+import { VectorStore } from '../electron/engine/vectors.ts';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const LIBRARY = option('library', 100_000);
+const SEED_PHOTOS = option('seed-photos', 60);
+const QUERIES = option('queries', 30);
+
+const ROOT = resolve(import.meta.dirname, '..');
+const SHARED = process.env.PHOTO_DEDUP_SHARED ?? resolve(ROOT, '..', 'shared');
+const WORK = join(ROOT, '.bench', 'query');
+const log = (message: string) => console.error(message);
+const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((values.length * p) / 100))];
+
+async function main() {
+  rmSync(WORK, { recursive: true, force: true });
+  const seedDir = join(WORK, 'seed');
+  const queryDir = join(WORK, 'queries');
+  const catalogPath = join(WORK, 'catalog', 'catalog.json');
+
+  // 1. Real photos, scanned by the engine: their entries and embeddings start the library.
+  const manifest = JSON.parse(await readFile(join(SHARED, 'photos', 'manifest.json'), 'utf8'));
+  const sources: string[] = manifest.photos
+    .filter((p: any) => p.width * p.height >= 250_000 && ['JPEG', 'PNG'].includes(p.format))
+    .slice(0, SEED_PHOTOS)
+    .map((p: any) => join(SHARED, 'photos', p.file));
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(seedDir, { recursive: true });
+  mkdirSync(queryDir, { recursive: true });
+  for (const [i, source] of sources.entries()) {
+    await sharp(source).rotate().jpeg({ quality: 90 }).toFile(join(seedDir, `${String(i).padStart(3, '0')}.jpg`));
+    // The dropped photo: a smaller, re-compressed copy (what a user drags in from a chat or a mail).
+    await sharp(source).rotate().resize({ width: 640, withoutEnlargement: true }).jpeg({ quality: 75 }).toFile(join(queryDir, `${String(i).padStart(3, '0')}.jpg`));
+  }
+  const seedEngine = await openEngine({ catalogPath });
+  await seedEngine.scan([seedDir]);
+  await seedEngine.close();
+
+  // 2. Synthetic photos appended to the same catalog and vector store.
+  const data = JSON.parse(await readFile(catalogPath, 'utf8')) as CatalogData;
+  const dim = data.embedding!.dimension;
+  const views = MODEL_VIEWS.length;
+  const store = VectorStore.open(`${catalogPath}.vectors`, dim, data.vectorRows);
+  const real = data.files.filter((f) => f.vectorRow !== null).map((f) => store.read(f.vectorRow!));
+  const variantCount = data.files.find((f) => f.phashVariants)?.phashVariants?.length ?? 0;
+  const random = mulberry32(7);
+  const hex64 = () => Math.floor(random() * 2 ** 32).toString(16).padStart(8, '0') + Math.floor(random() * 2 ** 32).toString(16).padStart(8, '0');
+  const gauss = () => Math.sqrt(-2 * Math.log(random() || 1e-12)) * Math.cos(2 * Math.PI * random());
+  const meanNorm = real.reduce((sum, v) => sum + Math.hypot(...v), 0) / real.length;
+  const noiseScale = (0.6 * meanNorm) / Math.sqrt(dim);
+  const generateStarted = performance.now();
+  const template = data.files[0];
+  for (let made = data.files.length; made < LIBRARY; ) {
+    const chunk: Float32Array[] = [];
+    const entries: CatalogEntry[] = [];
+    for (let k = 0; k < 1000 && made < LIBRARY; k++, made++) {
+      const a = real[Math.floor(random() * real.length)];
+      const b = real[Math.floor(random() * real.length)];
+      const mix = 0.3 + 0.4 * random();
+      const vector = new Float32Array(dim);
+      for (let j = 0; j < dim; j++) vector[j] = Math.max(0, mix * a[j] + (1 - mix) * b[j] + noiseScale * gauss());
+      for (let v = 0; v < views; v++) chunk.push(vector);
+      entries.push({
+        ...template,
+        path: join(WORK, 'synthetic', String(Math.floor(made / 1000)), `${made}.jpg`),
+        size: 2_000_000 + made,
+        contentHash: `synthetic-${made}`,
+        phash: hex64(),
+        phashVariants: Array.from({ length: variantCount }, hex64),
+        content: null,
+        vectorRow: null,
+        vectorHash: null,
+      });
+    }
+    const first = store.append(chunk);
+    entries.forEach((entry, i) => {
+      entry.vectorRow = first + i * views;
+      entry.vectorHash = store.hashRows(entry.vectorRow, views);
+    });
+    data.files.push(...entries);
+  }
+  data.vectorRows = store.rowCount;
+  store.close();
+  writeFileSync(catalogPath, JSON.stringify(data));
+  const generateMs = performance.now() - generateStarted;
+  log(`library: ${data.files.length} photos (${sources.length} real), made in ${(generateMs / 1000).toFixed(1)} s`);
+
+  // 3. The app's path: open the catalog, first query (loads the model, builds and saves the index),
+  //    then timed drops.
+  const openStarted = performance.now();
+  const engine = await openEngine({ catalogPath });
+  const openMs = performance.now() - openStarted;
+  const queries = readdirSync(queryDir).sort().map((f) => join(queryDir, f));
+  const firstStarted = performance.now();
+  await engine.query(queries[0]);
+  const firstMs = performance.now() - firstStarted;
+  const times: number[] = [];
+  let topOk = 0;
+  for (let i = 0; i < QUERIES; i++) {
+    const query = queries[i % queries.length];
+    const started = performance.now();
+    const hits = await engine.query(query, { top: 10 });
+    times.push(performance.now() - started);
+    const expected = join(seedDir, query.slice(query.lastIndexOf('/') + 1));
+    if (hits[0]?.path === expected) topOk++;
+  }
+  await engine.close();
+
+  // 4. The same drops' decode + embed alone (no search): the rest of the time is the search.
+  const model = await EmbeddingModel.open({});
+  const embedTimes: number[] = [];
+  for (let i = 0; i < QUERIES; i++) {
+    const started = performance.now();
+    const decoded = await decodeImage(await readFile(queries[i % queries.length]), 'q.jpg', { inputSize: model.manifest.input.width, views: MODEL_VIEWS, maxMegapixels: 200, rotationVariants: true });
+    await model.embed(decoded.modelInputs);
+    embedTimes.push(performance.now() - started);
+  }
+  await model.release();
+
+  const rows: [string, string][] = [
+    ['library', `${data.files.length.toLocaleString('en')} photos (${sources.length} real, the rest synthetic)`],
+    ['open the catalog (engine start)', `${(openMs / 1000).toFixed(2)} s`],
+    ['first query (loads the model, builds and saves the index)', `${(firstMs / 1000).toFixed(2)} s`],
+    [`drop-to-query, ${QUERIES} drops: p50 / p95`, `${percentile(times, 50).toFixed(0)} ms / ${percentile(times, 95).toFixed(0)} ms (target ≤ 100 ms)`],
+    ['of which decode + embed (same photos, alone): p50', `${percentile(embedTimes, 50).toFixed(0)} ms`],
+    ['the original first among the hits', `${topOk} / ${QUERIES}`],
+    ['peak RSS of this run', `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`],
+  ];
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  console.log(`\nMachine: ${cpu}, ${availableParallelism()} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}`);
+  console.log(`Command: npx tsx bench/query-bench.ts ${args.join(' ')}\n`);
+  console.log('| measurement | result |\n|---|---|');
+  for (const [what, value] of rows) console.log(`| ${what} | ${value} |`);
+}
+
+await main();
