@@ -1,8 +1,9 @@
 // The engine on real photos with the real model: groups, incremental rescans, queries.
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { SIGNALS_VERSION } from '../electron/engine/decode.ts';
 import { openEngine, type Engine } from '../electron/engine/index.ts';
 import type { DuplicateGroup } from '../electron/engine/types.ts';
 import { copyPhoto, DISTINCT_PHOTOS, editPhoto, removeDir, tempDir, type Edit } from './helpers/photos.ts';
@@ -104,6 +105,19 @@ describe('engine on real photos', () => {
     const summary = await engine.scan();
     assert.equal(summary.unchanged, summary.total);
     assert.equal(summary.added + summary.changed + summary.moved + summary.removed, 0);
+  });
+
+  test('photos catalogued by an older version of the signals are decoded and embedded again', async () => {
+    const catalogPath = join(dir, 'catalog', 'catalog.json');
+    await engine.close();
+    const catalog = JSON.parse(await readFile(catalogPath, 'utf8'));
+    assert.equal(catalog.embedding.signals, SIGNALS_VERSION);
+    delete catalog.embedding.signals; // as written before the version was recorded (1)
+    await writeFile(catalogPath, JSON.stringify(catalog));
+    engine = await openEngine({ catalogPath, settings: { executionProvider: 'cpu' } });
+    const summary = await engine.scan();
+    assert.equal(summary.changed, summary.total, 'every photo decoded again');
+    assert.equal((await engine.scan()).unchanged, summary.total);
   });
 
   test('a rescan handles added, changed, removed and moved files', async () => {

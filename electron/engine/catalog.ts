@@ -51,8 +51,11 @@ export interface CatalogFolder {
 
 export interface CatalogData {
   formatVersion: number;
-  /** What the vectors were made with; a different model or view set means re-embedding everything. */
-  embedding: { model: string; sha256: string; dimension: number; views: string[] } | null;
+  /**
+   * What the vectors and hashes were made with; a different model, view set or signals version
+   * (decode.ts SIGNALS_VERSION; absent: 1) means decoding and embedding everything again.
+   */
+  embedding: { model: string; sha256: string; dimension: number; views: string[]; signals?: number } | null;
   vectorRows: number;
   /** Bumped whenever vector rows may be reused (a truncated or reset vector file): saved indexes go stale. */
   vectorGeneration: number;
@@ -121,7 +124,7 @@ const entrySchema = z.object({
 });
 const documentSchema = z.object({
   formatVersion: count.optional(),
-  embedding: z.object({ model: z.string(), sha256: z.string(), dimension: count, views: z.array(z.string()) }).nullable(),
+  embedding: z.object({ model: z.string(), sha256: z.string(), dimension: count, views: z.array(z.string()), signals: count.optional() }).nullable(),
   vectorRows: count,
   vectorGeneration: count.optional(),
   folders: z.array(z.object({ path: z.string().min(1), lastScanAt: z.string().nullable() })),

@@ -6,6 +6,7 @@ import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { PHASH_INPUT_SIZE, phashFromGrey, phashVariants } from './phash.ts';
 import { decodeHeic, readHeicExif } from './decode-heic.ts';
 import { extractRawPreview, rawFormatOf, rawOrientation } from './decode-raw.ts';
+import { boxResample } from './pixels.ts';
 import { sniffFormat, type SniffedFormat } from './sniff.ts';
 
 /**
@@ -73,6 +74,13 @@ export interface CropWindow {
  * have the same size).
  */
 export const CROP_WINDOWS: CropWindow[] = [0.95, 0.9, 0.85, 0.8, 0.75, 0.7].flatMap((size) => [0, 0.5, 1].flatMap((y) => [0, 0.5, 1].map((x) => ({ size, x, y }))));
+
+/**
+ * Version of what decodeImage computes for matching. The catalog records it with the model: photos
+ * catalogued with another version are decoded and embedded again, since their signals would not
+ * compare with new ones. 2: the 95 % crop windows, and the picture's size without trimmed borders.
+ */
+export const SIGNALS_VERSION = 2;
 
 /** Layout of DecodedImage.phashVariants: the rotations/mirrors, one hash per crop window, then the detail hash. */
 export const ROTATION_VARIANT_COUNT = 7;
@@ -317,31 +325,6 @@ function detailHash(fine: Float64Array): bigint[] {
 function windowGrey(fine: Float64Array, window: CropWindow): Float64Array {
   const side = WINDOW_SOURCE_SIZE * window.size;
   return boxResample(fine, WINDOW_SOURCE_SIZE, (WINDOW_SOURCE_SIZE - side) * window.x, (WINDOW_SOURCE_SIZE - side) * window.y, side, PHASH_INPUT_SIZE);
-}
-
-/** Area-average resampling of the square region (left, top, side) of a square grey image to out×out. */
-function boxResample(source: Float64Array, size: number, left: number, top: number, side: number, out: number): Float64Array {
-  const result = new Float64Array(out * out);
-  const step = side / out;
-  for (let oy = 0; oy < out; oy++) {
-    const y0 = top + oy * step;
-    for (let ox = 0; ox < out; ox++) {
-      const x0 = left + ox * step;
-      let sum = 0;
-      let weight = 0;
-      // Each source pixel counts by how much of it the output cell covers.
-      for (let sy = Math.floor(y0); sy < Math.min(size, Math.ceil(y0 + step)); sy++) {
-        const wy = Math.min(sy + 1, y0 + step) - Math.max(sy, y0);
-        for (let sx = Math.floor(x0); sx < Math.min(size, Math.ceil(x0 + step)); sx++) {
-          const w = wy * (Math.min(sx + 1, x0 + step) - Math.max(sx, x0));
-          sum += source[sy * size + sx] * w;
-          weight += w;
-        }
-      }
-      result[oy * out + ox] = sum / (weight || 1);
-    }
-  }
-  return result;
 }
 
 /** A line of pixels counts as border when nearly all of it is within this of the border colour (0..255 per channel). */

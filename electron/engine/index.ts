@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { basename, dirname, extname, resolve, sep } from 'node:path';
 import { openCatalog, type CatalogData, type CatalogEntry } from './catalog.ts';
 import { contentHash } from './content-hash.ts';
-import { DecodeError, decodeImage, type DecodedImage } from './decode.ts';
+import { DecodeError, decodeImage, SIGNALS_VERSION, type DecodedImage } from './decode.ts';
 import { DEFAULT_SETTINGS, MODEL_VIEWS } from './defaults.ts';
 import { CandidateIndex } from './candidates.ts';
 import { clusterPhotos } from './group.ts';
@@ -98,12 +98,12 @@ class DedupEngine implements Engine {
   async init(): Promise<void> {
     for (const entry of this.data.files) this.entries.set(entry.path, entry);
     const manifest = await loadManifest(this.options.modelDir ?? DEFAULT_MODEL_DIR);
-    const embedding = { model: manifest.name, sha256: manifest.sha256, dimension: manifest.output.dimension, views: MODEL_VIEWS };
+    const embedding = { model: manifest.name, sha256: manifest.sha256, dimension: manifest.output.dimension, views: MODEL_VIEWS, signals: SIGNALS_VERSION };
     const current = this.data.embedding;
-    const sameEmbedding = current && current.sha256 === embedding.sha256 && current.views.join() === embedding.views.join();
+    const sameEmbedding = current && current.sha256 === embedding.sha256 && current.views.join() === embedding.views.join() && (current.signals ?? 1) === SIGNALS_VERSION;
     if (!sameEmbedding) {
-      // Another model or view set: every file is embedded again on the next scan.
-      if (current) this.log(`embedding model or views changed (${current.model} → ${embedding.model}); photos will be embedded again`);
+      // Another model, view set or way of computing the signals: every file is decoded and embedded again on the next scan.
+      if (current) this.log(`embedding model, views or signals changed (${current.model} → ${embedding.model}, signals ${current.signals ?? 1} → ${SIGNALS_VERSION}); photos will be embedded again`);
       for (const entry of this.entries.values()) this.invalidate(entry);
       this.data.vectorRows = 0;
       this.data.vectorGeneration = (this.data.vectorGeneration ?? 0) + 1;
