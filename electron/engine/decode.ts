@@ -262,15 +262,15 @@ async function outputsFromBase(decoded: Buffer, options: DecodeOptions): Promise
       if (spec.turn) pipeline = pipeline.rotate(spec.turn);
       if (spec.mirror) pipeline = pipeline.flop();
       const pixels = await pipeline.resize(options.inputSize, options.inputSize, { fit: 'fill' }).raw().toBuffer();
-      return Float32Array.from(pixels);
+      return new Float32Array(pixels); // converts natively (Float32Array.from iterates: 1–2 ms a photo)
     }),
   );
   const grey = await sharp(base, raw).greyscale().resize(PHASH_INPUT_SIZE, PHASH_INPUT_SIZE, { fit: 'fill' }).raw().toBuffer();
-  const greyValues = Float64Array.from(grey.subarray(0, PHASH_INPUT_SIZE * PHASH_INPUT_SIZE));
+  const greyValues = new Float64Array(grey.subarray(0, PHASH_INPUT_SIZE * PHASH_INPUT_SIZE));
   let variants: bigint[] | null = null;
   if (options.rotationVariants) {
     const fine = await sharp(base, raw).greyscale().resize(WINDOW_SOURCE_SIZE, WINDOW_SOURCE_SIZE, { fit: 'fill' }).raw().toBuffer();
-    const fineValues = Float64Array.from(fine.subarray(0, WINDOW_SOURCE_SIZE * WINDOW_SOURCE_SIZE));
+    const fineValues = new Float64Array(fine.subarray(0, WINDOW_SOURCE_SIZE * WINDOW_SOURCE_SIZE));
     const windows = (options.cropWindows ?? CROP_WINDOWS).map((window) => phashFromGrey(windowGrey(fineValues, window)));
     variants = [...phashVariants(greyValues), ...windows, ...detailHash(fineValues)];
   }

@@ -51,9 +51,16 @@ function chunkOf(lo: number, hi: number, c: number): number {
 }
 
 /** All 16-bit masks with 1..radius bits set. */
+const masksByRadius = new Map<number, number[]>();
+
+/** The non-zero 16-bit masks of at most `radius` bits; made once per radius (a scan of 65,536 values). */
 function flipMasks(radius: number): number[] {
-  const masks: number[] = [];
-  for (let m = 1; m < BUCKETS; m++) if (popcount32(m) <= radius) masks.push(m);
+  let masks = masksByRadius.get(radius);
+  if (!masks) {
+    masks = [];
+    for (let m = 1; m < BUCKETS; m++) if (popcount32(m) <= radius) masks.push(m);
+    masksByRadius.set(radius, masks);
+  }
   return masks;
 }
 
