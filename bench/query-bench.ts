@@ -1,7 +1,6 @@
 // Drop-to-query end to end in a large library: one photo dropped on the window → decode, embed,
 // candidate search (LSH + pHash index), exact verification, ranked hits; the path the app runs
-// (engine.query). Target (issue 5): ≤ 100 ms on CPU at 100,000 photos. Then groups() over the
-// whole library, the engine's full regrouping.
+// (engine.query). Target (issue 5): ≤ 100 ms on CPU at 100,000 photos.
 //
 //   npx tsx bench/query-bench.ts [--library 100000] [--seed-photos 60] [--queries 30]
 //
@@ -131,10 +130,6 @@ async function main() {
     const expected = join(seedDir, query.slice(query.lastIndexOf('/') + 1));
     if (hits[0]?.path === expected) topOk++;
   }
-  // Regrouping the whole library (all candidate pairs: LSH, pHash, rotations, crop windows; verified, clustered).
-  const groupsStarted = performance.now();
-  const grouped = await engine.groups();
-  const groupsMs = performance.now() - groupsStarted;
   await engine.close();
 
   // 4. The same drops' decode + embed alone (no search): the rest of the time is the search.
@@ -155,7 +150,6 @@ async function main() {
     [`drop-to-query, ${QUERIES} drops: p50 / p95`, `${percentile(times, 50).toFixed(0)} ms / ${percentile(times, 95).toFixed(0)} ms (target ≤ 100 ms)`],
     ['of which decode + embed (same photos, alone): p50', `${percentile(embedTimes, 50).toFixed(0)} ms`],
     ['the original first among the hits', `${topOk} / ${QUERIES}`],
-    ['groups() over the whole library (first time)', `${(groupsMs / 1000).toFixed(1)} s (${grouped.groups.length} groups)`],
     ['peak RSS of this run', `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`],
   ];
   const cpu = cpus()[0]?.model ?? 'unknown CPU';

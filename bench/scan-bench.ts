@@ -50,36 +50,25 @@ async function makeCameraSet(dir: string, count: number): Promise<string[]> {
   return files;
 }
 
-async function decodeCeiling(files: string[]): Promise<number> {
+/** Milliseconds to run `work` on every file, as many at once as there are cores (like the engine's scan). */
+async function timeOnAllCores(files: string[], work: (file: string) => Promise<unknown>): Promise<number> {
   const concurrency = Math.max(2, availableParallelism());
   const started = performance.now();
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < files.length) {
-        const file = files[next++];
-        await sharp(file).rotate().resize(448, 448, { fit: 'fill' }).raw().toBuffer();
-      }
+      while (next < files.length) await work(files[next++]);
     }),
   );
   return performance.now() - started;
 }
 
-/** The engine's own decode (one sharp decode, model input, pHash, variants, detail hash), no model, on all cores. */
-async function engineDecodeOnly(files: string[]): Promise<number> {
-  const concurrency = Math.max(2, availableParallelism());
-  const started = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < files.length) {
-        const file = files[next++];
-        await decodeImage(await readFile(file), file, { inputSize: 224, views: MODEL_VIEWS, maxMegapixels: 200, rotationVariants: true });
-      }
-    }),
-  );
-  return performance.now() - started;
-}
+/** The ceiling: sharp's decode and resize to the engine's base size, nothing else. */
+const decodeCeiling = (files: string[]) => timeOnAllCores(files, (file) => sharp(file).rotate().resize(448, 448, { fit: 'fill' }).raw().toBuffer());
+
+/** The engine's own decode (one sharp decode, model input, pHash, variants, detail hash), no model. */
+const engineDecodeOnly = (files: string[]) =>
+  timeOnAllCores(files, async (file) => decodeImage(await readFile(file), file, { inputSize: 224, views: MODEL_VIEWS, maxMegapixels: 200, rotationVariants: true }));
 
 function timeCommand(command: string, commandArgs: string[]): number | null {
   const which = spawnSync('which', [command]);
