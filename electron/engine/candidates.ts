@@ -31,11 +31,26 @@ export interface IndexedPhoto {
   phashVariants: bigint[] | null;
 }
 
+/** A photo's rotation and crop-window hashes as [lo, hi] 32-bit halves, made once per sync: BigInt arithmetic is slow. */
+interface VariantWords {
+  rotations: Int32Array;
+  windows: Int32Array;
+}
+
+function toWords(hashes: bigint[]): Int32Array {
+  const out = new Int32Array(hashes.length * 2);
+  hashes.forEach((hash, i) => {
+    out[2 * i] = Number(hash & 0xffffffffn) | 0;
+    out[2 * i + 1] = Number(hash >> 32n) | 0;
+  });
+  return out;
+}
+
 export class CandidateIndex {
   private constructor(
     private lsh: LshIndex,
     private readonly phashes: PhashIndex,
-    private readonly variants: Map<number, bigint[]>,
+    private readonly variants: Map<number, VariantWords>,
     readonly views: number,
     private readonly generation: number,
   ) {}
@@ -80,7 +95,6 @@ export class CandidateIndex {
         removed++;
       }
     }
-    this.variants.clear();
     // A stored hash that differs means the row now holds another photo: index it again.
     const missing = photos.filter((photo) => this.phashes.get(photo.base) !== photo.phash || !this.lsh.has(photo.base));
     if (this.lsh.size === 0 && missing.length > 0) {
@@ -92,7 +106,14 @@ export class CandidateIndex {
       this.phashes.add(photo.base, photo.phash);
       for (let v = 0; v < this.views; v++) this.lsh.add(photo.base + v, readVector(photo.base + v));
     }
-    for (const photo of photos) if (photo.phashVariants) this.variants.set(photo.base, photo.phashVariants);
+    // Variant words: kept for photos already known, made for new ones (and rows that now hold another photo).
+    const renewed = new Set(missing.map((photo) => photo.base));
+    for (const base of [...this.variants.keys()]) if (!wanted.has(base) || renewed.has(base)) this.variants.delete(base);
+    for (const photo of photos) {
+      if (!photo.phashVariants || this.variants.has(photo.base)) continue;
+      const { rotations, windows } = splitVariants(photo.phashVariants);
+      this.variants.set(photo.base, { rotations: toWords(rotations), windows: toWords(windows) });
+    }
     if (missing.length > 0 && this.lsh.needsRefit()) {
       // The library changed a lot since the centre was fitted: rebuild the LSH once with a new one.
       const all = photos.filter((_, i) => i % Math.max(1, Math.floor(photos.length / 5000)) === 0);
@@ -108,26 +129,28 @@ export class CandidateIndex {
    * The variant layout is decode.ts's: rotations first, then one hash per crop window (detail words last, unused here).
    */
   pairs(options: { minCosine: number; phashMaxDistance: number; rotatedMaxDistance: number | null; cropMaxDistance: number | null }): Array<[number, number]> {
-    const seen = new Set<string>();
+    // Pairs are keyed by one number (a·stride + b), not a string: there can be millions of them.
+    let stride = 1;
+    for (const base of this.phashes.ids()) stride = Math.max(stride, base + 1);
+    const seen = new Set<number>();
     const pairs: Array<[number, number]> = [];
     const addPair = (x: number, y: number) => {
       const a = Math.min(x, y);
       const b = Math.max(x, y);
       if (a === b) return;
-      const key = `${a} ${b}`;
+      const key = a * stride + b;
       if (seen.has(key)) return;
       seen.add(key);
       pairs.push([a, b]);
     };
     this.lsh.forEachCandidatePair({ minCosine: options.minCosine - ESTIMATE_MARGIN }, (rowA, rowB) => addPair(this.baseOf(rowA), this.baseOf(rowB)));
     this.phashes.forEachPairWithin(Math.min(options.phashMaxDistance, PHASH_MAX_DISTANCE), (a, b) => addPair(a, b));
-    for (const [base, variants] of this.variants) {
-      if (options.rotatedMaxDistance !== null) {
-        for (const variant of splitVariants(variants).rotations) for (const hit of this.phashes.query(variant, options.rotatedMaxDistance)) addPair(base, hit.id);
-      }
-      if (options.cropMaxDistance !== null) {
-        for (const window of splitVariants(variants).windows) for (const hit of this.phashes.query(window, options.cropMaxDistance)) addPair(base, hit.id);
-      }
+    const searchEach = (base: number, words: Int32Array, maxDistance: number) => {
+      for (let i = 0; i < words.length; i += 2) this.phashes.forEachWithin(words[i], words[i + 1], maxDistance, (id) => addPair(base, id));
+    };
+    for (const [base, { rotations, windows }] of this.variants) {
+      if (options.rotatedMaxDistance !== null) searchEach(base, rotations, options.rotatedMaxDistance);
+      if (options.cropMaxDistance !== null) searchEach(base, windows, options.cropMaxDistance);
     }
     return pairs;
   }

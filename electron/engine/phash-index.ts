@@ -88,12 +88,13 @@ export class PhashIndex {
   private alive = new Uint8Array(0);
   private lo = new Int32Array(0);
   private hi = new Int32Array(0);
-  private stamp = new Uint32Array(0);
-  private stampValue = 0;
 
   // Per chunk position: members grouped by chunk value (CSR), rebuilt lazily after changes.
   private offsets: Uint32Array[] = [];
   private members: Uint32Array[] = [];
+  /** Per chunk table, the members' hashes in bucket order: a query reads them in sequence. */
+  private memberLo: Int32Array[] = [];
+  private memberHi: Int32Array[] = [];
   private dirty = true;
 
   get size(): number {
@@ -149,33 +150,41 @@ export class PhashIndex {
   query(hash: PhashInput, maxDistance: number): PhashHit[] {
     checkDistance(maxDistance, 'PhashIndex.query');
     const value = toPhash(hash);
-    const qlo = Number(value & 0xffffffffn) | 0;
-    const qhi = Number(value >> 32n) | 0;
+    const hits: PhashHit[] = [];
+    this.forEachWithin(Number(value & 0xffffffffn) | 0, Number(value >> 32n) | 0, maxDistance, (id, distance) => hits.push({ id, distance }));
+    return hits.sort((a, b) => a.distance - b.distance || a.id - b.id);
+  }
+
+  /**
+   * The same search for a hash given as its low and high 32 bits, calling visit(id, distance) for
+   * each hit, in no particular order. No BigInt and no allocation: the candidate search runs it 61
+   * times per photo (rotations and crop windows) on every regrouping.
+   */
+  forEachWithin(qlo: number, qhi: number, maxDistance: number, visit: (id: number, distance: number) => void): void {
+    checkDistance(maxDistance, 'PhashIndex.forEachWithin');
     this.ensureTables();
     const radius = Math.floor(maxDistance / CHUNKS);
-    const masks = [0, ...flipMasks(radius)];
-    this.stampValue++;
-    if (this.stampValue === 0xffffffff) {
-      this.stamp.fill(0);
-      this.stampValue = 1;
-    }
-    const hits: PhashHit[] = [];
+    const masks = flipMasks(radius);
     for (let c = 0; c < CHUNKS; c++) {
       const chunk = chunkOf(qlo, qhi, c);
       const offsets = this.offsets[c];
       const members = this.members[c];
-      for (const mask of masks) {
-        const bucket = chunk ^ mask;
+      const memberLo = this.memberLo[c];
+      const memberHi = this.memberHi[c];
+      for (let k = -1; k < masks.length; k++) {
+        const bucket = k < 0 ? chunk : chunk ^ masks[k]; // the query's own bucket first
         for (let m = offsets[bucket]; m < offsets[bucket + 1]; m++) {
-          const slot = members[m];
-          if (this.stamp[slot] === this.stampValue) continue;
-          this.stamp[slot] = this.stampValue;
-          const d = popcount32(this.lo[slot] ^ qlo) + popcount32(this.hi[slot] ^ qhi);
-          if (d <= maxDistance) hits.push({ id: this.slotIds[slot], distance: d });
+          const lo = memberLo[m];
+          const hi = memberHi[m];
+          const d = popcount32(lo ^ qlo) + popcount32(hi ^ qhi);
+          if (d > maxDistance) continue;
+          // Reported from an earlier chunk table already? (It is in one of its buckets when that chunk is close enough.)
+          let earlier = false;
+          for (let e = 0; e < c && !earlier; e++) earlier = popcount32(chunkOf(lo, hi, e) ^ chunkOf(qlo, qhi, e)) <= radius;
+          if (!earlier) visit(this.slotIds[members[m]], d);
         }
       }
     }
-    return hits.sort((a, b) => a.distance - b.distance || a.id - b.id);
   }
 
   /** All pairs within maxDistance bits, as [idA, idB] with idA < idB. Exact. */
@@ -241,8 +250,8 @@ export class PhashIndex {
 
   /** Bytes held in typed arrays. */
   memoryBytes(): number {
-    let bytes = this.slotIds.byteLength + this.alive.byteLength + this.lo.byteLength + this.hi.byteLength + this.stamp.byteLength;
-    for (const a of [...this.offsets, ...this.members]) bytes += a.byteLength;
+    let bytes = this.slotIds.byteLength + this.alive.byteLength + this.lo.byteLength + this.hi.byteLength;
+    for (const a of [...this.offsets, ...this.members, ...this.memberLo, ...this.memberHi]) bytes += a.byteLength;
     return bytes;
   }
 
@@ -317,7 +326,6 @@ export class PhashIndex {
     this.alive = copy(this.alive, new Uint8Array(capacity));
     this.lo = copy(this.lo, new Int32Array(capacity));
     this.hi = copy(this.hi, new Int32Array(capacity));
-    this.stamp = copy(this.stamp, new Uint32Array(capacity));
     this.capacity = capacity;
   }
 
@@ -333,6 +341,8 @@ export class PhashIndex {
       for (let s = 0; s < this.slotCount; s++) if (this.alive[s]) members[cursor[chunkOf(this.lo[s], this.hi[s], c)]++] = s;
       this.offsets[c] = offsets;
       this.members[c] = members;
+      this.memberLo[c] = Int32Array.from(members, (slot) => this.lo[slot]);
+      this.memberHi[c] = Int32Array.from(members, (slot) => this.hi[slot]);
     }
     this.dirty = false;
   }
