@@ -338,37 +338,47 @@ const MAX_BORDER = 0.3;
 
 /** The region inside flat borders (bars of one colour along the edges), or null when there are none. */
 export function contentBox(rgb: Buffer, size: number): { left: number; top: number; width: number; height: number } | null {
-  const pixel = (x: number, y: number) => (y * size + x) * 3;
-  // How many lines from one side are flat and of the colour of the outermost line. Only black or white
-  // bars count: a flat blue sky is part of the photo, and how much of it looks flat changes with
-  // every re-encoding.
-  const flatLines = (at: (line: number, i: number) => number): number => {
-    const reference = [0, 1, 2].map((c) => median(Array.from({ length: size }, (_, i) => rgb[at(0, i) + c])));
-    if (!reference.every((v) => v <= BAR_DARK) && !reference.every((v) => v >= BAR_LIGHT)) return 0;
-    let lines = 0;
-    for (; lines < Math.floor(size * MAX_BORDER); lines++) {
-      let close = 0;
-      for (let i = 0; i < size; i++) {
-        const p = at(lines, i);
-        if (Math.abs(rgb[p] - reference[0]) <= BORDER_TOLERANCE && Math.abs(rgb[p + 1] - reference[1]) <= BORDER_TOLERANCE && Math.abs(rgb[p + 2] - reference[2]) <= BORDER_TOLERANCE) close++;
-      }
-      if (close < size * BORDER_SHARE) break;
-    }
-    return lines;
-  };
-  const top = flatLines((line, i) => pixel(i, line));
-  const bottom = flatLines((line, i) => pixel(i, size - 1 - line));
-  const left = flatLines((line, i) => pixel(line, i));
-  const right = flatLines((line, i) => pixel(size - 1 - line, i));
+  const row = size * 3;
+  // Each side: its outermost line's first byte, the step to the next line inward, the step along a line.
+  const top = flatLines(rgb, size, 0, row, 3);
+  const bottom = flatLines(rgb, size, (size - 1) * row, -row, 3);
+  const left = flatLines(rgb, size, 0, 3, row);
+  const right = flatLines(rgb, size, (size - 1) * 3, -3, row);
   // One or two lines are edge noise of the resize, not a border.
   const cut = (lines: number) => (lines >= 3 ? lines : 0);
   const box = { left: cut(left), top: cut(top), width: size - cut(left) - cut(right), height: size - cut(top) - cut(bottom) };
   return box.width === size && box.height === size ? null : box;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1];
+/**
+ * How many lines from one side are flat and of the colour of the outermost line. Only black or white
+ * bars count: a flat blue sky is part of the photo, and how much of it looks flat changes with
+ * every re-encoding.
+ */
+function flatLines(rgb: Uint8Array, size: number, start: number, lineStep: number, pixelStep: number): number {
+  const [r, g, b] = [0, 1, 2].map((c) => lineMedian(rgb, size, start + c, pixelStep));
+  if (!(r <= BAR_DARK && g <= BAR_DARK && b <= BAR_DARK) && !(r >= BAR_LIGHT && g >= BAR_LIGHT && b >= BAR_LIGHT)) return 0;
+  let lines = 0;
+  for (; lines < Math.floor(size * MAX_BORDER); lines++) {
+    let close = 0;
+    for (let i = 0, p = start + lines * lineStep; i < size; i++, p += pixelStep) {
+      if (Math.abs(rgb[p] - r) <= BORDER_TOLERANCE && Math.abs(rgb[p + 1] - g) <= BORDER_TOLERANCE && Math.abs(rgb[p + 2] - b) <= BORDER_TOLERANCE) close++;
+    }
+    if (close < size * BORDER_SHARE) break;
+  }
+  return lines;
+}
+
+/** The median (the upper middle value for an even count) of one channel along a line, by counting. */
+function lineMedian(rgb: Uint8Array, size: number, first: number, step: number): number {
+  const counts = new Uint32Array(256);
+  for (let i = 0, p = first; i < size; i++, p += step) counts[rgb[p]]++;
+  let seen = 0;
+  for (let v = 0; v < 256; v++) {
+    seen += counts[v];
+    if (seen > size >> 1) return v;
+  }
+  return 255;
 }
 
 /** EXIF DateTimeOriginal (or CreateDate) as ISO 8601 without a zone (cameras record local time). */

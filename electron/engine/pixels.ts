@@ -3,8 +3,24 @@
 // photo, so this runs often. Separable (across, then down), with each axis's weights computed once
 // per call instead of once per pixel.
 
+type Spans = { index: Int32Array; weight: Float64Array }[];
+
+/** Spans by geometry: every photo cuts its windows at the same places, so they are made once. */
+const spansCache = new Map<string, Spans>();
+
+function cachedSpans(start: number, side: number, out: number, size: number): Spans {
+  const key = `${start} ${side} ${out} ${size}`;
+  let spans = spansCache.get(key);
+  if (!spans) {
+    if (spansCache.size >= 1000) spansCache.clear(); // bounded, should callers vary the geometry
+    spans = cellSpans(start, side, out, size);
+    spansCache.set(key, spans);
+  }
+  return spans;
+}
+
 /** For each output cell along one axis: the source indices it covers and the share of each (summing to 1). */
-function cellSpans(start: number, side: number, out: number, size: number): { index: Int32Array; weight: Float64Array }[] {
+function cellSpans(start: number, side: number, out: number, size: number): Spans {
   const step = side / out;
   return Array.from({ length: out }, (_, o) => {
     const from = start + o * step;
@@ -30,8 +46,8 @@ function cellSpans(start: number, side: number, out: number, size: number): { in
  * each source pixel counts by how much of it an output cell covers. Separable: across, then down.
  */
 export function boxResample(source: Float64Array, size: number, left: number, top: number, side: number, out: number): Float64Array {
-  const across = cellSpans(left, side, out, size);
-  const down = cellSpans(top, side, out, size);
+  const across = cachedSpans(left, side, out, size);
+  const down = cachedSpans(top, side, out, size);
   const firstRow = down[0].index[0];
   const lastRow = down[out - 1].index[down[out - 1].index.length - 1];
   // Pass 1: every covered row, resampled across to `out` values.
