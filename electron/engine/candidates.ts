@@ -5,6 +5,7 @@
 // beside the catalog and brought up to date incrementally (add new photos, remove gone ones).
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { xxh3 } from '@node-rs/xxhash';
+import { hashWords } from './bits.ts';
 import { splitVariants } from './decode.ts';
 import { LshIndex } from './lsh.ts';
 import { PhashIndex, PHASH_MAX_DISTANCE } from './phash-index.ts';
@@ -31,19 +32,10 @@ export interface IndexedPhoto {
   phashVariants: bigint[] | null;
 }
 
-/** A photo's rotation and crop-window hashes as [lo, hi] 32-bit halves, made once per sync: BigInt arithmetic is slow. */
+/** A photo's rotation and crop-window hashes as [lo, hi] 32-bit halves (bits.ts), made once per photo: BigInt arithmetic is slow. */
 interface VariantWords {
-  rotations: Int32Array;
-  windows: Int32Array;
-}
-
-function toWords(hashes: bigint[]): Int32Array {
-  const out = new Int32Array(hashes.length * 2);
-  hashes.forEach((hash, i) => {
-    out[2 * i] = Number(hash & 0xffffffffn) | 0;
-    out[2 * i + 1] = Number(hash >> 32n) | 0;
-  });
-  return out;
+  rotations: Uint32Array;
+  windows: Uint32Array;
 }
 
 export class CandidateIndex {
@@ -112,7 +104,7 @@ export class CandidateIndex {
     for (const photo of photos) {
       if (!photo.phashVariants || this.variants.has(photo.base)) continue;
       const { rotations, windows } = splitVariants(photo.phashVariants);
-      this.variants.set(photo.base, { rotations: toWords(rotations), windows: toWords(windows) });
+      this.variants.set(photo.base, { rotations: hashWords(rotations), windows: hashWords(windows) });
     }
     if (missing.length > 0 && this.lsh.needsRefit()) {
       // The library changed a lot since the centre was fitted: rebuild the LSH once with a new one.
@@ -145,7 +137,7 @@ export class CandidateIndex {
     };
     this.lsh.forEachCandidatePair({ minCosine: options.minCosine - ESTIMATE_MARGIN }, (rowA, rowB) => addPair(this.baseOf(rowA), this.baseOf(rowB)));
     this.phashes.forEachPairWithin(Math.min(options.phashMaxDistance, PHASH_MAX_DISTANCE), (a, b) => addPair(a, b));
-    const searchEach = (base: number, words: Int32Array, maxDistance: number) => {
+    const searchEach = (base: number, words: Uint32Array, maxDistance: number) => {
       for (let i = 0; i < words.length; i += 2) this.phashes.forEachWithin(words[i], words[i + 1], maxDistance, (id) => addPair(base, id));
     };
     for (const [base, { rotations, windows }] of this.variants) {

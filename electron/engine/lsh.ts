@@ -21,6 +21,7 @@
 // The mean is fixed once items are added; see meanDrift() / needsRefit() for when to rebuild.
 import { crc32 } from 'node:zlib';
 import { endianness } from 'node:os';
+import { popcount32 } from './bits.ts';
 
 /** Sketch bits per item (eight 32-bit words); pair search tests the first half, then all. */
 const SKETCH_BITS = 256;
@@ -179,14 +180,6 @@ function dotFloatInt8(unit: Float64Array, codes: Int8Array, offset: number, leng
   }
   for (; j < length; j++) s0 += unit[j] * codes[offset + j];
   return s0 + s1 + s2 + s3;
-}
-
-/** Set bits of a 32-bit integer. */
-export function popcount32(x: number): number {
-  x = x - ((x >>> 1) & 0x55555555);
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  x = (x + (x >>> 4)) & 0x0f0f0f0f;
-  return Math.imul(x, 0x01010101) >>> 24;
 }
 
 /** All B-bit masks with 1..radius bits set, fewest bits first. */

@@ -9,7 +9,8 @@
 //   hash is one of them;
 // - the CNN embedding (semantics), by cosine: the "similar" tier (same scene), and copies whose
 //   pixels changed too much for the hashes (large watermark, strong colour changes).
-import { DETAIL_WORDS, splitVariants, type ModelView } from './decode.ts';
+import { hashWords, popcount32 } from './bits.ts';
+import { splitVariants, type ModelView } from './decode.ts';
 import { MODEL_VIEWS } from './defaults.ts';
 import type { MatchSettings } from './types.ts';
 
@@ -145,25 +146,16 @@ interface HashWords {
 
 const wordsCache = new WeakMap<PhotoSignature, HashWords>();
 
-function toWords(hashes: bigint[]): Uint32Array {
-  const out = new Uint32Array(hashes.length * 2);
-  hashes.forEach((hash, i) => {
-    out[2 * i] = Number(hash & 0xffffffffn);
-    out[2 * i + 1] = Number((hash >> 32n) & 0xffffffffn);
-  });
-  return out;
-}
-
 function wordsOf(signature: PhotoSignature): HashWords {
   let words = wordsCache.get(signature);
   if (!words) {
     // Catalogued before the crop windows and detail hash existed: only the 7 rotations.
     const parts = signature.phashVariants ? splitVariants(signature.phashVariants) : null;
     words = {
-      phash: toWords([signature.phash]),
-      rotations: parts ? toWords(parts.rotations) : null,
-      windows: parts ? toWords(parts.windows) : new Uint32Array(0),
-      detail: parts?.detail ? toWords(parts.detail) : null,
+      phash: hashWords([signature.phash]),
+      rotations: parts ? hashWords(parts.rotations) : null,
+      windows: parts ? hashWords(parts.windows) : new Uint32Array(0),
+      detail: parts?.detail ? hashWords(parts.detail) : null,
       turnedDetail: null,
     };
     wordsCache.set(signature, words);
@@ -226,13 +218,6 @@ function hasDetailScale(signature: PhotoSignature): boolean {
   return !signature.dimensions || Math.min(signature.dimensions.width, signature.dimensions.height) >= DETAIL_MIN_SIDE;
 }
 
-function popcount32(x: number): number {
-  x -= (x >>> 1) & 0x55555555;
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  x = (x + (x >>> 4)) & 0x0f0f0f0f;
-  return Math.imul(x, 0x01010101) >>> 24;
-}
-
 /** Hamming distance between hash `i` of `a` and hash `j` of `b` (each two 32-bit words). */
 function distance(a: Uint32Array, i: number, b: Uint32Array, j: number): number {
   return popcount32(a[2 * i] ^ b[2 * j]) + popcount32(a[2 * i + 1] ^ b[2 * j + 1]);
@@ -257,11 +242,9 @@ export function comparePhotos(a: PhotoSignature, b: PhotoSignature, withRotation
   const wa = wordsOf(a);
   const wb = wordsOf(b);
   const phashDistance = distance(wa.phash, 0, wb.phash, 0);
-  let detailDistance: number | null = null;
-  if (wa.detail && wb.detail && hasDetailScale(a) && hasDetailScale(b)) {
-    detailDistance = 0;
-    for (let w = 0; w < DETAIL_WORDS; w++) detailDistance += distance(wa.detail, w, wb.detail, w);
-  }
+  // Both have a detail hash, and enough pixels for it to mean something.
+  const detailComparable = wa.detail !== null && wb.detail !== null && hasDetailScale(a) && hasDetailScale(b);
+  const detailDistance = detailComparable ? detailDistanceOf(wa.detail!, wb.detail!) : null;
   const cropPhashDistance = Math.min(mayBeCropOf(a, b) ? smallestDistance(wa.phash, wb.windows) : 64, mayBeCropOf(b, a) ? smallestDistance(wb.phash, wa.windows) : 64);
   let rotatedPhashDistance = 64;
   let rotatedDetailDistance: number | null = null;
@@ -270,9 +253,9 @@ export function comparePhotos(a: PhotoSignature, b: PhotoSignature, withRotation
       const d = distance(wa.phash, 0, wb.rotations, turn);
       rotatedPhashDistance = Math.min(rotatedPhashDistance, d);
       // Only turns that could pass the rotation rule need their detail distance.
-      if (d > TURNED_DETAIL_SEARCH || !wa.detail || !wb.detail || !hasDetailScale(a) || !hasDetailScale(b)) continue;
+      if (d > TURNED_DETAIL_SEARCH || !detailComparable) continue;
       wb.turnedDetail ??= TURNS.map((_, t) => turnDetail(wb.detail!, t));
-      const turned = detailDistanceOf(wa.detail, wb.turnedDetail[turn]);
+      const turned = detailDistanceOf(wa.detail!, wb.turnedDetail[turn]);
       rotatedDetailDistance = rotatedDetailDistance === null ? turned : Math.min(rotatedDetailDistance, turned);
     }
   }

@@ -9,6 +9,7 @@
 // closer than 14 on the dev set). Items are integer ids chosen by the caller; no files here.
 import { crc32 } from 'node:zlib';
 import { endianness } from 'node:os';
+import { popcount32 } from './bits.ts';
 
 export const PHASH_MAX_DISTANCE = 15;
 
@@ -29,13 +30,6 @@ export function toPhash(hash: PhashInput): bigint {
   }
   if (value < 0n || value >= 1n << 64n) throw new Error(`pHash: ${value} is not a 64-bit unsigned value`);
   return value;
-}
-
-function popcount32(x: number): number {
-  x = x - ((x >>> 1) & 0x55555555);
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  x = (x + (x >>> 4)) & 0x0f0f0f0f;
-  return Math.imul(x, 0x01010101) >>> 24;
 }
 
 /** Number of differing bits between two 64-bit hashes. */
