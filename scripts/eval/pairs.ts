@@ -48,7 +48,11 @@ export function computeEvidence(signatures: PhotoSignature[], views: readonly Mo
 
 /** The evidence of one pair back as the engine's PairEvidence. */
 export function evidenceAt(table: EvidenceTable, i: number, j: number): PairEvidence {
-  const k = i < j ? pairIndex(table.n, i, j) : pairIndex(table.n, j, i);
+  return evidenceAtIndex(table, i < j ? pairIndex(table.n, i, j) : pairIndex(table.n, j, i));
+}
+
+/** The same, by the pair's index in the table (metrics.ts pairIndex). */
+export function evidenceAtIndex(table: EvidenceTable, k: number): PairEvidence {
   return {
     cosine: table.cosine[k],
     cropCosine: table.cropCosine[k],

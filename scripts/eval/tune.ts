@@ -4,7 +4,7 @@
 import { MATCH_LIMITS, nearReason, type MatchLimits, type PairEvidence } from '../../electron/engine/match.ts';
 import type { MatchSettings } from '../../electron/engine/types.ts';
 import { DUP, ARGUABLE, SIMILAR, pairIndex, score, type Labels, type Score, type Subset } from './metrics.ts';
-import type { EvidenceTable } from './pairs.ts';
+import { evidenceAtIndex, type EvidenceTable } from './pairs.ts';
 
 export interface Thresholds {
   settings: MatchSettings;
@@ -67,15 +67,7 @@ export function candidatesOf(table: EvidenceTable, labels: Labels, subset: Subse
       if (code === DUP) positives++;
       if (code === SIMILAR) similars++;
       if (table.phash[k] > loosest.phash && table.cropPhash[k] > loosest.crop && table.rotatedPhash[k] > loosest.rotated && table.cosine[k] < loosest.cosine) continue;
-      evidence.push({
-        cosine: table.cosine[k],
-        cropCosine: table.cropCosine[k],
-        phashDistance: table.phash[k],
-        detailDistance: table.detail[k] === 255 ? null : table.detail[k],
-        cropPhashDistance: table.cropPhash[k],
-        rotatedPhashDistance: table.rotatedPhash[k],
-        rotatedDetailDistance: table.rotatedDetail[k] === 255 ? null : table.rotatedDetail[k],
-      });
+      evidence.push(evidenceAtIndex(table, k));
       codes.push(code);
     }
   }
