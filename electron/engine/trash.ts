@@ -30,32 +30,7 @@ import { copyFile, link, lstat, mkdir, open, readdir, readFile, rename, stat, un
 import { homedir } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 import { contentHash } from './content-hash.ts';
-import type { GroupsResult, PhotoFacts } from './types.ts';
-
-// ---------------------------------------------------------------------------------------------
-// Requests and results (the same shapes as electron/shared/api.ts, repeated here so that the engine
-// folder does not depend on the app's folder).
-
-export interface RemoveRequestItem {
-  path: string;
-  size: number;
-  mtimeMs: number;
-}
-export type RemoveDestination = { kind: 'trash' } | { kind: 'folder'; path: string };
-export interface RemoveRequest {
-  groupId: string;
-  items: RemoveRequestItem[];
-  destination: RemoveDestination;
-}
-export interface RemoveResult {
-  done: { path: string; to: string | null }[];
-  refused: { path: string; reason: string }[];
-  actionId: string | null;
-}
-export interface UndoResult {
-  restored: string[];
-  failed: { path: string; reason: string }[];
-}
+import type { GroupsResult, PhotoFacts, RemoveDestination, RemoveRequest, RemoveRequestItem, RemoveResult, UndoResult } from './types.ts';
 
 /** What the journal needs of the engine (the Engine itself, or the remote engine in the app). */
 export interface CatalogView {

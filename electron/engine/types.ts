@@ -134,3 +134,37 @@ export interface Engine {
   providerInfo(): Promise<ProviderInfo>;
   close(): Promise<void>;
 }
+
+// ---- Removing files (trash.ts; the app's IPC carries the same shapes) ----
+
+/** What the renderer knows of a file when it asks to remove it: lets main refuse files changed since shown. */
+export interface RemoveRequestItem {
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export type RemoveDestination = { kind: 'trash' } | { kind: 'folder'; path: string };
+
+export interface RemoveRequest {
+  /** The group the files were chosen from: main refuses to remove every remaining copy of it. */
+  groupId: string;
+  items: RemoveRequestItem[];
+  /** Where to: the OS trash, or a folder the user chose. */
+  destination: RemoveDestination;
+}
+
+/** Result of sending files to the trash (or moving them to a folder). */
+export interface RemoveResult {
+  /** Files that were removed, with where they went (trash or target folder). */
+  done: { path: string; to: string | null }[];
+  /** Files that were not touched, each with the reason (last copy of a group, changed since shown, ...). */
+  refused: { path: string; reason: string }[];
+  /** An id for undo, or null when nothing was done. */
+  actionId: string | null;
+}
+
+export interface UndoResult {
+  restored: string[];
+  failed: { path: string; reason: string }[];
+}

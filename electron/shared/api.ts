@@ -9,46 +9,34 @@ import type {
   PhotoFacts,
   ProviderInfo,
   QueryHit,
+  RemoveRequest,
+  RemoveRequestItem,
+  RemoveResult,
   ScanProgress,
   ScanSummary,
+  UndoResult,
 } from '../engine/types.ts';
 
-export type { DuplicateGroup, EngineSettings, FolderInfo, GroupsResult, PhotoFacts, ProviderInfo, QueryHit, ScanProgress, ScanSummary };
+export type {
+  DuplicateGroup,
+  EngineSettings,
+  FolderInfo,
+  GroupsResult,
+  PhotoFacts,
+  ProviderInfo,
+  QueryHit,
+  RemoveRequest,
+  RemoveRequestItem,
+  RemoveResult,
+  ScanProgress,
+  ScanSummary,
+  UndoResult,
+};
 
 export type Language = 'en' | 'zh-CN';
 
 export interface AppSettings extends EngineSettings {
   language: Language;
-}
-
-/** Result of sending files to the trash (or moving them to a folder). */
-export interface RemoveResult {
-  /** Files that were removed, with where they went (trash or target folder). */
-  done: { path: string; to: string | null }[];
-  /** Files that were not touched, each with the reason (last copy of a group, changed since shown, ...). */
-  refused: { path: string; reason: string }[];
-  /** An id for undo, or null when nothing was done. */
-  actionId: string | null;
-}
-
-export interface UndoResult {
-  restored: string[];
-  failed: { path: string; reason: string }[];
-}
-
-/** What the renderer knows of a file when it asks to remove it: lets main refuse files changed since shown. */
-export interface RemoveRequestItem {
-  path: string;
-  size: number;
-  mtimeMs: number;
-}
-
-export interface RemoveRequest {
-  /** The group the files were chosen from: main refuses to remove every remaining copy of it. */
-  groupId: string;
-  items: RemoveRequestItem[];
-  /** Where to: the OS trash, or a folder the user chose. */
-  destination: { kind: 'trash' } | { kind: 'folder'; path: string };
 }
 
 export type Unsubscribe = () => void;
