@@ -10,7 +10,7 @@
 // output), so the vectors have the real distribution's shape without 100,000 real photos; their
 // pHashes are random. The queries are resized, re-encoded copies of the real photos: the original
 // must come back first.
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -50,7 +50,6 @@ async function main() {
     .filter((p: any) => p.width * p.height >= 250_000 && ['JPEG', 'PNG'].includes(p.format))
     .slice(0, SEED_PHOTOS)
     .map((p: any) => join(SHARED, 'photos', p.file));
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(seedDir, { recursive: true });
   mkdirSync(queryDir, { recursive: true });
   for (const [i, source] of sources.entries()) {

@@ -223,16 +223,14 @@ async function decodeWithSharp(bytes: Buffer, format: SniffedFormat, options: De
     .raw({ depth: 'uchar' })
     .toBuffer({ resolveWithObject: true });
   if (base.info.channels !== 3) throw new DecodeError(`unexpected decoder output with ${base.info.channels} channels`);
-  const outputs = await outputsFromBase(base.data, options);
+  const { kept, ...outputs } = await outputsFromBase(base.data, options);
   return {
     format: sharpFormatName(metadata.format, format),
     width,
     height,
-    content: contentSize(width, height, outputs.kept),
+    content: contentSize(width, height, kept),
     takenAt: await captureDate(bytes),
-    modelInputs: outputs.modelInputs,
-    phash: outputs.phash,
-    phashVariants: outputs.phashVariants,
+    ...outputs,
   };
 }
 
