@@ -29,7 +29,8 @@ const ESTIMATE_MARGIN = 0.05;
 export interface IndexedPhoto {
   base: number; // first vector row
   phash: bigint;
-  phashVariants: bigint[] | null;
+  /** Its variant hashes (decode.ts layout), or null; read only for photos the index does not know yet. */
+  phashVariants: () => bigint[] | null;
 }
 
 /** A photo's rotation and crop-window hashes as [lo, hi] 32-bit halves (bits.ts), made once per photo: BigInt arithmetic is slow. */
@@ -102,8 +103,10 @@ export class CandidateIndex {
     const renewed = new Set(missing.map((photo) => photo.base));
     for (const base of [...this.variants.keys()]) if (!wanted.has(base) || renewed.has(base)) this.variants.delete(base);
     for (const photo of photos) {
-      if (!photo.phashVariants || this.variants.has(photo.base)) continue;
-      const { rotations, windows } = splitVariants(photo.phashVariants);
+      if (this.variants.has(photo.base)) continue;
+      const variants = photo.phashVariants();
+      if (!variants) continue;
+      const { rotations, windows } = splitVariants(variants);
       this.variants.set(photo.base, { rotations: hashWords(rotations), windows: hashWords(windows) });
     }
     if (missing.length > 0 && this.lsh.needsRefit()) {

@@ -534,7 +534,7 @@ class DedupEngine implements Engine {
     const { keys, files } = this.library();
     const photos = keys.map((key) => {
       const entry = files.get(key)![0];
-      return { base: entry.vectorRow!, phash: phashFromHex(entry.phash!), phashVariants: entry.phashVariants?.map(phashFromHex) ?? null };
+      return { base: entry.vectorRow!, phash: phashFromHex(entry.phash!), phashVariants: () => entry.phashVariants?.map(phashFromHex) ?? null };
     });
     // The index sees normalised vectors, like every comparison in the engine.
     const { added, removed } = this.candidates.sync(photos, (row) => normalise(this.vectors.read(row)));
