@@ -3,7 +3,7 @@
 // 32×32 grey image for the perceptual hash, and the facts (format, oriented size, capture date).
 import exifr from 'exifr';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
-import { PHASH_INPUT_SIZE, phashFromGrey, phashVariants } from './phash.ts';
+import { PHASH_INPUT_SIZE, phashFromGrey, phashWithTurns } from './phash.ts';
 import { decodeHeic, readHeicExif } from './decode-heic.ts';
 import { extractRawPreview, rawFormatOf, rawOrientation } from './decode-raw.ts';
 import { boxResample } from './pixels.ts';
@@ -265,15 +265,16 @@ async function outputsFromBase(decoded: Buffer, options: DecodeOptions): Promise
   );
   const grey = await sharp(base, raw).greyscale().resize(PHASH_INPUT_SIZE, PHASH_INPUT_SIZE, { fit: 'fill' }).raw().toBuffer();
   const greyValues = new Float64Array(grey.subarray(0, PHASH_INPUT_SIZE * PHASH_INPUT_SIZE));
+  const { phash, turns } = phashWithTurns(greyValues);
   let variants: bigint[] | null = null;
   if (options.rotationVariants) {
     const fine = await sharp(base, raw).greyscale().resize(WINDOW_SOURCE_SIZE, WINDOW_SOURCE_SIZE, { fit: 'fill' }).raw().toBuffer();
     const fineValues = new Float64Array(fine.subarray(0, WINDOW_SOURCE_SIZE * WINDOW_SOURCE_SIZE));
     const windows = (options.cropWindows ?? CROP_WINDOWS).map((window) => phashFromGrey(windowGrey(fineValues, window)));
-    variants = [...phashVariants(greyValues), ...windows, ...detailHash(fineValues)];
+    variants = [...turns, ...windows, ...detailHash(fineValues)];
   }
   const kept = box ? { x: box.width / BASE_SIZE, y: box.height / BASE_SIZE } : { x: 1, y: 1 };
-  return { modelInputs, phash: phashFromGrey(greyValues), phashVariants: variants, kept };
+  return { modelInputs, phash, phashVariants: variants, kept };
 }
 
 // ---- Detail hash, crop-window hashes, border trimming ----

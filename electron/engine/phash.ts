@@ -13,68 +13,88 @@ const COS_TABLE = (() => {
   return table;
 })();
 
-/** pHash of a 32×32 single-channel image (row-major, any numeric range). */
-export function phashFromGrey(grey: ArrayLike<number>): bigint {
+/**
+ * The 8×8 lowest DCT coefficients of a 32×32 grey image, as [v][u] (v: vertical frequency, u:
+ * horizontal). Separable: rows first, then columns.
+ */
+export function lowFrequencies(grey: ArrayLike<number>): Float64Array {
   const n = PHASH_INPUT_SIZE;
   if (grey.length !== n * n) throw new Error(`phash needs ${n}×${n} pixels, got ${grey.length}`);
-  // Separable DCT, computing only the 8×8 low-frequency block: rows first, then columns.
   const rows = new Float64Array(n * LOW); // [y][u]
   for (let y = 0; y < n; y++) {
     for (let u = 0; u < LOW; u++) {
       let sum = 0;
-      for (let x = 0; x < n; x++) sum += grey[y * n + x] * COS_TABLE[u * n + x];
+      for (let x = 0, p = y * n, c = u * n; x < n; x++) sum += grey[p + x] * COS_TABLE[c + x];
       rows[y * LOW + u] = sum;
     }
   }
-  const coefficients = new Float64Array(LOW * LOW); // [v][u]
+  const coefficients = new Float64Array(LOW * LOW);
   for (let v = 0; v < LOW; v++) {
     for (let u = 0; u < LOW; u++) {
       let sum = 0;
-      for (let y = 0; y < n; y++) sum += rows[y * LOW + u] * COS_TABLE[v * n + y];
+      for (let y = 0, c = v * n; y < n; y++) sum += rows[y * LOW + u] * COS_TABLE[c + y];
       coefficients[v * LOW + u] = sum;
     }
   }
+  return coefficients;
+}
+
+/** The hash of an 8×8 coefficient block: bit v·8+u set when that coefficient is above the median. */
+export function hashFromCoefficients(coefficients: Float64Array): bigint {
   // The DC term (overall brightness) is left out of the median so a brightness change cannot flip many bits.
-  const sorted = Array.from(coefficients.subarray(1)).sort((a, b) => a - b);
+  const sorted = coefficients.slice(1).sort(); // a typed array sorts numerically
   const median = (sorted[31] + sorted[32]) / 2;
-  let hash = 0n;
-  for (let i = 0; i < LOW * LOW; i++) if (coefficients[i] > median) hash |= 1n << BigInt(i);
-  return hash;
+  let low = 0;
+  let high = 0;
+  for (let i = 0; i < 32; i++) if (coefficients[i] > median) low |= 1 << i;
+  for (let i = 32; i < 64; i++) if (coefficients[i] > median) high |= 1 << (i - 32);
+  return (BigInt(high >>> 0) << 32n) | BigInt(low >>> 0);
 }
 
-/** The 8 rotations/mirrors of a square grey image (identity first). */
-export function dihedralVariants(grey: ArrayLike<number>, size = PHASH_INPUT_SIZE): Float64Array[] {
-  const at = (x: number, y: number) => grey[y * size + x];
-  const transforms: ((x: number, y: number) => number)[] = [
-    (x, y) => at(x, y), // identity
-    (x, y) => at(y, size - 1 - x), // rotate 90° clockwise
-    (x, y) => at(size - 1 - x, size - 1 - y), // rotate 180°
-    (x, y) => at(size - 1 - y, x), // rotate 270° clockwise
-    (x, y) => at(size - 1 - x, y), // mirror left-right
-    (x, y) => at(x, size - 1 - y), // mirror top-bottom
-    (x, y) => at(y, x), // transpose
-    (x, y) => at(size - 1 - y, size - 1 - x), // anti-transpose
-  ];
-  return transforms.map((read) => {
-    const out = new Float64Array(size * size);
-    for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) out[y * size + x] = read(x, y);
-    return out;
-  });
+/** pHash of a 32×32 single-channel image (row-major, any numeric range). */
+export function phashFromGrey(grey: ArrayLike<number>): bigint {
+  return hashFromCoefficients(lowFrequencies(grey));
 }
 
-/** Hashes of the image under the 7 non-identity rotations/mirrors, for rotation-invariant matching. */
-export function phashVariants(grey: ArrayLike<number>): bigint[] {
-  return dihedralVariants(grey).slice(1).map(phashFromGrey);
-}
+/**
+ * The 7 non-identity rotations/mirrors, as what each does to the DCT coefficients: mirroring a
+ * side flips the sign of its odd frequencies (cos of the mirrored position is (-1)^u times the
+ * original's), and a transpose swaps the two frequencies. So the turned images' hashes come from the
+ * one block of coefficients, without turning and transforming the pixels 7 more times.
+ * Each entry: transpose (read [u][v]), flip the sign of odd u, of odd v.
+ */
+const TURNS: { transpose: boolean; oddU: boolean; oddV: boolean }[] = [
+  { transpose: true, oddU: true, oddV: false }, // rotate 90° clockwise: out(x, y) = in(y, N-1-x)
+  { transpose: false, oddU: true, oddV: true }, // rotate 180°
+  { transpose: true, oddU: false, oddV: true }, // rotate 270° clockwise: out(x, y) = in(N-1-y, x)
+  { transpose: false, oddU: true, oddV: false }, // mirror left-right
+  { transpose: false, oddU: false, oddV: true }, // mirror top-bottom
+  { transpose: true, oddU: false, oddV: false }, // transpose
+  { transpose: true, oddU: true, oddV: true }, // anti-transpose
+];
 
-export function hammingDistance(a: bigint, b: bigint): number {
-  let x = a ^ b;
-  let count = 0;
-  while (x) {
-    x &= x - 1n;
-    count++;
+/** The 8×8 coefficients of the image turned or mirrored as `turn` says. */
+function turnedCoefficients(coefficients: Float64Array, turn: (typeof TURNS)[number]): Float64Array {
+  const out = new Float64Array(LOW * LOW);
+  for (let v = 0; v < LOW; v++) {
+    for (let u = 0; u < LOW; u++) {
+      const value = turn.transpose ? coefficients[u * LOW + v] : coefficients[v * LOW + u];
+      const negate = ((turn.oddU ? u : 0) + (turn.oddV ? v : 0)) & 1;
+      out[v * LOW + u] = negate ? -value : value;
+    }
   }
-  return count;
+  return out;
+}
+
+/** The whole image's hash, then its hashes under the 7 non-identity rotations/mirrors (rotation-invariant matching). */
+export function phashWithTurns(grey: ArrayLike<number>): { phash: bigint; turns: bigint[] } {
+  const coefficients = lowFrequencies(grey);
+  return { phash: hashFromCoefficients(coefficients), turns: TURNS.map((turn) => hashFromCoefficients(turnedCoefficients(coefficients, turn))) };
+}
+
+/** Hashes of the image under the 7 non-identity rotations/mirrors. */
+export function phashVariants(grey: ArrayLike<number>): bigint[] {
+  return phashWithTurns(grey).turns;
 }
 
 export function phashToHex(hash: bigint): string {
