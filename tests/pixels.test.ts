@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { boxResample } from '../electron/engine/pixels.ts';
+import { boxResample, boxResampleRegions } from '../electron/engine/pixels.ts';
 import { photo } from './helpers/photos.ts';
 
 /** The definition: each output cell is the area-weighted mean of the source pixels it covers. */
@@ -45,4 +45,15 @@ test('box resampling equals the area-weighted mean, whole image and off-grid win
     const worst = Math.max(...fast.map((v, i) => Math.abs(v - plain[i])));
     assert.ok(worst < 1e-9, `window ${left},${top} ${side} → ${out}: off by ${worst}`);
   }
+});
+
+test('boxResampleRegions gives each region what boxResample gives it alone', async () => {
+  const grey = await grey448();
+  const regions = [
+    { left: 0, top: 0, side: 403.2 },
+    { left: 0, top: 44.8, side: 403.2 }, // same columns: shares the pass across
+    { left: 22.4, top: 22.4, side: 313.6 },
+  ];
+  const together = boxResampleRegions(grey, 448, regions, 32);
+  regions.forEach(({ left, top, side }, i) => assert.deepEqual(together[i], boxResample(grey, 448, left, top, side, 32)));
 });

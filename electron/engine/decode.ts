@@ -6,7 +6,7 @@ import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { PHASH_INPUT_SIZE, phashFromGrey, phashWithTurns } from './phash.ts';
 import { decodeHeic, readHeicExif } from './decode-heic.ts';
 import { extractRawPreview, rawFormatOf, rawOrientation } from './decode-raw.ts';
-import { boxResample } from './pixels.ts';
+import { boxResample, boxResampleRegions } from './pixels.ts';
 import { sniffFormat, type SniffedFormat } from './sniff.ts';
 
 /**
@@ -270,7 +270,7 @@ async function outputsFromBase(decoded: Buffer, options: DecodeOptions): Promise
   if (options.rotationVariants) {
     const fine = await sharp(base, raw).greyscale().resize(WINDOW_SOURCE_SIZE, WINDOW_SOURCE_SIZE, { fit: 'fill' }).raw().toBuffer();
     const fineValues = new Float64Array(fine.subarray(0, WINDOW_SOURCE_SIZE * WINDOW_SOURCE_SIZE));
-    const windows = (options.cropWindows ?? CROP_WINDOWS).map((window) => phashFromGrey(windowGrey(fineValues, window)));
+    const windows = windowGreys(fineValues, options.cropWindows ?? CROP_WINDOWS).map(phashFromGrey);
     variants = [...turns, ...windows, ...detailHash(fineValues)];
   }
   const kept = box ? { x: box.width / BASE_SIZE, y: box.height / BASE_SIZE } : { x: 1, y: 1 };
@@ -320,10 +320,13 @@ function detailHash(fine: Float64Array): bigint[] {
   return words;
 }
 
-/** The 32×32 grey input of the pHash for one crop window. */
-function windowGrey(fine: Float64Array, window: CropWindow): Float64Array {
-  const side = WINDOW_SOURCE_SIZE * window.size;
-  return boxResample(fine, WINDOW_SOURCE_SIZE, (WINDOW_SOURCE_SIZE - side) * window.x, (WINDOW_SOURCE_SIZE - side) * window.y, side, PHASH_INPUT_SIZE);
+/** The 32×32 grey inputs of the pHash for the crop windows. */
+function windowGreys(fine: Float64Array, windows: CropWindow[]): Float64Array[] {
+  const regions = windows.map((window) => {
+    const side = WINDOW_SOURCE_SIZE * window.size;
+    return { left: (WINDOW_SOURCE_SIZE - side) * window.x, top: (WINDOW_SOURCE_SIZE - side) * window.y, side };
+  });
+  return boxResampleRegions(fine, WINDOW_SOURCE_SIZE, regions, PHASH_INPUT_SIZE);
 }
 
 /** A line of pixels counts as border when nearly all of it is within this of the border colour (0..255 per channel). */

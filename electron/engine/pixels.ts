@@ -1,7 +1,7 @@
-// Area-average resampling of grey images in plain JavaScript: the pHash's 32×32 and the 128×128
-// grey images are made from each decoded photo, and the crop windows' and detail hash's grey images
-// are cut from the 128×128 one, 57 times per photo, so this runs often. Separable (across, then
-// down), with each axis's weights computed once per geometry and kept in flat typed arrays.
+// Area-average resampling of grey images in plain JavaScript: the crop windows' and the detail
+// hash's grey images are cut from the 128×128 grey image of every photo (decode.ts), 55 times per
+// photo, so this runs often. Separable (across, then down), with each axis's weights computed once
+// per geometry and kept in flat typed arrays.
 
 /**
  * For each output cell along one axis: the first source index it covers, how many it covers, and
@@ -56,12 +56,39 @@ function cellSpans(start: number, side: number, out: number, size: number): Span
  * Area-average resampling of the square region (left, top, side) of a square grey image to out×out:
  * each source pixel counts by how much of it an output cell covers. Separable: across, then down.
  */
-export function boxResample(source: ArrayLike<number>, size: number, left: number, top: number, side: number, out: number): Float64Array {
-  const across = cachedSpans(left, side, out, size);
+export function boxResample(source: Float64Array, size: number, left: number, top: number, side: number, out: number): Float64Array {
   const down = cachedSpans(top, side, out, size);
   const firstRow = down.first[0];
   const lastRow = down.first[out - 1] + down.count[out - 1] - 1;
-  // Pass 1: every covered row, resampled across to `out` values.
+  return resampleDown(resampleAcross(source, size, cachedSpans(left, side, out, size), firstRow, lastRow), down, out, firstRow);
+}
+
+export interface SquareRegion {
+  left: number;
+  top: number;
+  side: number;
+}
+
+/**
+ * boxResample of several regions of one image. Regions with the same columns (left and side) share
+ * the pass across, which is most of the work: the crop windows come in threes down a column.
+ */
+export function boxResampleRegions(source: Float64Array, size: number, regions: SquareRegion[], out: number): Float64Array[] {
+  const acrossByColumns = new Map<string, Float64Array>();
+  return regions.map(({ left, top, side }) => {
+    const key = `${left} ${side}`;
+    let across = acrossByColumns.get(key);
+    if (!across) {
+      across = resampleAcross(source, size, cachedSpans(left, side, out, size), 0, size - 1);
+      acrossByColumns.set(key, across);
+    }
+    return resampleDown(across, cachedSpans(top, side, out, size), out, 0);
+  });
+}
+
+/** Pass 1: rows firstRow..lastRow of the source, each resampled across to `out` values. */
+function resampleAcross(source: Float64Array, size: number, across: Spans, firstRow: number, lastRow: number): Float64Array {
+  const out = across.first.length;
   const rows = new Float64Array((lastRow - firstRow + 1) * out);
   for (let y = firstRow; y <= lastRow; y++) {
     const target = (y - firstRow) * out;
@@ -73,7 +100,11 @@ export function boxResample(source: ArrayLike<number>, size: number, left: numbe
       rows[target + o] = sum;
     }
   }
-  // Pass 2: down the columns.
+  return rows;
+}
+
+/** Pass 2: down the columns of pass 1's rows (the first of which is source row `firstRow`). */
+function resampleDown(rows: Float64Array, down: Spans, out: number, firstRow: number): Float64Array {
   const result = new Float64Array(out * out);
   for (let o = 0; o < out; o++) {
     const from = (down.first[o] - firstRow) * out;
