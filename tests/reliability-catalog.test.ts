@@ -1,8 +1,8 @@
 // A damaged catalog: unreadable or wrongly shaped JSON, a damaged vector file, a damaged similarity
 // index. Each is detected, the user is told (the engine's log), the damaged file is kept aside where
 // that matters, and what is lost is rebuilt from the photos, which are never touched. Older catalog
-// formats are migrated: "version 0" (before formats were numbered) and version 1 (this project's
-// first format, without vectorGeneration or vector checksums).
+// formats are migrated: "version 0" (before formats were numbered), version 1 (this project's
+// first format, without vectorGeneration or vector checksums) and version 2 (pHash variants as a list).
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
@@ -211,7 +211,7 @@ describe('a damaged or old catalog', () => {
     }
     const migrated = JSON.parse(await readFile(catalogPath, 'utf8'));
     assert.equal(migrated.formatVersion, CATALOG_FORMAT_VERSION);
-    assert.ok(migrated.files.every((entry: { phashVariants: unknown; vectorHash: unknown }) => Array.isArray(entry.phashVariants) && typeof entry.vectorHash === 'string'));
+    assert.ok(migrated.files.every((entry: { phashVariants: unknown; vectorHash: unknown }) => typeof entry.phashVariants === 'string' && typeof entry.vectorHash === 'string'));
   });
 
   test('catalog format 1 (no vectorGeneration, no vector checksums) is migrated without reading a photo again', async () => {
@@ -219,7 +219,10 @@ describe('a damaged or old catalog', () => {
     const document = JSON.parse(await readFile(catalogPath, 'utf8'));
     document.formatVersion = 1;
     delete document.vectorGeneration;
-    for (const entry of document.files) delete entry.vectorHash;
+    for (const entry of document.files) {
+      delete entry.vectorHash;
+      entry.phashVariants = asList(entry.phashVariants);
+    }
     await writeFile(catalogPath, JSON.stringify(document));
     const { engine, log } = await openLogged(catalogPath);
     try {
@@ -236,4 +239,48 @@ describe('a damaged or old catalog', () => {
     assert.ok(migrated.files.every((entry: { vectorHash: unknown }) => typeof entry.vectorHash === 'string'));
     assert.ok(existsSync(`${catalogPath}.index`));
   });
+
+  test('catalog format 2 (pHash variants as a list of strings) is migrated without reading a photo again', async () => {
+    const catalogPath = await copyBaseline();
+    const document = JSON.parse(await readFile(catalogPath, 'utf8'));
+    const variants = document.files.map((entry: { phashVariants: string }) => entry.phashVariants);
+    document.formatVersion = 2;
+    for (const entry of document.files) entry.phashVariants = asList(entry.phashVariants);
+    assert.ok(document.files.every((entry: { phashVariants: unknown }) => Array.isArray(entry.phashVariants) && entry.phashVariants.length > 60));
+    await writeFile(catalogPath, JSON.stringify(document));
+    const { engine, log } = await openLogged(catalogPath);
+    try {
+      assert.ok(log.some((line) => /format 2/.test(line)), `not told about the migration: ${JSON.stringify(log)}`);
+      assert.deepEqual(await groupsOf(engine), expectedGroups, 'the turned copy is still found through its variants');
+      const summary = await engine.scan();
+      assert.equal(summary.unchanged, document.files.length);
+    } finally {
+      await engine.close();
+    }
+    const migrated = JSON.parse(await readFile(catalogPath, 'utf8'));
+    assert.equal(migrated.formatVersion, CATALOG_FORMAT_VERSION);
+    assert.deepEqual(
+      migrated.files.map((entry: { phashVariants: string }) => entry.phashVariants),
+      variants,
+    );
+  });
+
+  test('variant hashes that are not 16-digit hex words make the catalog damaged, set aside', async () => {
+    const catalogPath = await copyBaseline();
+    const document = JSON.parse(await readFile(catalogPath, 'utf8'));
+    document.files[0].phashVariants = document.files[0].phashVariants.slice(1);
+    await writeFile(catalogPath, JSON.stringify(document));
+    const { engine, log } = await openLogged(catalogPath);
+    try {
+      assert.ok(log.some((line) => /could not be read/.test(line)), `not told: ${JSON.stringify(log)}`);
+      assert.ok((await readdir(join(catalogPath, '..'))).some((name) => name.startsWith('catalog.json.damaged-')));
+    } finally {
+      await engine.close();
+    }
+  });
 });
+
+/** Format 3's variant string as the list of 16-digit words formats 1 and 2 stored. */
+function asList(variants: string | null): string[] | null {
+  return variants === null ? null : (variants.match(/.{16}/g) ?? []);
+}

@@ -14,7 +14,7 @@ import { CandidateIndex } from './candidates.ts';
 import { clusterPhotos } from './group.ts';
 import { comparePhotos, judge, MATCH_LIMITS, normalise, ROTATED_PHASH_MAX, type PhotoSignature } from './match.ts';
 import { DEFAULT_MODEL_DIR, EmbeddingModel, loadManifest } from './model.ts';
-import { phashFromHex, phashToHex } from './phash.ts';
+import { hashesFromHex, hashesToHex, phashFromHex, phashToHex } from './phash.ts';
 import { ProgressReporter } from './progress.ts';
 import { CANDIDATE_EXTENSIONS } from './sniff.ts';
 import { VectorStore } from './vectors.ts';
@@ -414,7 +414,7 @@ class DedupEngine implements Engine {
         content: decoded.content.width !== decoded.width || decoded.content.height !== decoded.height ? decoded.content : null,
         takenAt: decoded.takenAt,
         phash: phashToHex(decoded.phash),
-        phashVariants: decoded.phashVariants?.map(phashToHex) ?? null,
+        phashVariants: decoded.phashVariants ? hashesToHex(decoded.phashVariants) : null,
       };
       pending.push({ entry, inputs: decoded.modelInputs });
       progress.advance(file.path);
@@ -518,7 +518,7 @@ class DedupEngine implements Engine {
       signature = {
         vectors: MODEL_VIEWS.map((_, v) => normalise(this.vectors.read(base + v))),
         phash: phashFromHex(entry.phash!),
-        phashVariants: entry.phashVariants?.map(phashFromHex) ?? null,
+        phashVariants: entry.phashVariants ? hashesFromHex(entry.phashVariants) : null,
         // The crop and detail rules want the size of the picture itself, borders cut off.
         dimensions: entry.content ?? (entry.width && entry.height ? { width: entry.width, height: entry.height } : null),
       };
@@ -534,7 +534,7 @@ class DedupEngine implements Engine {
     const { keys, files } = this.library();
     const photos = keys.map((key) => {
       const entry = files.get(key)![0];
-      return { base: entry.vectorRow!, phash: phashFromHex(entry.phash!), phashVariants: () => entry.phashVariants?.map(phashFromHex) ?? null };
+      return { base: entry.vectorRow!, phash: phashFromHex(entry.phash!), phashVariants: () => (entry.phashVariants ? hashesFromHex(entry.phashVariants) : null) };
     });
     // The index sees normalised vectors, like every comparison in the engine.
     const { added, removed } = this.candidates.sync(photos, (row) => normalise(this.vectors.read(row)));

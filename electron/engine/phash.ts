@@ -104,3 +104,14 @@ export function phashToHex(hash: bigint): string {
 export function phashFromHex(hex: string): bigint {
   return BigInt('0x' + hex);
 }
+
+/** A list of 64-bit hashes as one string, 16 hex digits each, end to end (the catalog's form of the variants). */
+export function hashesToHex(hashes: bigint[]): string {
+  return hashes.map(phashToHex).join('');
+}
+
+export function hashesFromHex(hex: string): bigint[] {
+  const hashes = new Array<bigint>(hex.length >> 4);
+  for (let i = 0; i < hashes.length; i++) hashes[i] = BigInt('0x' + hex.slice(i * 16, i * 16 + 16));
+  return hashes;
+}
