@@ -6,7 +6,8 @@
 // Options: --mode full|reduced (default: full up to 200k, reduced above), --queries 200, --tables,
 // --bits, --probes, --seed 7, --near 0.87 (the engine's near-duplicate cosine), --margin 0.03 (how much
 // lower the index is asked to look, since its cosines are estimates), --similar (also time the
-// "similar" tier pair search at 0.80), --reduced 256 (compact dims), --no-phash,
+// "similar" tier pair search at 0.80), --reduced 256 (compact dims), --no-phash, --threads N (worker
+// threads of the pair search, default: the cores; the near tier is also timed in one thread),
 // --phash-distances 4,10,12 (default 4,10 above 200k items: 12 takes minutes there).
 //
 // The data imitates the embeddings measured on the dev photos (docs: /work/shared/notes): raw
@@ -15,7 +16,8 @@
 // "similar" pairs (0.75-0.86). In reduced mode the same model is drawn in 256 dims without the
 // ReLU, which skips the projection (its cost in recall is measured by the full mode).
 import os from 'node:os';
-import { LshIndex, LSH_DEFAULTS, mulberry32 } from '../electron/engine/lsh.ts';
+import { LshIndex, LSH_DEFAULTS, mulberry32, type PairStats } from '../electron/engine/lsh.ts';
+import { closeParallelPairs, configureParallelPairs, forEachCandidatePairParallel } from '../electron/engine/lsh-pairs.ts';
 import { PhashIndex, hamming } from '../electron/engine/phash-index.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -34,6 +36,7 @@ const tables = Number(arg('tables', String(LSH_DEFAULTS.tables)));
 const bits = Number(arg('bits', String(LSH_DEFAULTS.bitsPerTable)));
 const probes = Number(arg('probes', String(LSH_DEFAULTS.probes)));
 const reducedDim = Number(arg('reduced', String(LSH_DEFAULTS.reducedDim)));
+const pairThreads = Number(arg('threads', String(os.availableParallelism())));
 const seed = Number(arg('seed', '7'));
 const nearCosine = Number(arg('near', '0.87'));
 const margin = Number(arg('margin', '0.03'));
@@ -306,18 +309,23 @@ for (const p of [0, probes, probes * 3]) {
 row('brute force query, float32 raw vectors', ms(bruteQueryMs));
 
 // All near-duplicate pairs.
-function pairSearch(threshold: number, label: string, kinds: Planted['kind'][]): void {
+async function pairSearch(threshold: number, label: string, kinds: Planted['kind'][], threads: number): Promise<void> {
   const found = new Set<number>();
   let reported = 0;
   let belowThreshold = 0;
-  const start = performance.now();
-  const cpu = process.cpuUsage();
-  const stats = index.forEachCandidatePair({ minCosine: threshold - margin }, (a, b) => {
+  const visit = (a: number, b: number) => {
     found.add(a * n + b);
     reported++;
-  });
+  };
+  const options = { minCosine: threshold - margin };
+  const start = performance.now();
+  const cpu = process.cpuUsage();
+  // The engine's path (lsh-pairs.ts): worker threads, each searching a share of the tables.
+  configureParallelPairs({ threads, minItems: 0 });
+  const stats: PairStats = threads > 1 ? await forEachCandidatePairParallel(index, options, visit, (m) => console.error(m)) : index.forEachCandidatePair(options, visit);
   const elapsed = performance.now() - start;
   const elapsedCpu = cpuSince(cpu);
+  label = `${label} (${threads === 1 ? 'one thread' : `${threads} worker threads`})`;
   // Recall over planted pairs whose exact cosine reaches the threshold, by cosine band.
   const bands = [threshold, 0.9, 0.94, 0.98, 1.01];
   const hit = new Array(bands.length - 1).fill(0);
@@ -343,8 +351,10 @@ function pairSearch(threshold: number, label: string, kinds: Planted['kind'][]):
   row(`${label} pairs: sketch checks / int8 cosines / oversized buckets`, `${(stats.pairChecks / 1e6).toFixed(0)} M / ${(stats.cosineChecks / 1e6).toFixed(2)} M / ${stats.oversizedBuckets}`);
 }
 console.error('all-pairs search ...');
-pairSearch(nearCosine, 'near-duplicate', ['near']);
-if (flag('similar')) pairSearch(0.8, 'similar', ['near', 'similar']);
+if (pairThreads > 1) await pairSearch(nearCosine, 'near-duplicate', ['near'], 1);
+await pairSearch(nearCosine, 'near-duplicate', ['near'], pairThreads);
+if (flag('similar')) await pairSearch(0.8, 'similar', ['near', 'similar'], pairThreads);
+await closeParallelPairs();
 {
   // Brute-force all pairs is quadratic: time a sample of exact float32 cosines and extrapolate.
   const sample = 20_000;

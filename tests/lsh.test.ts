@@ -1,7 +1,9 @@
-// Tests of the LSH vector index against brute force on small synthetic data.
+// Tests of the LSH vector index against brute force on small synthetic data, and of its pair
+// search spread over worker threads (lsh-pairs.ts) against the same search in one thread.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LshIndex, mulberry32 } from '../electron/engine/lsh.ts';
+import { configureParallelPairs, forEachCandidatePairParallel } from '../electron/engine/lsh-pairs.ts';
 
 const DIM = 192;
 
@@ -205,4 +207,66 @@ test('bad input is refused', () => {
   assert.throws(() => new LshIndex({ dim: DIM }).add(1, bad), /non-finite/);
   assert.throws(() => new LshIndex({ dim: DIM }).add(-1, vectors[0]), /id must be/);
   assert.throws(() => LshIndex.fitMean([]), /no vectors/);
+});
+
+/** Every pair a search reports, as sorted "idA idB cosine" lines. */
+async function pairLines(search: (visit: (a: number, b: number, cosine: number) => void) => unknown): Promise<string[]> {
+  const lines: string[] = [];
+  await search((a, b, cosine) => lines.push(`${a} ${b} ${cosine}`));
+  return lines.sort();
+}
+
+test('the pair search on worker threads reports exactly the pairs of one thread, oversized buckets included', async () => {
+  configureParallelPairs({ threads: 2, minItems: 0 });
+  try {
+    const same = new LshIndex({ dim: DIM, reducedDim: 128, tables: 6, bitsPerTable: 8, mean: LshIndex.fitMean(vectors) });
+    for (let id = 0; id < 200; id++) same.add(id, vectors[0]);
+    for (let id = 200; id < 1200; id++) same.add(id, vectors[id]);
+    for (const [subject, options] of [
+      [index, { minCosine: 0.8 }],
+      [same, { minCosine: 0.9, maxBucketSize: 50 }],
+    ] as const) {
+      const oneStats = subject.forEachCandidatePair(options, () => {});
+      const one = await pairLines((visit) => subject.forEachCandidatePair(options, visit));
+      let threads = 0;
+      let manyStats = oneStats;
+      const many = await pairLines(async (visit) => {
+        const result = await forEachCandidatePairParallel(subject, options, visit);
+        threads = result.threads;
+        manyStats = result;
+      });
+      assert.equal(threads, 2, 'the workers did the search');
+      assert.ok(one.length > 100, `enough pairs to compare (${one.length})`);
+      assert.deepEqual(many, one);
+      for (const key of ['pairChecks', 'cosineChecks', 'emitted', 'oversizedBuckets', 'skippedCrossPairs'] as const) assert.equal(manyStats[key], oneStats[key], key);
+    }
+  } finally {
+    configureParallelPairs({ threads: undefined, minItems: undefined });
+  }
+});
+
+test('a table subset searches only those tables; complementary subsets report every pair once', () => {
+  const all = index.candidatePairs({ minCosine: 0.8 }).map(String).sort();
+  const even = index.candidatePairs({ minCosine: 0.8, tables: [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22] }).map(String);
+  const odd = index.candidatePairs({ minCosine: 0.8, tables: [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23] }).map(String);
+  assert.ok(even.length > 0 && odd.length > 0);
+  assert.deepEqual([...even, ...odd].sort(), all);
+  assert.throws(() => index.candidatePairs({ tables: [24] }), /tables must be in 0\.\.23/);
+});
+
+test('when the worker threads cannot start, the pair search runs in this thread and says why', async () => {
+  configureParallelPairs({ threads: 2, minItems: 0, workerFile: '/nonexistent/lsh-pairs-worker.js' });
+  try {
+    const log: string[] = [];
+    const one = await pairLines((visit) => index.forEachCandidatePair({ minCosine: 0.8 }, visit));
+    let threads = 0;
+    const fallback = await pairLines(async (visit) => {
+      threads = (await forEachCandidatePairParallel(index, { minCosine: 0.8 }, visit, (message) => log.push(message))).threads;
+    });
+    assert.equal(threads, 1);
+    assert.deepEqual(fallback, one);
+    assert.ok(log.some((line) => /could not use worker threads/.test(line)), JSON.stringify(log));
+  } finally {
+    configureParallelPairs({ threads: undefined, minItems: undefined, workerFile: undefined });
+  }
 });

@@ -6,13 +6,16 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { configureHeicDecoder } from '../engine/decode-heic.ts';
+import { configureParallelPairs } from '../engine/lsh-pairs.ts';
 import { serve, type MessageChannelLike } from '../shared/engine-protocol.ts';
 import { createEngineProcess } from './handlers.ts';
 
-// In the built app the HEIC decoder's worker is its own file next to this one (out/main/); from
-// source (tests) the decoder finds its worker by itself.
+// In the built app the workers of the HEIC decoder and of the LSH pair search are files of their
+// own next to this one (out/main/); from source (tests) each finds its worker by itself.
 const builtHeicWorker = fileURLToPath(new URL('./decode-heic-worker.js', import.meta.url));
 if (existsSync(builtHeicWorker)) await configureHeicDecoder({ workerFile: builtHeicWorker });
+const builtPairsWorker = fileURLToPath(new URL('./lsh-pairs-worker.js', import.meta.url));
+if (existsSync(builtPairsWorker)) configureParallelPairs({ workerFile: builtPairsWorker });
 
 /** The part of Electron's `process.parentPort` used here. */
 interface ParentPortLike {

@@ -8,6 +8,7 @@ import { xxh3 } from '@node-rs/xxhash';
 import { hashWords } from './bits.ts';
 import { splitVariants } from './decode.ts';
 import { LshIndex } from './lsh.ts';
+import { forEachCandidatePairParallel } from './lsh-pairs.ts';
 import { PhashIndex, PHASH_MAX_DISTANCE } from './phash-index.ts';
 
 const MAGIC = 'PDDCAND2';
@@ -123,7 +124,10 @@ export class CandidateIndex {
    * (when asked) a rotation/mirror or a crop window of one close to the other's whole-image pHash.
    * The variant layout is decode.ts's: rotations first, then one hash per crop window (detail words last, unused here).
    */
-  pairs(options: { minCosine: number; phashMaxDistance: number; rotatedMaxDistance: number | null; cropMaxDistance: number | null }): Array<[number, number]> {
+  async pairs(
+    options: { minCosine: number; phashMaxDistance: number; rotatedMaxDistance: number | null; cropMaxDistance: number | null },
+    log: (message: string) => void = () => {},
+  ): Promise<Array<[number, number]>> {
     // Pairs are keyed by one number (a·stride + b), not a string: there can be millions of them.
     let stride = 1;
     for (const base of this.phashes.ids()) stride = Math.max(stride, base + 1);
@@ -138,7 +142,7 @@ export class CandidateIndex {
       seen.add(key);
       pairs.push([a, b]);
     };
-    this.lsh.forEachCandidatePair({ minCosine: options.minCosine - ESTIMATE_MARGIN }, (rowA, rowB) => addPair(this.baseOf(rowA), this.baseOf(rowB)));
+    await forEachCandidatePairParallel(this.lsh, { minCosine: options.minCosine - ESTIMATE_MARGIN }, (rowA, rowB) => addPair(this.baseOf(rowA), this.baseOf(rowB)), log);
     this.phashes.forEachPairWithin(Math.min(options.phashMaxDistance, PHASH_MAX_DISTANCE), (a, b) => addPair(a, b));
     const searchEach = (base: number, words: Uint32Array, maxDistance: number) => {
       for (let i = 0; i < words.length; i += 2) this.phashes.forEachWithin(words[i], words[i + 1], maxDistance, (id) => addPair(base, id));
@@ -147,6 +151,8 @@ export class CandidateIndex {
       if (options.rotatedMaxDistance !== null) searchEach(base, rotations, options.rotatedMaxDistance);
       if (options.cropMaxDistance !== null) searchEach(base, windows, options.cropMaxDistance);
     }
+    // The order depends on how the LSH search was split over threads; group.ts sorts its edges, so
+    // the groups do not.
     return pairs;
   }
 

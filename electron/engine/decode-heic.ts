@@ -18,6 +18,7 @@ import exifr from 'exifr';
 import { Piscina } from 'piscina';
 import sharp from 'sharp';
 import type { HeicWorkerResult, HeicWorkerTask } from './decode-heic-worker.ts';
+import { execArgvFor, workerFileBeside } from './worker-files.ts';
 
 export interface HeicImage {
   /** RGBA, 8 bits per channel, width*height*4 bytes without row padding. */
@@ -64,28 +65,12 @@ export async function closeHeicDecoder(): Promise<void> {
   if (old) await old.destroy();
 }
 
-function defaultWorkerFile(): string {
-  const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  return fileURLToPath(new URL(`./decode-heic-worker${extension}`, import.meta.url));
-}
-
-/**
- * Worker threads inherit process.execArgv, which under tsx already holds its loader
- * (`--import tsx`, or `--require …/preflight.cjs --import …/loader.mjs` for the tsx CLI). Only when a
- * TypeScript worker is asked for without it (tsx registered through its API, say) add it ourselves.
- */
-function execArgvFor(workerFile: string): string[] | undefined {
-  if (!workerFile.endsWith('.ts')) return undefined;
-  if (process.execArgv.some((arg) => arg.includes('tsx'))) return undefined;
-  return [...process.execArgv, '--import', 'tsx'];
-}
-
 /** Why a pool was given up: a worker failed outside any task (its module did not load, say). */
 const poolFailures = new WeakMap<Piscina, Error>();
 
 function getPool(): Piscina {
   if (pool) return pool;
-  const workerFile = settings.workerFile instanceof URL ? fileURLToPath(settings.workerFile) : settings.workerFile ?? defaultWorkerFile();
+  const workerFile = settings.workerFile instanceof URL ? fileURLToPath(settings.workerFile) : settings.workerFile ?? workerFileBeside(import.meta.url, 'decode-heic-worker');
   const created = new Piscina({
     filename: workerFile,
     execArgv: execArgvFor(workerFile),

@@ -548,14 +548,17 @@ class DedupEngine implements Engine {
     if (this.cachedGroups && this.cachedGroups.version === this.version && this.cachedGroups.settingsKey === settingsKey) return this.cachedGroups.result;
     this.syncIndex();
     const { keys, nodeOfBase, files } = this.library();
-    const candidatePairs = this.candidates
-      .pairs({
-        minCosine: Math.min(settings.similarCosine, settings.nearCosine),
-        phashMaxDistance: settings.phashMaxDistance,
-        rotatedMaxDistance: settings.rotationInvariant ? Math.min(ROTATED_PHASH_MAX, settings.phashMaxDistance) : null,
-        cropMaxDistance: MATCH_LIMITS.cropPhashMax,
-      })
-      .map(([a, b]): [number, number] => [nodeOfBase.get(a)!, nodeOfBase.get(b)!]);
+    const candidatePairs = (
+      await this.candidates.pairs(
+        {
+          minCosine: Math.min(settings.similarCosine, settings.nearCosine),
+          phashMaxDistance: settings.phashMaxDistance,
+          rotatedMaxDistance: settings.rotationInvariant ? Math.min(ROTATED_PHASH_MAX, settings.phashMaxDistance) : null,
+          cropMaxDistance: MATCH_LIMITS.cropPhashMax,
+        },
+        this.log,
+      )
+    ).map(([a, b]): [number, number] => [nodeOfBase.get(a)!, nodeOfBase.get(b)!]);
     // Only photos that appear in a candidate pair are ever compared: load just their signatures.
     const nodes: PhotoSignature[] = new Array(keys.length);
     for (const pair of candidatePairs) for (const node of pair) nodes[node] ??= this.signatureOf(files.get(keys[node])![0]);

@@ -90,6 +90,41 @@ export interface PairOptions {
   radius?: number;
   /** Buckets above this size are split by sketch bits, see forEachCandidatePair(). */
   maxBucketSize?: number;
+  /**
+   * Search only these tables (default: all). lsh-pairs.ts gives each worker thread its share; the
+   * pairs of all shares together are exactly those of one search over every table.
+   */
+  tables?: number[];
+}
+
+/**
+ * What a worker thread needs to search pairs in an index without copying it (lsh-pairs.ts): the
+ * options, the mean's norm and every array, all on SharedArrayBuffers. Taken after the bucket tables
+ * are built and oversized buckets sorted; valid until the index next changes.
+ */
+export interface LshSharedState {
+  options: Required<Omit<LshOptions, 'mean'>>;
+  meanNormSq: number;
+  slotCount: number;
+  live: number;
+  slotIds: Float64Array;
+  alive: Uint8Array;
+  codes: Int8Array;
+  codeInvNorm: Float32Array;
+  xNorm: Float32Array;
+  mDotU: Float32Array;
+  uNorm: Float32Array;
+  signatures: Uint32Array;
+  sketches: Int32Array;
+  tableOffsets: Uint32Array[];
+  tableMembers: Uint32Array[];
+}
+
+type TypedArrayOf<A> = { new (buffer: SharedArrayBuffer): A; readonly BYTES_PER_ELEMENT: number };
+
+/** A zeroed typed array on shared memory: worker threads can read it without a copy. */
+function sharedArray<A>(Type: TypedArrayOf<A>, length: number): A {
+  return new Type(new SharedArrayBuffer(length * Type.BYTES_PER_ELEMENT));
 }
 
 export interface PairStats {
@@ -255,15 +290,15 @@ export class LshIndex {
   private live = 0;
   private readonly freeSlots: number[] = [];
   private readonly idToSlot = new Map<number, number>();
-  private slotIds = new Float64Array(0);
-  private alive = new Uint8Array(0);
-  private codes = new Int8Array(0); // slot * reducedDim
-  private codeInvNorm = new Float32Array(0); // 1 / |code|
-  private xNorm = new Float32Array(0); // |x| (raw)
-  private mDotU = new Float32Array(0); // mean . (x - mean)
-  private uNorm = new Float32Array(0); // |x - mean|
-  private signatures = new Uint32Array(0); // slot * tables + table
-  private sketches = new Int32Array(0); // slot * SKETCH_WORDS
+  private slotIds: Float64Array = new Float64Array(0);
+  private alive: Uint8Array = new Uint8Array(0);
+  private codes: Int8Array = new Int8Array(0); // slot * reducedDim
+  private codeInvNorm: Float32Array = new Float32Array(0); // 1 / |code|
+  private xNorm: Float32Array = new Float32Array(0); // |x| (raw)
+  private mDotU: Float32Array = new Float32Array(0); // mean . (x - mean)
+  private uNorm: Float32Array = new Float32Array(0); // |x - mean|
+  private signatures: Uint32Array = new Uint32Array(0); // slot * tables + table
+  private sketches: Int32Array = new Int32Array(0); // slot * SKETCH_WORDS
   private stamp = new Uint32Array(0); // query de-duplication
   private stampValue = 0;
 
@@ -271,6 +306,8 @@ export class LshIndex {
   private tableOffsets: Uint32Array[] = [];
   private tableMembers: Uint32Array[] = [];
   private tablesDirty = true;
+  /** Made by attach() over another thread's arrays: read-only. */
+  private attached = false;
 
   // Scratch buffers reused by embed().
   private readonly work: Float64Array;
@@ -565,24 +602,10 @@ export class LshIndex {
     const sig = this.signatures;
     const sk = this.sketches;
 
-    // Split depth of every bucket of every table (0: not oversized). Members of an oversized bucket
-    // are sorted by their first sketch word so that each part is a contiguous run.
-    const depths: Uint8Array[] = [];
-    for (let t = 0; t < T; t++) {
-      const offsets = this.tableOffsets[t];
-      const members = this.tableMembers[t];
-      const depth = new Uint8Array(bucketCount);
-      for (let b = 0; b < bucketCount; b++) {
-        const size = offsets[b + 1] - offsets[b];
-        if (size <= maxBucket) continue;
-        depth[b] = Math.min(32, Math.ceil(Math.log2(size / maxBucket)) + 1);
-        stats.oversizedBuckets++;
-        const run = Array.from(members.subarray(offsets[b], offsets[b + 1]));
-        run.sort((x, y) => (sk[x * SKETCH_WORDS] >>> 0) - (sk[y * SKETCH_WORDS] >>> 0));
-        members.set(run, offsets[b]);
-      }
-      depths.push(depth);
-    }
+    const searched = options.tables ?? Array.from({ length: T }, (_, t) => t);
+    if (searched.some((t) => !Number.isInteger(t) || t < 0 || t >= T)) throw new Error(`LshIndex.forEachCandidatePair: tables must be in 0..${T - 1}`);
+    const depths = this.splitDepths(maxBucket);
+    for (const t of searched) for (let b = 0; b < bucketCount; b++) if (depths[t][b] !== 0) stats.oversizedBuckets++;
 
     // Whether table u < t already examined the pair (same rule as the enumeration below).
     const examinedBefore = (a: number, b: number, t: number): boolean => {
@@ -614,7 +637,7 @@ export class LshIndex {
       stats,
     };
 
-    for (let t = 0; t < T; t++) {
+    for (const t of searched) {
       const offsets = this.tableOffsets[t];
       const members = this.tableMembers[t];
       const depth = depths[t];
@@ -674,6 +697,80 @@ export class LshIndex {
       }
     }
     return stats;
+  }
+
+  /**
+   * Split depth of every bucket of every table (0: not oversized; see forEachCandidatePair). Members
+   * of an oversized bucket are sorted by their first sketch word so that each part is a contiguous
+   * run; an index attached in a worker thread leaves that to its owner (sharedState() does it), as
+   * several threads read the same members.
+   */
+  private splitDepths(maxBucket: number): Uint8Array[] {
+    const bucketCount = 2 ** this.bitsPerTable;
+    const sk = this.sketches;
+    const depths: Uint8Array[] = [];
+    for (let t = 0; t < this.tables; t++) {
+      const offsets = this.tableOffsets[t];
+      const members = this.tableMembers[t];
+      const depth = new Uint8Array(bucketCount);
+      for (let b = 0; b < bucketCount; b++) {
+        const size = offsets[b + 1] - offsets[b];
+        if (size <= maxBucket) continue;
+        depth[b] = Math.min(32, Math.ceil(Math.log2(size / maxBucket)) + 1);
+        if (this.attached) continue;
+        const run = Array.from(members.subarray(offsets[b], offsets[b + 1]));
+        run.sort((x, y) => (sk[x * SKETCH_WORDS] >>> 0) - (sk[y * SKETCH_WORDS] >>> 0));
+        members.set(run, offsets[b]);
+      }
+      depths.push(depth);
+    }
+    return depths;
+  }
+
+  /** The index's arrays for worker threads (LshSharedState), bucket tables built and oversized buckets sorted for maxBucketSize. */
+  sharedState(maxBucketSize: number = LSH_DEFAULTS.maxBucketSize): LshSharedState {
+    this.ensureTables();
+    this.splitDepths(maxBucketSize);
+    return {
+      options: this.options,
+      meanNormSq: this.meanNormSq,
+      slotCount: this.slotCount,
+      live: this.live,
+      slotIds: this.slotIds,
+      alive: this.alive,
+      codes: this.codes,
+      codeInvNorm: this.codeInvNorm,
+      xNorm: this.xNorm,
+      mDotU: this.mDotU,
+      uNorm: this.uNorm,
+      signatures: this.signatures,
+      sketches: this.sketches,
+      tableOffsets: this.tableOffsets,
+      tableMembers: this.tableMembers,
+    };
+  }
+
+  /** An index over another thread's arrays (sharedState()), for forEachCandidatePair only: it must not be changed. */
+  static attach(state: LshSharedState): LshIndex {
+    const index = new LshIndex(state.options);
+    index.attached = true;
+    index.meanNormSq = state.meanNormSq;
+    index.slotCount = state.slotCount;
+    index.capacity = state.slotCount;
+    index.live = state.live;
+    index.slotIds = state.slotIds;
+    index.alive = state.alive;
+    index.codes = state.codes;
+    index.codeInvNorm = state.codeInvNorm;
+    index.xNorm = state.xNorm;
+    index.mDotU = state.mDotU;
+    index.uNorm = state.uNorm;
+    index.signatures = state.signatures;
+    index.sketches = state.sketches;
+    index.tableOffsets = state.tableOffsets;
+    index.tableMembers = state.tableMembers;
+    index.tablesDirty = false;
+    return index;
   }
 
   /**
@@ -990,15 +1087,16 @@ export class LshIndex {
       next.set(old as never);
       return next;
     };
-    this.slotIds = grow(this.slotIds, (n) => new Float64Array(n), 1);
-    this.alive = grow(this.alive, (n) => new Uint8Array(n), 1);
-    this.codes = grow(this.codes, (n) => new Int8Array(n), this.reducedDim);
-    this.codeInvNorm = grow(this.codeInvNorm, (n) => new Float32Array(n), 1);
-    this.xNorm = grow(this.xNorm, (n) => new Float32Array(n), 1);
-    this.mDotU = grow(this.mDotU, (n) => new Float32Array(n), 1);
-    this.uNorm = grow(this.uNorm, (n) => new Float32Array(n), 1);
-    this.signatures = grow(this.signatures, (n) => new Uint32Array(n), this.tables);
-    this.sketches = grow(this.sketches, (n) => new Int32Array(n), SKETCH_WORDS);
+    // What the pair search reads lives on shared memory (see LshSharedState).
+    this.slotIds = grow(this.slotIds, (n) => sharedArray(Float64Array, n), 1);
+    this.alive = grow(this.alive, (n) => sharedArray(Uint8Array, n), 1);
+    this.codes = grow(this.codes, (n) => sharedArray(Int8Array, n), this.reducedDim);
+    this.codeInvNorm = grow(this.codeInvNorm, (n) => sharedArray(Float32Array, n), 1);
+    this.xNorm = grow(this.xNorm, (n) => sharedArray(Float32Array, n), 1);
+    this.mDotU = grow(this.mDotU, (n) => sharedArray(Float32Array, n), 1);
+    this.uNorm = grow(this.uNorm, (n) => sharedArray(Float32Array, n), 1);
+    this.signatures = grow(this.signatures, (n) => sharedArray(Uint32Array, n), this.tables);
+    this.sketches = grow(this.sketches, (n) => sharedArray(Int32Array, n), SKETCH_WORDS);
     this.stamp = grow(this.stamp, (n) => new Uint32Array(n), 1);
     this.capacity = capacity;
   }
@@ -1009,8 +1107,8 @@ export class LshIndex {
     const T = this.tables;
     const bucketCount = 2 ** this.bitsPerTable;
     for (let t = 0; t < T; t++) {
-      const offsets = this.tableOffsets[t]?.length === bucketCount + 1 ? this.tableOffsets[t].fill(0) : new Uint32Array(bucketCount + 1);
-      const members = this.tableMembers[t]?.length === this.live ? this.tableMembers[t] : new Uint32Array(this.live);
+      const offsets = this.tableOffsets[t]?.length === bucketCount + 1 ? this.tableOffsets[t].fill(0) : sharedArray(Uint32Array, bucketCount + 1);
+      const members = this.tableMembers[t]?.length === this.live ? this.tableMembers[t] : sharedArray(Uint32Array, this.live);
       for (let s = 0; s < this.slotCount; s++) if (this.alive[s]) offsets[this.signatures[s * T + t] + 1]++;
       for (let b = 0; b < bucketCount; b++) offsets[b + 1] += offsets[b];
       const cursor = offsets.slice(0, bucketCount);
