@@ -1,6 +1,6 @@
 // Builds the app with electron-vite: the main process (with the engine process as a second entry),
 // the preload script (one sandbox-compatible CommonJS file), and the renderer (renderer/, Svelte).
-// Output: out/main/{index,engine-process,decode-heic-worker,lsh-pairs-worker}.js, out/preload/index.cjs, out/renderer/.
+// Output: out/main/{index,engine-process,decode-heic-worker,candidate-worker}.js, out/preload/index.cjs, out/renderer/.
 import { resolve } from 'node:path';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'electron-vite';
@@ -20,8 +20,8 @@ export default defineConfig({
           // Worker threads of the HEIC decoder: a file of its own (the engine process points the
           // decoder at it, see electron/engine-process/index.ts).
           'decode-heic-worker': resolve(root, 'electron/engine/decode-heic-worker.ts'),
-          // Worker threads of the LSH pair search (electron/engine/lsh-pairs.ts), likewise.
-          'lsh-pairs-worker': resolve(root, 'electron/engine/lsh-pairs-worker.ts'),
+          // Worker threads of the LSH pair search (electron/engine/candidate-workers.ts), likewise.
+          'candidate-worker': resolve(root, 'electron/engine/candidate-worker.ts'),
         },
       },
     },

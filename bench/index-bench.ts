@@ -17,7 +17,7 @@
 // ReLU, which skips the projection (its cost in recall is measured by the full mode).
 import os from 'node:os';
 import { LshIndex, LSH_DEFAULTS, mulberry32, type PairStats } from '../electron/engine/lsh.ts';
-import { closeParallelPairs, configureParallelPairs, forEachCandidatePairParallel } from '../electron/engine/lsh-pairs.ts';
+import { closeParallelPairs, configureParallelPairs, forEachCandidatePairParallel } from '../electron/engine/candidate-workers.ts';
 import { PhashIndex, hamming } from '../electron/engine/phash-index.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -320,7 +320,7 @@ async function pairSearch(threshold: number, label: string, kinds: Planted['kind
   const options = { minCosine: threshold - margin };
   const start = performance.now();
   const cpu = process.cpuUsage();
-  // The engine's path (lsh-pairs.ts): worker threads, each searching a share of the tables.
+  // The engine's path (candidate-workers.ts): worker threads, each searching a share of the tables.
   configureParallelPairs({ threads, minItems: 0 });
   const stats: PairStats = threads > 1 ? await forEachCandidatePairParallel(index, options, visit, (m) => console.error(m)) : index.forEachCandidatePair(options, visit);
   const elapsed = performance.now() - start;

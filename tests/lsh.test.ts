@@ -1,9 +1,9 @@
 // Tests of the LSH vector index against brute force on small synthetic data, and of its pair
-// search spread over worker threads (lsh-pairs.ts) against the same search in one thread.
+// search spread over worker threads (candidate-workers.ts) against the same search in one thread.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LshIndex, mulberry32 } from '../electron/engine/lsh.ts';
-import { configureParallelPairs, forEachCandidatePairParallel } from '../electron/engine/lsh-pairs.ts';
+import { configureParallelPairs, forEachCandidatePairParallel } from '../electron/engine/candidate-workers.ts';
 
 const DIM = 192;
 
@@ -255,7 +255,7 @@ test('a table subset searches only those tables; complementary subsets report ev
 });
 
 test('when the worker threads cannot start, the pair search runs in this thread and says why', async () => {
-  configureParallelPairs({ threads: 2, minItems: 0, workerFile: '/nonexistent/lsh-pairs-worker.js' });
+  configureParallelPairs({ threads: 2, minItems: 0, workerFile: '/nonexistent/candidate-worker.js' });
   try {
     const log: string[] = [];
     const one = await pairLines((visit) => index.forEachCandidatePair({ minCosine: 0.8 }, visit));

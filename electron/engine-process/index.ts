@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { configureHeicDecoder } from '../engine/decode-heic.ts';
-import { configureParallelPairs } from '../engine/lsh-pairs.ts';
+import { configureParallelPairs } from '../engine/candidate-workers.ts';
 import { serve, type MessageChannelLike } from '../shared/engine-protocol.ts';
 import { createEngineProcess } from './handlers.ts';
 
@@ -14,8 +14,8 @@ import { createEngineProcess } from './handlers.ts';
 // own next to this one (out/main/); from source (tests) each finds its worker by itself.
 const builtHeicWorker = fileURLToPath(new URL('./decode-heic-worker.js', import.meta.url));
 if (existsSync(builtHeicWorker)) await configureHeicDecoder({ workerFile: builtHeicWorker });
-const builtPairsWorker = fileURLToPath(new URL('./lsh-pairs-worker.js', import.meta.url));
-if (existsSync(builtPairsWorker)) configureParallelPairs({ workerFile: builtPairsWorker });
+const builtCandidateWorker = fileURLToPath(new URL('./candidate-worker.js', import.meta.url));
+if (existsSync(builtCandidateWorker)) configureParallelPairs({ workerFile: builtCandidateWorker });
 
 /** The part of Electron's `process.parentPort` used here. */
 interface ParentPortLike {

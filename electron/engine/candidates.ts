@@ -8,7 +8,7 @@ import { xxh3 } from '@node-rs/xxhash';
 import { hashWords } from './bits.ts';
 import { splitVariants } from './decode.ts';
 import { LshIndex } from './lsh.ts';
-import { forEachCandidatePairParallel } from './lsh-pairs.ts';
+import { forEachCandidatePairParallel, forEachHashHitParallel, type HashSearch } from './candidate-workers.ts';
 import { PhashIndex, PHASH_MAX_DISTANCE } from './phash-index.ts';
 
 const MAGIC = 'PDDCAND2';
@@ -144,13 +144,17 @@ export class CandidateIndex {
     };
     await forEachCandidatePairParallel(this.lsh, { minCosine: options.minCosine - ESTIMATE_MARGIN }, (rowA, rowB) => addPair(this.baseOf(rowA), this.baseOf(rowB)), log);
     this.phashes.forEachPairWithin(Math.min(options.phashMaxDistance, PHASH_MAX_DISTANCE), (a, b) => addPair(a, b));
-    const searchEach = (base: number, words: Uint32Array, maxDistance: number) => {
-      for (let i = 0; i < words.length; i += 2) this.phashes.forEachWithin(words[i], words[i + 1], maxDistance, (id) => addPair(base, id));
+    // Each photo's turned and cropped hashes against every whole-image hash.
+    const variants = this.variants;
+    const searches = {
+      *[Symbol.iterator](): Generator<HashSearch> {
+        for (const [base, { rotations, windows }] of variants) {
+          if (options.rotatedMaxDistance !== null) yield { base, words: rotations, maxDistance: options.rotatedMaxDistance };
+          if (options.cropMaxDistance !== null) yield { base, words: windows, maxDistance: options.cropMaxDistance };
+        }
+      },
     };
-    for (const [base, { rotations, windows }] of this.variants) {
-      if (options.rotatedMaxDistance !== null) searchEach(base, rotations, options.rotatedMaxDistance);
-      if (options.cropMaxDistance !== null) searchEach(base, windows, options.cropMaxDistance);
-    }
+    await forEachHashHitParallel(this.phashes, searches, variants.size, addPair, log);
     // The order depends on how the LSH search was split over threads; group.ts sorts its edges, so
     // the groups do not.
     return pairs;

@@ -22,6 +22,7 @@
 import { crc32 } from 'node:zlib';
 import { endianness } from 'node:os';
 import { popcount32 } from './bits.ts';
+import { sharedArray } from './shared-arrays.ts';
 
 /** Sketch bits per item (eight 32-bit words); pair search tests the first half, then all. */
 const SKETCH_BITS = 256;
@@ -91,14 +92,14 @@ export interface PairOptions {
   /** Buckets above this size are split by sketch bits, see forEachCandidatePair(). */
   maxBucketSize?: number;
   /**
-   * Search only these tables (default: all). lsh-pairs.ts gives each worker thread its share; the
+   * Search only these tables (default: all). candidate-workers.ts gives each worker thread its share; the
    * pairs of all shares together are exactly those of one search over every table.
    */
   tables?: number[];
 }
 
 /**
- * What a worker thread needs to search pairs in an index without copying it (lsh-pairs.ts): the
+ * What a worker thread needs to search pairs in an index without copying it (candidate-workers.ts): the
  * options, the mean's norm and every array, all on SharedArrayBuffers. Taken after the bucket tables
  * are built and oversized buckets sorted; valid until the index next changes.
  */
@@ -118,13 +119,6 @@ export interface LshSharedState {
   sketches: Int32Array;
   tableOffsets: Uint32Array[];
   tableMembers: Uint32Array[];
-}
-
-type TypedArrayOf<A> = { new (buffer: SharedArrayBuffer): A; readonly BYTES_PER_ELEMENT: number };
-
-/** A zeroed typed array on shared memory: worker threads can read it without a copy. */
-function sharedArray<A>(Type: TypedArrayOf<A>, length: number): A {
-  return new Type(new SharedArrayBuffer(length * Type.BYTES_PER_ELEMENT));
 }
 
 export interface PairStats {

@@ -10,6 +10,7 @@
 import { crc32 } from 'node:zlib';
 import { endianness } from 'node:os';
 import { popcount32 } from './bits.ts';
+import { sharedArray } from './shared-arrays.ts';
 
 export const PHASH_MAX_DISTANCE = 15;
 
@@ -67,6 +68,15 @@ const MAGIC = 'PDPHASHX';
 const FORMAT_VERSION = 1;
 const HEADER_BYTES = 24;
 
+/** The arrays forEachWithin reads, on SharedArrayBuffers: worker threads search without a copy (candidate-workers.ts). */
+export interface PhashSharedState {
+  slotIds: Float64Array;
+  offsets: Uint32Array[];
+  members: Uint32Array[];
+  memberLo: Int32Array[];
+  memberHi: Int32Array[];
+}
+
 export interface PhashHit {
   id: number;
   distance: number;
@@ -78,7 +88,7 @@ export class PhashIndex {
   private live = 0;
   private readonly freeSlots: number[] = [];
   private readonly idToSlot = new Map<number, number>();
-  private slotIds = new Float64Array(0);
+  private slotIds: Float64Array = new Float64Array(0);
   private alive = new Uint8Array(0);
   private lo = new Int32Array(0);
   private hi = new Int32Array(0);
@@ -242,6 +252,25 @@ export class PhashIndex {
     return count;
   }
 
+  /** What forEachWithin reads, for worker threads (see PhashSharedState); valid until the index next changes. */
+  sharedState(): PhashSharedState {
+    this.ensureTables();
+    return { slotIds: this.slotIds, offsets: this.offsets, members: this.members, memberLo: this.memberLo, memberHi: this.memberHi };
+  }
+
+  /** An index over another thread's arrays (sharedState()), for forEachWithin only: it must not be changed. */
+  static attach(state: PhashSharedState): PhashIndex {
+    const index = new PhashIndex();
+    index.slotIds = state.slotIds;
+    index.offsets = state.offsets;
+    index.members = state.members;
+    index.memberLo = state.memberLo;
+    index.memberHi = state.memberHi;
+    index.live = state.members[0]?.length ?? 0;
+    index.dirty = false;
+    return index;
+  }
+
   /** Bytes held in typed arrays. */
   memoryBytes(): number {
     let bytes = this.slotIds.byteLength + this.alive.byteLength + this.lo.byteLength + this.hi.byteLength;
@@ -316,7 +345,7 @@ export class PhashIndex {
       next.set(old as never);
       return next;
     };
-    this.slotIds = copy(this.slotIds, new Float64Array(capacity));
+    this.slotIds = copy(this.slotIds, sharedArray(Float64Array, capacity)); // read by worker threads
     this.alive = copy(this.alive, new Uint8Array(capacity));
     this.lo = copy(this.lo, new Int32Array(capacity));
     this.hi = copy(this.hi, new Int32Array(capacity));
@@ -327,16 +356,23 @@ export class PhashIndex {
   private ensureTables(): void {
     if (!this.dirty) return;
     for (let c = 0; c < CHUNKS; c++) {
-      const offsets = new Uint32Array(BUCKETS + 1);
-      const members = new Uint32Array(this.live);
+      // On shared memory: worker threads search the tables (PhashSharedState).
+      const offsets = sharedArray(Uint32Array, BUCKETS + 1);
+      const members = sharedArray(Uint32Array, this.live);
       for (let s = 0; s < this.slotCount; s++) if (this.alive[s]) offsets[chunkOf(this.lo[s], this.hi[s], c) + 1]++;
       for (let b = 0; b < BUCKETS; b++) offsets[b + 1] += offsets[b];
       const cursor = offsets.slice(0, BUCKETS);
       for (let s = 0; s < this.slotCount; s++) if (this.alive[s]) members[cursor[chunkOf(this.lo[s], this.hi[s], c)]++] = s;
       this.offsets[c] = offsets;
       this.members[c] = members;
-      this.memberLo[c] = Int32Array.from(members, (slot) => this.lo[slot]);
-      this.memberHi[c] = Int32Array.from(members, (slot) => this.hi[slot]);
+      const memberLo = sharedArray(Int32Array, this.live);
+      const memberHi = sharedArray(Int32Array, this.live);
+      for (let m = 0; m < members.length; m++) {
+        memberLo[m] = this.lo[members[m]];
+        memberHi[m] = this.hi[members[m]];
+      }
+      this.memberLo[c] = memberLo;
+      this.memberHi[c] = memberHi;
     }
     this.dirty = false;
   }

@@ -1,5 +1,5 @@
 // Where a worker thread's module is, and how to start it, for the engine's two kinds of worker
-// (decode-heic-worker, lsh-pairs-worker). From source under tsx the worker is a .ts file next to
+// (decode-heic-worker, candidate-worker). From source under tsx the worker is a .ts file next to
 // its caller; compiled in place it is the .js next to it; a bundled build passes its own path.
 import { fileURLToPath } from 'node:url';
 

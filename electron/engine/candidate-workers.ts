@@ -1,0 +1,181 @@
+// The candidate searches of a regrouping on every core: the LSH pair search (lsh.ts
+// forEachCandidatePair, a minute of CPU at a million photos) and the pHash search of every photo's
+// turned and cropped hashes (phash-index.ts forEachWithin, 61 queries per photo). Each worker thread
+// does a share (LSH: some of the tables; pHash: batches of queries) over the index's shared arrays
+// (no copy: memory stays what the indexes hold). The results are those of the same search in one
+// thread: an LSH pair is reported by the first table that examines it, whichever thread searches
+// that table, and pHash hits do not depend on who looks. Small libraries search in this thread:
+// starting workers costs more than it saves there. Any failure of the workers falls back to this
+// thread. The workers are a piscina pool, like the HEIC decoder's.
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { LshIndex, PairOptions, PairStats } from './lsh.ts';
+import type { PhashIndex } from './phash-index.ts';
+import type { PairWorkerResult, PairWorkerTask, VariantSearchTask } from './candidate-worker.ts';
+import { execArgvFor, workerFileBeside } from './worker-files.ts';
+
+/** Below this many indexed vectors (or photos) a search stays in the calling thread (~0.1 s of work). */
+export const PARALLEL_MIN_ITEMS = 50_000;
+
+export interface ParallelPairSettings {
+  /** The worker module (default: candidate-worker beside this file); a bundled build passes its own. */
+  workerFile?: string | URL;
+  /** Worker threads (default: the number of cores; the calling thread waits meanwhile). */
+  threads?: number;
+  /** Fewest indexed vectors (LSH) or searching photos (pHash) for which workers are used (default PARALLEL_MIN_ITEMS). */
+  minItems?: number;
+}
+
+let settings: ParallelPairSettings = {};
+
+export function configureParallelPairs(next: ParallelPairSettings): void {
+  settings = { ...settings, ...next };
+}
+
+let searchesOnWorkers = 0;
+
+/** How many searches the worker threads have done since the process started (for tests and benchmarks). */
+export function workerSearchCount(): number {
+  return searchesOnWorkers;
+}
+
+/**
+ * forEachCandidatePair over worker threads; `visit` gets the same pairs (in another order).
+ * `log` hears why the workers could not be used, when that happens.
+ */
+export async function forEachCandidatePairParallel(
+  index: LshIndex,
+  options: PairOptions,
+  visit: (idA: number, idB: number, cosine: number) => void,
+  log: (message: string) => void = () => {},
+): Promise<PairStats & { threads: number }> {
+  const tables = index.options.tables;
+  const threads = Math.min(settings.threads ?? availableParallelism(), tables);
+  if (threads < 2 || index.size < (settings.minItems ?? PARALLEL_MIN_ITEMS)) return { ...index.forEachCandidatePair(options, visit), threads: 1 };
+  const state = index.sharedState(options.maxBucketSize);
+  // Tables dealt round-robin: they cost about the same.
+  const shares = Array.from({ length: threads }, (_, k) => Array.from({ length: tables }, (_, t) => t).filter((t) => t % threads === k));
+  let results: PairWorkerResult[];
+  try {
+    const piscina = poolFor(workerFile(), threads);
+    results = await Promise.all(shares.map((share) => piscina.run({ state, options: { ...options, tables: share } } satisfies PairWorkerTask) as Promise<PairWorkerResult>));
+  } catch (error) {
+    await closeParallelPairs(); // a fresh pool next time
+    log(`the pair search could not use worker threads (${(error as Error).message}); searching in one thread`);
+    return { ...index.forEachCandidatePair(options, visit), threads: 1 };
+  }
+  searchesOnWorkers++;
+  const stats: PairStats = { pairChecks: 0, cosineChecks: 0, emitted: 0, oversizedBuckets: 0, skippedCrossPairs: 0 };
+  for (const result of results) {
+    for (const key of Object.keys(stats) as (keyof PairStats)[]) stats[key] += result.stats[key];
+    for (let i = 0; i < result.count; i++) visit(result.ids[2 * i], result.ids[2 * i + 1], result.cosines[i]);
+  }
+  return { ...stats, threads };
+}
+
+/** One photo's hashes to look up in the pHash index, and how far each may be from a hit. */
+export interface HashSearch {
+  base: number;
+  /** Hashes as [low, high] 32-bit halves (bits.ts hashWords). */
+  words: Uint32Array;
+  maxDistance: number;
+}
+
+/** Queries per batch sent to a worker (4 numbers each: 1.6 MB). */
+const QUERIES_PER_BATCH = 50_000;
+
+/**
+ * Calls visit(base, id) for every hash of every search within its distance of an indexed hash: the
+ * same hits as index.forEachWithin for each, in another order, and a hit may come twice when the
+ * workers fail part-way (the search is then done again in this thread, which is why `searches` must
+ * be iterable more than once); `photos` is how many searches there are.
+ */
+export async function forEachHashHitParallel(
+  index: PhashIndex,
+  searches: Iterable<HashSearch>,
+  photos: number,
+  visit: (base: number, id: number) => void,
+  log: (message: string) => void = () => {},
+): Promise<{ threads: number }> {
+  const inThisThread = () => {
+    for (const { base, words, maxDistance } of searches) {
+      for (let i = 0; i < words.length; i += 2) index.forEachWithin(words[i], words[i + 1], maxDistance, (id) => visit(base, id));
+    }
+    return { threads: 1 };
+  };
+  const threads = settings.threads ?? availableParallelism();
+  if (threads < 2 || photos < (settings.minItems ?? PARALLEL_MIN_ITEMS)) return inThisThread();
+  const state = index.sharedState();
+  try {
+    const piscina = poolFor(workerFile(), threads);
+    // Batches go out as they are made; at most two per thread wait, so memory stays small.
+    const waiting: Promise<Float64Array>[] = [];
+    const take = (hits: Float64Array) => {
+      for (let i = 0; i < hits.length; i += 2) visit(hits[i], hits[i + 1]);
+    };
+    let batch = new Float64Array(4 * QUERIES_PER_BATCH);
+    let filled = 0;
+    const send = async () => {
+      const queries = filled === batch.length ? batch : batch.slice(0, filled);
+      const task: VariantSearchTask = { index: state, queries };
+      const run = piscina.run(task, { name: 'searchWithin', transferList: [queries.buffer] }) as Promise<Float64Array>;
+      run.catch(() => {}); // a failure is met when this batch is awaited; never left unhandled meanwhile
+      waiting.push(run);
+      batch = new Float64Array(4 * QUERIES_PER_BATCH);
+      filled = 0;
+      while (waiting.length > 2 * threads) take(await waiting.shift()!);
+    };
+    for (const { base, words, maxDistance } of searches) {
+      for (let i = 0; i < words.length; i += 2) {
+        batch[filled++] = base;
+        batch[filled++] = words[i];
+        batch[filled++] = words[i + 1];
+        batch[filled++] = maxDistance;
+        if (filled === batch.length) await send();
+      }
+    }
+    if (filled > 0) await send();
+    while (waiting.length > 0) take(await waiting.shift()!);
+    searchesOnWorkers++;
+    return { threads };
+  } catch (error) {
+    log(`the hash search could not use worker threads (${(error as Error).message}); searching in one thread`);
+    await closeParallelPairs();
+    return inThisThread();
+  }
+}
+
+function workerFile(): string {
+  return settings.workerFile instanceof URL ? fileURLToPath(settings.workerFile) : (settings.workerFile ?? workerFileBeside(import.meta.url, 'candidate-worker'));
+}
+
+let pool: { file: string; threads: number; piscina: Piscina } | null = null;
+
+/** The worker pool (started on first use; its threads stop after a minute idle). */
+function poolFor(file: string, threads: number): Piscina {
+  if (pool && (pool.file !== file || pool.threads !== threads)) {
+    void pool.piscina.destroy();
+    pool = null;
+  }
+  if (!pool) {
+    const piscina = new Piscina({ filename: file, execArgv: execArgvFor(file), minThreads: 0, maxThreads: threads, idleTimeout: 60_000 });
+    // A worker failing outside a task (its module did not load) is reported here, not to any task;
+    // once no worker is left, piscina starts no more and the tasks would wait forever: destroying
+    // the pool rejects them, and the search falls back to this thread.
+    piscina.on('error', () => {
+      if (piscina.threads.length > 0) return;
+      if (pool?.piscina === piscina) pool = null;
+      void piscina.destroy();
+    });
+    pool = { file, threads, piscina };
+  }
+  return pool.piscina;
+}
+
+/** Stops the worker threads (they also stop by themselves after a minute idle). */
+export async function closeParallelPairs(): Promise<void> {
+  const old = pool;
+  pool = null;
+  if (old) await old.piscina.destroy();
+}

@@ -1,0 +1,116 @@
+// The candidate searches on worker threads (candidate-workers.ts) against the same searches in one
+// thread: the pHash search of variant hashes on synthetic hashes, and a whole regrouping of real
+// photos (crops, turns, re-encodings) with the workers forced on for a small library.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import sharp from 'sharp';
+import { hashWords } from '../electron/engine/bits.ts';
+import { closeParallelPairs, configureParallelPairs, forEachHashHitParallel, workerSearchCount, type HashSearch } from '../electron/engine/candidate-workers.ts';
+import { openEngine } from '../electron/engine/index.ts';
+import { mulberry32 } from '../electron/engine/lsh.ts';
+import { PhashIndex } from '../electron/engine/phash-index.ts';
+import { copyPhoto, DISTINCT_PHOTOS, editPhoto, removeDir, tempDir } from './helpers/photos.ts';
+
+const rand = mulberry32(3);
+const random64 = () => (BigInt(Math.floor(rand() * 2 ** 32)) << 32n) | BigInt(Math.floor(rand() * 2 ** 32));
+const flip = (hash: bigint, bits: number) => {
+  for (let i = 0; i < bits; i++) hash ^= 1n << BigInt(Math.floor(rand() * 64));
+  return hash;
+};
+
+const forceWorkers = () => configureParallelPairs({ threads: 2, minItems: 0 });
+const restore = () => configureParallelPairs({ threads: undefined, minItems: undefined, workerFile: undefined });
+after(closeParallelPairs);
+
+/** 3000 indexed hashes, and 400 photos each searching 8 hashes near some of them (and some far from all). */
+function hashData(): { index: PhashIndex; searches: HashSearch[] } {
+  const index = new PhashIndex();
+  const stored = Array.from({ length: 3000 }, random64);
+  stored.forEach((hash, id) => index.add(id, hash));
+  const searches = Array.from({ length: 400 }, (_, p) => ({
+    base: 10_000 + p,
+    words: hashWords(Array.from({ length: 8 }, () => (rand() < 0.5 ? flip(stored[Math.floor(rand() * stored.length)], Math.floor(rand() * 9)) : random64()))),
+    maxDistance: p % 2 ? 6 : 10,
+  }));
+  return { index, searches };
+}
+
+async function hits(search: (visit: (base: number, id: number) => void) => Promise<unknown> | unknown): Promise<string[]> {
+  const found = new Set<string>();
+  await search((base, id) => found.add(`${base} ${id}`));
+  return [...found].sort();
+}
+
+test('the variant-hash search on worker threads finds exactly the hits of one thread', async () => {
+  const { index, searches } = hashData();
+  const one = await hits((visit) => {
+    for (const { base, words, maxDistance } of searches) for (let i = 0; i < words.length; i += 2) index.forEachWithin(words[i], words[i + 1], maxDistance, (id) => visit(base, id));
+  });
+  forceWorkers();
+  try {
+    let threads = 0;
+    const many = await hits(async (visit) => {
+      threads = (await forEachHashHitParallel(index, searches, searches.length, visit)).threads;
+    });
+    assert.equal(threads, 2, 'the workers did the search');
+    assert.ok(one.length > 500, `enough hits to compare (${one.length})`);
+    assert.deepEqual(many, one);
+  } finally {
+    restore();
+  }
+});
+
+test('when the workers cannot start, the variant-hash search runs in this thread and says why', async () => {
+  const { index, searches } = hashData();
+  const one = await hits((visit) => forEachHashHitParallel(index, searches, searches.length, visit));
+  configureParallelPairs({ threads: 2, minItems: 0, workerFile: '/nonexistent/candidate-worker.js' });
+  try {
+    const log: string[] = [];
+    let threads = 0;
+    const fallback = await hits(async (visit) => {
+      threads = (await forEachHashHitParallel(index, searches, searches.length, visit, (line) => log.push(line))).threads;
+    });
+    assert.equal(threads, 1);
+    assert.deepEqual(fallback, one);
+    assert.ok(log.some((line) => /could not use worker threads/.test(line)), JSON.stringify(log));
+  } finally {
+    restore();
+  }
+});
+
+let dir: string;
+before(async () => {
+  dir = await tempDir('candidate-workers-');
+  const photos = join(dir, 'photos');
+  for (const [i, relative] of DISTINCT_PHOTOS.slice(0, 6).entries()) await copyPhoto(relative, join(photos, `${i}.${relative.split('.').pop()}`));
+  await editPhoto(DISTINCT_PHOTOS[0], 'crop', join(photos, '0 cropped.jpg'));
+  await editPhoto(DISTINCT_PHOTOS[1], 'resize', join(photos, '1 small.jpg'));
+  await editPhoto(DISTINCT_PHOTOS[3], 'recompress', join(photos, '3 q35.jpg'));
+  await sharp(join(photos, '2.jpg')).rotate(90).jpeg({ quality: 90 }).toFile(join(photos, '2 turned.jpg'));
+});
+after(() => removeDir(dir));
+
+test('a regrouping with the searches on worker threads makes the same groups as in one thread', async () => {
+  const engine = await openEngine({ catalogPath: join(dir, 'catalog', 'catalog.json'), settings: { executionProvider: 'cpu' } });
+  try {
+    await engine.scan([join(dir, 'photos')]);
+    const describe = async () => (await engine.groups()).groups.map((g) => `${g.kind} ${g.score.toFixed(4)}: ${g.files.map((f) => f.path.split('/').pop()).sort().join(', ')}`).sort();
+    const one = await describe();
+    assert.ok(one.filter((line) => line.startsWith('near')).length >= 4, one.join('\n'));
+    forceWorkers();
+    try {
+      // Group with other settings, then with the first again: the engine keeps only the last groups.
+      await engine.updateSettings({ nearCosine: 0.9601 });
+      await engine.groups();
+      await engine.updateSettings({ nearCosine: 0.96 });
+      const before = workerSearchCount();
+      assert.deepEqual(await describe(), one);
+      assert.equal(workerSearchCount() - before, 2, 'the LSH pair search and the variant-hash search ran on the workers');
+    } finally {
+      restore();
+    }
+  } finally {
+    await engine.close();
+  }
+});
