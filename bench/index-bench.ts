@@ -17,7 +17,7 @@
 // ReLU, which skips the projection (its cost in recall is measured by the full mode).
 import os from 'node:os';
 import { LshIndex, LSH_DEFAULTS, mulberry32, type PairStats } from '../electron/engine/lsh.ts';
-import { closeParallelPairs, configureParallelPairs, forEachCandidatePairParallel } from '../electron/engine/candidate-workers.ts';
+import { closeParallelPairs, configureParallelPairs, forEachCandidatePairParallel, forEachHashPairParallel } from '../electron/engine/candidate-workers.ts';
 import { PhashIndex, hamming } from '../electron/engine/phash-index.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -397,8 +397,17 @@ if (!flag('no-phash')) {
     start = performance.now();
     const cpu = process.cpuUsage();
     const count = phash.forEachPairWithin(d, () => {});
-    row(`pHash all pairs within ${d} bits, wall / CPU`, `${sec(performance.now() - start)} / ${sec(cpuSince(cpu))} (${count} pairs)`);
+    row(`pHash all pairs within ${d} bits (one thread), wall / CPU`, `${sec(performance.now() - start)} / ${sec(cpuSince(cpu))} (${count} pairs)`);
+    if (pairThreads < 2) continue;
+    // The engine's path: worker threads, each searching some of the chunk tables.
+    start = performance.now();
+    const cpuWorkers = process.cpuUsage();
+    let found = 0;
+    configureParallelPairs({ threads: pairThreads, minItems: 0 });
+    const { threads } = await forEachHashPairParallel(phash, d, () => found++, (m) => console.error(m));
+    row(`pHash all pairs within ${d} bits (${threads} worker threads), wall / CPU`, `${sec(performance.now() - start)} / ${sec(cpuSince(cpuWorkers))} (${found} pairs)`);
   }
+  await closeParallelPairs();
   const times: number[] = [];
   for (let i = 0; i < 200; i++) {
     const q = hashes[Math.floor(rand() * n)];

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { hashWords } from '../electron/engine/bits.ts';
-import { closeParallelPairs, configureParallelPairs, forEachHashHitParallel, workerSearchCount, type HashSearch } from '../electron/engine/candidate-workers.ts';
+import { closeParallelPairs, configureParallelPairs, forEachHashHitParallel, forEachHashPairParallel, workerSearchCount, type HashSearch } from '../electron/engine/candidate-workers.ts';
 import { openEngine } from '../electron/engine/index.ts';
 import { mulberry32 } from '../electron/engine/lsh.ts';
 import { PhashIndex } from '../electron/engine/phash-index.ts';
@@ -23,14 +23,15 @@ const forceWorkers = () => configureParallelPairs({ threads: 2, minItems: 0 });
 const restore = () => configureParallelPairs({ threads: undefined, minItems: undefined, workerFile: undefined });
 after(closeParallelPairs);
 
-/** 3000 indexed hashes, and 400 photos each searching 8 hashes near some of them (and some far from all). */
+/** 3000 indexed hashes (some near others), and 400 photos each searching 8 hashes near some of them (and some far from all). */
 function hashData(): { index: PhashIndex; searches: HashSearch[] } {
   const index = new PhashIndex();
-  const stored = Array.from({ length: 3000 }, random64);
-  stored.forEach((hash, id) => index.add(id, hash));
+  const stored = Array.from({ length: 3000 }, (_, i) => (i % 5 === 4 ? null : random64()));
+  stored.forEach((hash, i) => (stored[i] = hash ?? flip(stored[i - 1]!, i % 12)));
+  stored.forEach((hash, id) => index.add(id, hash!));
   const searches = Array.from({ length: 400 }, (_, p) => ({
     base: 10_000 + p,
-    words: hashWords(Array.from({ length: 8 }, () => (rand() < 0.5 ? flip(stored[Math.floor(rand() * stored.length)], Math.floor(rand() * 9)) : random64()))),
+    words: hashWords(Array.from({ length: 8 }, () => (rand() < 0.5 ? flip(stored[Math.floor(rand() * stored.length)]!, Math.floor(rand() * 9)) : random64()))),
     maxDistance: p % 2 ? 6 : 10,
   }));
   return { index, searches };
@@ -79,6 +80,23 @@ test('when the workers cannot start, the variant-hash search runs in this thread
   }
 });
 
+test('the whole-hash pair search on worker threads finds exactly the pairs of one thread', async () => {
+  const { index } = hashData();
+  const one = await hits((visit) => index.forEachPairWithin(10, visit));
+  forceWorkers();
+  try {
+    let threads = 0;
+    const many = await hits(async (visit) => {
+      threads = (await forEachHashPairParallel(index, 10, visit)).threads;
+    });
+    assert.equal(threads, 2);
+    assert.ok(one.length > 0);
+    assert.deepEqual(many, one);
+  } finally {
+    restore();
+  }
+});
+
 let dir: string;
 before(async () => {
   dir = await tempDir('candidate-workers-');
@@ -106,7 +124,8 @@ test('a regrouping with the searches on worker threads makes the same groups as 
       await engine.updateSettings({ nearCosine: 0.96 });
       const before = workerSearchCount();
       assert.deepEqual(await describe(), one);
-      assert.equal(workerSearchCount() - before, 2, 'the LSH pair search and the variant-hash search ran on the workers');
+      // The variant-hash pairs are kept from the last regrouping (no photo changed): no search.
+      assert.equal(workerSearchCount() - before, 2, 'the LSH and pHash pair searches ran on the workers');
     } finally {
       restore();
     }

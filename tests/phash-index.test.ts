@@ -137,3 +137,16 @@ test('distances beyond the exact range are refused', () => {
   assert.throws(() => index.pairsWithin(-1), /maxDistance/);
   assert.throws(() => index.add(1.5, 0n), /id must be/);
 });
+
+test('forEachPairWithin over complementary sets of chunk tables reports every pair exactly once', () => {
+  const all = index.pairsWithin(10).map(String).sort();
+  for (const split of [[[0, 2], [1, 3]], [[0], [1, 2, 3]], [[3], [2], [1], [0]]]) {
+    const parts = split.flatMap((chunks) => {
+      const pairs: string[] = [];
+      index.forEachPairWithin(10, (a, b) => pairs.push(String([a, b])), chunks);
+      return pairs;
+    });
+    assert.deepEqual(parts.sort(), all, JSON.stringify(split));
+  }
+  assert.throws(() => index.forEachPairWithin(10, () => {}, [4]), /chunks must be in 0\.\.3/);
+});

@@ -1,7 +1,9 @@
 // One worker thread's share of a candidate search (candidate-workers.ts): it attaches to an index's
 // shared arrays (no copy), does its share and returns the pairs. Two searches: the LSH pair search
-// (a share of the tables) and the pHash search of the variant hashes (a batch of queries).
+// (a share of the tables), the pHash pair search (a share of the chunk tables) and the pHash search
+// of the variant hashes (a batch of queries).
 import { LshIndex, type LshSharedState, type PairOptions, type PairStats } from './lsh.ts';
+import { NumberList } from './number-list.ts';
 import { PhashIndex, type PhashSharedState } from './phash-index.ts';
 
 export interface PairWorkerTask {
@@ -19,23 +21,13 @@ export interface PairWorkerResult {
 
 /** Runs on a piscina worker thread: the pairs of the task's tables. */
 export default function searchPairs({ state, options }: PairWorkerTask): PairWorkerResult {
-  let ids = new Float64Array(2 * 65_536);
-  let cosines = new Float64Array(65_536);
-  let count = 0;
+  const ids = new NumberList();
+  const cosines: number[] = [];
   const stats = LshIndex.attach(state).forEachCandidatePair(options, (idA, idB, cosine) => {
-    if (count === cosines.length) {
-      const moreIds = new Float64Array(ids.length * 2);
-      moreIds.set(ids);
-      ids = moreIds;
-      const moreCosines = new Float64Array(cosines.length * 2);
-      moreCosines.set(cosines);
-      cosines = moreCosines;
-    }
-    ids[2 * count] = idA;
-    ids[2 * count + 1] = idB;
-    cosines[count++] = cosine;
+    ids.push(idA, idB);
+    cosines.push(cosine);
   });
-  return { ids: ids.slice(0, 2 * count), cosines: cosines.slice(0, count), count, stats };
+  return { ids: ids.toArray(), cosines: Float64Array.from(cosines), count: cosines.length, stats };
 }
 
 export interface VariantSearchTask {
@@ -47,19 +39,23 @@ export interface VariantSearchTask {
 /** Runs on a piscina worker thread: for each query, the ids within its distance, as (base, id) pairs end to end. */
 export function searchWithin({ index, queries }: VariantSearchTask): Float64Array {
   const phashes = PhashIndex.attach(index);
-  let pairs = new Float64Array(65_536);
-  let count = 0;
+  const pairs = new NumberList();
   for (let q = 0; q < queries.length; q += 4) {
     const base = queries[q];
-    phashes.forEachWithin(queries[q + 1] | 0, queries[q + 2] | 0, queries[q + 3], (id) => {
-      if (count + 2 > pairs.length) {
-        const more = new Float64Array(pairs.length * 2);
-        more.set(pairs);
-        pairs = more;
-      }
-      pairs[count++] = base;
-      pairs[count++] = id;
-    });
+    phashes.forEachWithin(queries[q + 1] | 0, queries[q + 2] | 0, queries[q + 3], (id) => pairs.push(base, id));
   }
-  return pairs.slice(0, count);
+  return pairs.toArray();
+}
+
+export interface HashPairTask {
+  index: PhashSharedState;
+  maxDistance: number;
+  chunks: number[];
+}
+
+/** Runs on a piscina worker thread: the pairs of whole-image hashes within maxDistance found in these chunk tables, end to end. */
+export function pairsWithin({ index, maxDistance, chunks }: HashPairTask): Float64Array {
+  const pairs = new NumberList();
+  PhashIndex.attach(index).forEachPairWithin(maxDistance, (a, b) => pairs.push(a, b), chunks);
+  return pairs.toArray();
 }

@@ -1,7 +1,8 @@
 // The candidate searches of a regrouping on every core: the LSH pair search (lsh.ts
-// forEachCandidatePair, a minute of CPU at a million photos) and the pHash search of every photo's
-// turned and cropped hashes (phash-index.ts forEachWithin, 61 queries per photo). Each worker thread
-// does a share (LSH: some of the tables; pHash: batches of queries) over the index's shared arrays
+// forEachCandidatePair, a minute of CPU at a million photos), the pHash pair search (phash-index.ts
+// forEachPairWithin, 40 s there) and the pHash search of every photo's turned and cropped hashes
+// (forEachWithin, 61 queries per photo). Each worker thread does a share (some of the LSH tables,
+// some of the pHash chunk tables, batches of queries) over the index's shared arrays
 // (no copy: memory stays what the indexes hold). The results are those of the same search in one
 // thread: an LSH pair is reported by the first table that examines it, whichever thread searches
 // that table, and pHash hits do not depend on who looks. Small libraries search in this thread:
@@ -12,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { LshIndex, PairOptions, PairStats } from './lsh.ts';
 import type { PhashIndex } from './phash-index.ts';
-import type { PairWorkerResult, PairWorkerTask, VariantSearchTask } from './candidate-worker.ts';
+import type { HashPairTask, PairWorkerResult, PairWorkerTask, VariantSearchTask } from './candidate-worker.ts';
 import { execArgvFor, workerFileBeside } from './worker-files.ts';
 
 /** Below this many indexed vectors (or photos) a search stays in the calling thread (~0.1 s of work). */
@@ -74,6 +75,38 @@ export async function forEachCandidatePairParallel(
   return { ...stats, threads };
 }
 
+/**
+ * PhashIndex.forEachPairWithin over worker threads, each searching some of the four chunk tables;
+ * `visit` gets the same pairs (in another order).
+ */
+export async function forEachHashPairParallel(
+  index: PhashIndex,
+  maxDistance: number,
+  visit: (idA: number, idB: number) => void,
+  log: (message: string) => void = () => {},
+): Promise<{ threads: number }> {
+  const threads = Math.min(settings.threads ?? availableParallelism(), 4);
+  if (threads < 2 || index.size < (settings.minItems ?? PARALLEL_MIN_ITEMS)) {
+    index.forEachPairWithin(maxDistance, visit);
+    return { threads: 1 };
+  }
+  const state = index.sharedState();
+  let results: Float64Array[];
+  try {
+    const piscina = poolFor(workerFile(), threads);
+    const shares = Array.from({ length: threads }, (_, k) => [0, 1, 2, 3].filter((c) => c % threads === k));
+    results = await Promise.all(shares.map((chunks) => piscina.run({ index: state, maxDistance, chunks } satisfies HashPairTask, { name: 'pairsWithin' }) as Promise<Float64Array>));
+  } catch (error) {
+    log(`the hash pair search could not use worker threads (${(error as Error).message}); searching in one thread`);
+    await closeParallelPairs();
+    index.forEachPairWithin(maxDistance, visit);
+    return { threads: 1 };
+  }
+  searchesOnWorkers++;
+  for (const pairs of results) for (let i = 0; i < pairs.length; i += 2) visit(pairs[i], pairs[i + 1]);
+  return { threads };
+}
+
 /** One photo's hashes to look up in the pHash index, and how far each may be from a hit. */
 export interface HashSearch {
   base: number;
@@ -105,6 +138,7 @@ export async function forEachHashHitParallel(
     return { threads: 1 };
   };
   const threads = settings.threads ?? availableParallelism();
+  if (photos === 0) return { threads: 1 };
   if (threads < 2 || photos < (settings.minItems ?? PARALLEL_MIN_ITEMS)) return inThisThread();
   const state = index.sharedState();
   try {

@@ -8,7 +8,8 @@ import { xxh3 } from '@node-rs/xxhash';
 import { hashWords, popcount32 } from './bits.ts';
 import { splitVariants } from './decode.ts';
 import { LshIndex } from './lsh.ts';
-import { forEachCandidatePairParallel, forEachHashHitParallel, type HashSearch } from './candidate-workers.ts';
+import { NumberList } from './number-list.ts';
+import { forEachCandidatePairParallel, forEachHashHitParallel, forEachHashPairParallel, type HashSearch } from './candidate-workers.ts';
 import { PhashIndex, PHASH_MAX_DISTANCE } from './phash-index.ts';
 
 const MAGIC = 'PDDCAND2';
@@ -41,11 +42,10 @@ export interface IndexedPhoto {
  */
 const INCREMENTAL_VARIANT_CHECKS = 1e9;
 
-/** The variant-hash pairs (a < b) of the last search, and the distances it used. */
+/** The variant-hash pairs (a < b, end to end) of the last search, and the distances it used. */
 interface VariantPairs {
   key: string;
-  pairs: Float64Array; // a, b end to end
-  count: number;
+  pairs: NumberList;
 }
 
 /** A photo's rotation and crop-window hashes as [lo, hi] 32-bit halves (bits.ts), made once per photo: BigInt arithmetic is slow. */
@@ -166,9 +166,9 @@ export class CandidateIndex {
       pairs.push([a, b]);
     };
     await forEachCandidatePairParallel(this.lsh, { minCosine: options.minCosine - ESTIMATE_MARGIN }, (rowA, rowB) => addPair(this.baseOf(rowA), this.baseOf(rowB)), log);
-    this.phashes.forEachPairWithin(Math.min(options.phashMaxDistance, PHASH_MAX_DISTANCE), (a, b) => addPair(a, b));
+    await forEachHashPairParallel(this.phashes, Math.min(options.phashMaxDistance, PHASH_MAX_DISTANCE), addPair, log);
     const variantPairs = await this.searchVariantPairs(options.rotatedMaxDistance, options.cropMaxDistance, log);
-    for (let i = 0; i < variantPairs.count; i++) addPair(variantPairs.pairs[2 * i], variantPairs.pairs[2 * i + 1]);
+    for (let i = 0; i < variantPairs.pairs.length; i += 2) addPair(variantPairs.pairs.at(i), variantPairs.pairs.at(i + 1));
     // The order depends on how the LSH search was split over threads; group.ts sorts its edges, so
     // the groups do not.
     return pairs;
@@ -190,7 +190,7 @@ export class CandidateIndex {
     for (const [base, { rotations, windows }] of this.variants) if (!changed.has(base)) wordsOfOthers += (rotations.length + windows.length) / 2;
     const incremental = last !== null && last.key === key && wordsOfOthers * added.length <= INCREMENTAL_VARIANT_CHECKS;
 
-    const found: VariantPairs = { key, pairs: new Float64Array(1024), count: 0 };
+    const found: VariantPairs = { key, pairs: new NumberList() };
     const seen = new Set<number>();
     let stride = 1;
     for (const base of this.phashes.ids()) stride = Math.max(stride, base + 1);
@@ -199,14 +199,7 @@ export class CandidateIndex {
       const b = Math.max(x, y);
       if (a === b || seen.has(a * stride + b)) return;
       seen.add(a * stride + b);
-      if (2 * found.count + 2 > found.pairs.length) {
-        const more = new Float64Array(found.pairs.length * 2);
-        more.set(found.pairs);
-        found.pairs = more;
-      }
-      found.pairs[2 * found.count] = a;
-      found.pairs[2 * found.count + 1] = b;
-      found.count++;
+      found.pairs.push(a, b);
     };
     const variants = this.variants;
     const searchesOf = (bases: Iterable<number>): Iterable<HashSearch> => ({
@@ -224,9 +217,9 @@ export class CandidateIndex {
       await forEachHashHitParallel(this.phashes, searchesOf(variants.keys()), variants.size, record, log);
     } else {
       // Pairs of two unchanged photos are as they were.
-      for (let i = 0; i < last.count; i++) {
-        const a = last.pairs[2 * i];
-        const b = last.pairs[2 * i + 1];
+      for (let i = 0; i < last.pairs.length; i += 2) {
+        const a = last.pairs.at(i);
+        const b = last.pairs.at(i + 1);
         if (!changed.has(a) && !changed.has(b)) record(a, b);
       }
       // The changed photos' turned and cropped hashes against every whole hash (theirs included).

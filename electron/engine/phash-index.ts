@@ -68,9 +68,12 @@ const MAGIC = 'PDPHASHX';
 const FORMAT_VERSION = 1;
 const HEADER_BYTES = 24;
 
-/** The arrays forEachWithin reads, on SharedArrayBuffers: worker threads search without a copy (candidate-workers.ts). */
+/** The arrays forEachWithin and forEachPairWithin read, on SharedArrayBuffers: worker threads search without a copy (candidate-workers.ts). */
 export interface PhashSharedState {
+  live: number;
   slotIds: Float64Array;
+  lo: Int32Array;
+  hi: Int32Array;
   offsets: Uint32Array[];
   members: Uint32Array[];
   memberLo: Int32Array[];
@@ -90,8 +93,8 @@ export class PhashIndex {
   private readonly idToSlot = new Map<number, number>();
   private slotIds: Float64Array = new Float64Array(0);
   private alive = new Uint8Array(0);
-  private lo = new Int32Array(0);
-  private hi = new Int32Array(0);
+  private lo: Int32Array = new Int32Array(0);
+  private hi: Int32Array = new Int32Array(0);
 
   // Per chunk position: members grouped by chunk value (CSR), rebuilt lazily after changes.
   private offsets: Uint32Array[] = [];
@@ -201,10 +204,13 @@ export class PhashIndex {
   /**
    * Calls visit(idA, idB, distance) once for every pair within maxDistance bits (idA < idB) and
    * returns how many. A pair is looked at in every chunk where its chunks are close enough, and
-   * reported only from the first of them.
+   * reported only from the first of them. `chunks` (default all four) limits the search to those
+   * chunk tables: complementary sets report every pair once between them (worker threads split
+   * the search that way, candidate-workers.ts).
    */
-  forEachPairWithin(maxDistance: number, visit: (idA: number, idB: number, distance: number) => void): number {
+  forEachPairWithin(maxDistance: number, visit: (idA: number, idB: number, distance: number) => void, chunks: number[] = [0, 1, 2, 3]): number {
     checkDistance(maxDistance, 'PhashIndex.forEachPairWithin');
+    if (chunks.some((c) => !Number.isInteger(c) || c < 0 || c >= CHUNKS)) throw new Error(`PhashIndex.forEachPairWithin: chunks must be in 0..${CHUNKS - 1}`);
     this.ensureTables();
     const radius = Math.floor(maxDistance / CHUNKS);
     const masks = flipMasks(radius);
@@ -214,7 +220,7 @@ export class PhashIndex {
     const { lo, hi, slotIds } = this;
     let count = 0;
 
-    for (let c = 0; c < CHUNKS; c++) {
+    for (const c of chunks) {
       const offsets = this.offsets[c];
       const members = this.members[c];
       for (let i = 0; i < n; i++) {
@@ -252,21 +258,23 @@ export class PhashIndex {
     return count;
   }
 
-  /** What forEachWithin reads, for worker threads (see PhashSharedState); valid until the index next changes. */
+  /** What the searches read, for worker threads (see PhashSharedState); valid until the index next changes. */
   sharedState(): PhashSharedState {
     this.ensureTables();
-    return { slotIds: this.slotIds, offsets: this.offsets, members: this.members, memberLo: this.memberLo, memberHi: this.memberHi };
+    return { live: this.live, slotIds: this.slotIds, lo: this.lo, hi: this.hi, offsets: this.offsets, members: this.members, memberLo: this.memberLo, memberHi: this.memberHi };
   }
 
-  /** An index over another thread's arrays (sharedState()), for forEachWithin only: it must not be changed. */
+  /** An index over another thread's arrays (sharedState()), for forEachWithin and forEachPairWithin only: it must not be changed. */
   static attach(state: PhashSharedState): PhashIndex {
     const index = new PhashIndex();
     index.slotIds = state.slotIds;
+    index.lo = state.lo;
+    index.hi = state.hi;
     index.offsets = state.offsets;
     index.members = state.members;
     index.memberLo = state.memberLo;
     index.memberHi = state.memberHi;
-    index.live = state.members[0]?.length ?? 0;
+    index.live = state.live;
     index.dirty = false;
     return index;
   }
@@ -347,8 +355,8 @@ export class PhashIndex {
     };
     this.slotIds = copy(this.slotIds, sharedArray(Float64Array, capacity)); // read by worker threads
     this.alive = copy(this.alive, new Uint8Array(capacity));
-    this.lo = copy(this.lo, new Int32Array(capacity));
-    this.hi = copy(this.hi, new Int32Array(capacity));
+    this.lo = copy(this.lo, sharedArray(Int32Array, capacity));
+    this.hi = copy(this.hi, sharedArray(Int32Array, capacity));
     this.capacity = capacity;
   }
 
