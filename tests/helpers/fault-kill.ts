@@ -31,6 +31,9 @@ function childBundle(): Promise<unknown> {
   return bundled;
 }
 
+/** Longest a child may run, kill or not: every task here takes a few seconds. */
+const CHILD_LIMIT_MS = 120_000;
+
 export interface ChildRun {
   /** True when the kill came before the child finished. */
   killed: boolean;
@@ -71,9 +74,18 @@ export async function runChild(task: object, killAfterMs: number | null, options
       }
     });
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    // A child that hangs (never ready, never done) would hang the whole suite: it is killed after
+    // CHILD_LIMIT_MS and the run fails with what it printed.
+    let hung = false;
+    const limit = setTimeout(() => {
+      hung = true;
+      child.kill('SIGKILL');
+    }, CHILD_LIMIT_MS);
     child.on('error', reject);
     child.on('exit', (code, signal) => {
+      clearTimeout(limit);
       if (timer) clearTimeout(timer);
+      if (hung) return reject(new Error(`child hung for ${CHILD_LIMIT_MS / 1000} s (stdout: ${JSON.stringify(stdout)}; stderr: ${stderr})`));
       const finished = stdout.includes('done\n');
       const workedMs = readyAt ? Date.now() - readyAt : 0;
       if (signal === 'SIGKILL' && killed) resolve({ killed: !finished, finished, workedMs, stdout, stderr });
