@@ -15,7 +15,6 @@ export interface PairWorkerResult {
   /** idA, idB of each pair, end to end. */
   ids: Float64Array;
   cosines: Float64Array;
-  count: number;
   stats: PairStats;
 }
 
@@ -27,7 +26,7 @@ export default function searchPairs({ state, options }: PairWorkerTask): PairWor
     ids.push(idA, idB);
     cosines.push(cosine);
   });
-  return { ids: ids.toArray(), cosines: Float64Array.from(cosines), count: cosines.length, stats };
+  return { ids: ids.toArray(), cosines: Float64Array.from(cosines), stats };
 }
 
 export interface VariantSearchTask {

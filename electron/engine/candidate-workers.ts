@@ -70,7 +70,7 @@ export async function forEachCandidatePairParallel(
   const stats: PairStats = { pairChecks: 0, cosineChecks: 0, emitted: 0, oversizedBuckets: 0, skippedCrossPairs: 0 };
   for (const result of results) {
     for (const key of Object.keys(stats) as (keyof PairStats)[]) stats[key] += result.stats[key];
-    for (let i = 0; i < result.count; i++) visit(result.ids[2 * i], result.ids[2 * i + 1], result.cosines[i]);
+    for (let i = 0; i < result.cosines.length; i++) visit(result.ids[2 * i], result.ids[2 * i + 1], result.cosines[i]);
   }
   return { ...stats, threads };
 }

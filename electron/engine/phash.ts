@@ -92,11 +92,6 @@ export function phashWithTurns(grey: ArrayLike<number>): { phash: bigint; turns:
   return { phash: hashFromCoefficients(coefficients), turns: TURNS.map((turn) => hashFromCoefficients(turnedCoefficients(coefficients, turn))) };
 }
 
-/** Hashes of the image under the 7 non-identity rotations/mirrors. */
-export function phashVariants(grey: ArrayLike<number>): bigint[] {
-  return phashWithTurns(grey).turns;
-}
-
 export function phashToHex(hash: bigint): string {
   return hash.toString(16).padStart(16, '0');
 }
