@@ -42,6 +42,37 @@ export function workerSearchCount(): number {
 }
 
 /**
+ * The one way each search uses the workers: in this thread when fewer than two threads are wanted
+ * or the job is small (`items` under minItems); else `parallel` on the pool, falling back to this
+ * thread, with a word to `log`, when the workers fail.
+ */
+async function onWorkers(
+  what: string,
+  threads: number,
+  items: number,
+  inThisThread: () => void,
+  parallel: (piscina: Piscina, threads: number) => Promise<void>,
+  log: (message: string) => void,
+): Promise<{ threads: number }> {
+  if (threads < 2 || items < (settings.minItems ?? PARALLEL_MIN_ITEMS)) {
+    inThisThread();
+    return { threads: 1 };
+  }
+  try {
+    await parallel(poolFor(workerFile(), threads), threads);
+  } catch (error) {
+    await closeParallelPairs(); // a fresh pool next time
+    log(`the ${what} could not use worker threads (${(error as Error).message}); searching in one thread`);
+    inThisThread();
+    return { threads: 1 };
+  }
+  searchesOnWorkers++;
+  return { threads };
+}
+
+const wantedThreads = () => settings.threads ?? availableParallelism();
+
+/**
  * forEachCandidatePair over worker threads; `visit` gets the same pairs (in another order).
  * `log` hears why the workers could not be used, when that happens.
  */
@@ -52,26 +83,24 @@ export async function forEachCandidatePairParallel(
   log: (message: string) => void = () => {},
 ): Promise<PairStats & { threads: number }> {
   const tables = index.options.tables;
-  const threads = Math.min(settings.threads ?? availableParallelism(), tables);
-  if (threads < 2 || index.size < (settings.minItems ?? PARALLEL_MIN_ITEMS)) return { ...index.forEachCandidatePair(options, visit), threads: 1 };
-  const state = index.sharedState(options.maxBucketSize);
-  // Tables dealt round-robin: they cost about the same.
-  const shares = Array.from({ length: threads }, (_, k) => Array.from({ length: tables }, (_, t) => t).filter((t) => t % threads === k));
-  let results: PairWorkerResult[];
-  try {
-    const piscina = poolFor(workerFile(), threads);
-    results = await Promise.all(shares.map((share) => piscina.run({ state, options: { ...options, tables: share } } satisfies PairWorkerTask) as Promise<PairWorkerResult>));
-  } catch (error) {
-    await closeParallelPairs(); // a fresh pool next time
-    log(`the pair search could not use worker threads (${(error as Error).message}); searching in one thread`);
-    return { ...index.forEachCandidatePair(options, visit), threads: 1 };
-  }
-  searchesOnWorkers++;
-  const stats: PairStats = { pairChecks: 0, cosineChecks: 0, emitted: 0, oversizedBuckets: 0, skippedCrossPairs: 0 };
-  for (const result of results) {
-    for (const key of Object.keys(stats) as (keyof PairStats)[]) stats[key] += result.stats[key];
-    for (let i = 0; i < result.cosines.length; i++) visit(result.ids[2 * i], result.ids[2 * i + 1], result.cosines[i]);
-  }
+  let stats: PairStats = { pairChecks: 0, cosineChecks: 0, emitted: 0, oversizedBuckets: 0, skippedCrossPairs: 0 };
+  const { threads } = await onWorkers(
+    'pair search',
+    Math.min(wantedThreads(), tables),
+    index.size,
+    () => (stats = index.forEachCandidatePair(options, visit)),
+    async (piscina, threadCount) => {
+      const state = index.sharedState(options.maxBucketSize);
+      // Tables dealt round-robin: they cost about the same.
+      const shares = Array.from({ length: threadCount }, (_, k) => Array.from({ length: tables }, (_, t) => t).filter((t) => t % threadCount === k));
+      const results = await Promise.all(shares.map((share) => piscina.run({ state, options: { ...options, tables: share } } satisfies PairWorkerTask) as Promise<PairWorkerResult>));
+      for (const result of results) {
+        for (const key of Object.keys(stats) as (keyof PairStats)[]) stats[key] += result.stats[key];
+        for (let i = 0; i < result.cosines.length; i++) visit(result.ids[2 * i], result.ids[2 * i + 1], result.cosines[i]);
+      }
+    },
+    log,
+  );
   return { ...stats, threads };
 }
 
@@ -85,26 +114,19 @@ export async function forEachHashPairParallel(
   visit: (idA: number, idB: number) => void,
   log: (message: string) => void = () => {},
 ): Promise<{ threads: number }> {
-  const threads = Math.min(settings.threads ?? availableParallelism(), 4);
-  if (threads < 2 || index.size < (settings.minItems ?? PARALLEL_MIN_ITEMS)) {
-    index.forEachPairWithin(maxDistance, visit);
-    return { threads: 1 };
-  }
-  const state = index.sharedState();
-  let results: Float64Array[];
-  try {
-    const piscina = poolFor(workerFile(), threads);
-    const shares = Array.from({ length: threads }, (_, k) => [0, 1, 2, 3].filter((c) => c % threads === k));
-    results = await Promise.all(shares.map((chunks) => piscina.run({ index: state, maxDistance, chunks } satisfies HashPairTask, { name: 'pairsWithin' }) as Promise<Float64Array>));
-  } catch (error) {
-    log(`the hash pair search could not use worker threads (${(error as Error).message}); searching in one thread`);
-    await closeParallelPairs();
-    index.forEachPairWithin(maxDistance, visit);
-    return { threads: 1 };
-  }
-  searchesOnWorkers++;
-  for (const pairs of results) for (let i = 0; i < pairs.length; i += 2) visit(pairs[i], pairs[i + 1]);
-  return { threads };
+  return onWorkers(
+    'hash pair search',
+    Math.min(wantedThreads(), 4),
+    index.size,
+    () => index.forEachPairWithin(maxDistance, visit),
+    async (piscina, threadCount) => {
+      const state = index.sharedState();
+      const shares = Array.from({ length: threadCount }, (_, k) => [0, 1, 2, 3].filter((c) => c % threadCount === k));
+      const results = await Promise.all(shares.map((chunks) => piscina.run({ index: state, maxDistance, chunks } satisfies HashPairTask, { name: 'pairsWithin' }) as Promise<Float64Array>));
+      for (const pairs of results) for (let i = 0; i < pairs.length; i += 2) visit(pairs[i], pairs[i + 1]);
+    },
+    log,
+  );
 }
 
 /** One photo's hashes to look up in the pHash index, and how far each may be from a hit. */
@@ -131,53 +153,49 @@ export async function forEachHashHitParallel(
   visit: (base: number, id: number) => void,
   log: (message: string) => void = () => {},
 ): Promise<{ threads: number }> {
-  const inThisThread = () => {
-    for (const { base, words, maxDistance } of searches) {
-      for (let i = 0; i < words.length; i += 2) index.forEachWithin(words[i], words[i + 1], maxDistance, (id) => visit(base, id));
-    }
-    return { threads: 1 };
-  };
-  const threads = settings.threads ?? availableParallelism();
   if (photos === 0) return { threads: 1 };
-  if (threads < 2 || photos < (settings.minItems ?? PARALLEL_MIN_ITEMS)) return inThisThread();
-  const state = index.sharedState();
-  try {
-    const piscina = poolFor(workerFile(), threads);
-    // Batches go out as they are made; at most two per thread wait, so memory stays small.
-    const waiting: Promise<Float64Array>[] = [];
-    const take = (hits: Float64Array) => {
-      for (let i = 0; i < hits.length; i += 2) visit(hits[i], hits[i + 1]);
-    };
-    let batch = new Float64Array(4 * QUERIES_PER_BATCH);
-    let filled = 0;
-    const send = async () => {
-      const queries = filled === batch.length ? batch : batch.slice(0, filled);
-      const task: VariantSearchTask = { index: state, queries };
-      const run = piscina.run(task, { name: 'searchWithin', transferList: [queries.buffer] }) as Promise<Float64Array>;
-      run.catch(() => {}); // a failure is met when this batch is awaited; never left unhandled meanwhile
-      waiting.push(run);
-      batch = new Float64Array(4 * QUERIES_PER_BATCH);
-      filled = 0;
-      while (waiting.length > 2 * threads) take(await waiting.shift()!);
-    };
-    for (const { base, words, maxDistance } of searches) {
-      for (let i = 0; i < words.length; i += 2) {
-        batch[filled++] = base;
-        batch[filled++] = words[i];
-        batch[filled++] = words[i + 1];
-        batch[filled++] = maxDistance;
-        if (filled === batch.length) await send();
+  return onWorkers(
+    'hash search',
+    wantedThreads(),
+    photos,
+    () => {
+      for (const { base, words, maxDistance } of searches) {
+        for (let i = 0; i < words.length; i += 2) index.forEachWithin(words[i], words[i + 1], maxDistance, (id) => visit(base, id));
       }
-    }
-    if (filled > 0) await send();
-    while (waiting.length > 0) take(await waiting.shift()!);
-    searchesOnWorkers++;
-    return { threads };
-  } catch (error) {
-    log(`the hash search could not use worker threads (${(error as Error).message}); searching in one thread`);
-    await closeParallelPairs();
-    return inThisThread();
-  }
+    },
+    async (piscina, threadCount) => {
+      const state = index.sharedState();
+      // Batches go out as they are made; at most two per thread wait, so memory stays small.
+      const waiting: Promise<Float64Array>[] = [];
+      const take = (hits: Float64Array) => {
+        for (let i = 0; i < hits.length; i += 2) visit(hits[i], hits[i + 1]);
+      };
+      let batch = new Float64Array(4 * QUERIES_PER_BATCH);
+      let filled = 0;
+      const send = async () => {
+        const queries = filled === batch.length ? batch : batch.slice(0, filled);
+        const task: VariantSearchTask = { index: state, queries };
+        const run = piscina.run(task, { name: 'searchWithin', transferList: [queries.buffer] }) as Promise<Float64Array>;
+        run.catch(() => {}); // a failure is met when this batch is awaited; never left unhandled meanwhile
+        waiting.push(run);
+        batch = new Float64Array(4 * QUERIES_PER_BATCH);
+        filled = 0;
+        while (waiting.length > 2 * threadCount) take(await waiting.shift()!);
+      };
+      for (const { base, words, maxDistance } of searches) {
+        for (let i = 0; i < words.length; i += 2) {
+          batch[filled++] = base;
+          batch[filled++] = words[i];
+          batch[filled++] = words[i + 1];
+          batch[filled++] = maxDistance;
+          if (filled === batch.length) await send();
+        }
+      }
+      if (filled > 0) await send();
+      while (waiting.length > 0) take(await waiting.shift()!);
+    },
+    log,
+  );
 }
 
 function workerFile(): string {
