@@ -151,20 +151,8 @@ export class CandidateIndex {
     options: { minCosine: number; phashMaxDistance: number; rotatedMaxDistance: number | null; cropMaxDistance: number | null },
     log: (message: string) => void = () => {},
   ): Promise<Array<[number, number]>> {
-    // Pairs are keyed by one number (a·stride + b), not a string: there can be millions of them.
-    let stride = 1;
-    for (const base of this.phashes.ids()) stride = Math.max(stride, base + 1);
-    const seen = new Set<number>();
     const pairs: Array<[number, number]> = [];
-    const addPair = (x: number, y: number) => {
-      const a = Math.min(x, y);
-      const b = Math.max(x, y);
-      if (a === b) return;
-      const key = a * stride + b;
-      if (seen.has(key)) return;
-      seen.add(key);
-      pairs.push([a, b]);
-    };
+    const addPair = this.eachPairOnce((a, b) => pairs.push([a, b]));
     await forEachCandidatePairParallel(this.lsh, { minCosine: options.minCosine - ESTIMATE_MARGIN }, (rowA, rowB) => addPair(this.baseOf(rowA), this.baseOf(rowB)), log);
     await forEachHashPairParallel(this.phashes, Math.min(options.phashMaxDistance, PHASH_MAX_DISTANCE), addPair, log);
     const variantPairs = await this.searchVariantPairs(options.rotatedMaxDistance, options.cropMaxDistance, log);
@@ -191,16 +179,7 @@ export class CandidateIndex {
     const incremental = last !== null && last.key === key && wordsOfOthers * added.length <= INCREMENTAL_VARIANT_CHECKS;
 
     const found: VariantPairs = { key, pairs: new NumberList() };
-    const seen = new Set<number>();
-    let stride = 1;
-    for (const base of this.phashes.ids()) stride = Math.max(stride, base + 1);
-    const record = (x: number, y: number) => {
-      const a = Math.min(x, y);
-      const b = Math.max(x, y);
-      if (a === b || seen.has(a * stride + b)) return;
-      seen.add(a * stride + b);
-      found.pairs.push(a, b);
-    };
+    const record = this.eachPairOnce((a, b) => found.pairs.push(a, b));
     const variants = this.variants;
     const searchesOf = (bases: Iterable<number>): Iterable<HashSearch> => ({
       [Symbol.iterator]: function* (this: void): Generator<HashSearch> {
@@ -277,6 +256,25 @@ export class CandidateIndex {
     file.writeBigUInt64LE(checksum(file), CHECKSUM_AT);
     writeFileSync(`${path}.tmp`, file);
     renameSync(`${path}.tmp`, path);
+  }
+
+  /**
+   * A function passing each pair of two different photos on to `add` once, as (a, b) with a < b,
+   * whichever way round and however often it comes. Pairs are keyed by one number (a·stride + b),
+   * not a string: there can be millions of them.
+   */
+  private eachPairOnce(add: (a: number, b: number) => void): (x: number, y: number) => void {
+    let stride = 1;
+    for (const base of this.phashes.ids()) stride = Math.max(stride, base + 1);
+    const seen = new Set<number>();
+    return (x, y) => {
+      const a = Math.min(x, y);
+      const b = Math.max(x, y);
+      const key = a * stride + b;
+      if (a === b || seen.has(key)) return;
+      seen.add(key);
+      add(a, b);
+    };
   }
 
   private baseOf(row: number): number {
