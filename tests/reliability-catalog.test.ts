@@ -44,6 +44,27 @@ describe('a damaged or old catalog', () => {
     return { engine, log };
   };
 
+  /**
+   * Writes an older-format document as the catalog and opens it: the engine says it migrated it,
+   * makes the same groups (the turned copy is found through the variants), and its next scan reads
+   * no photo again. Returns the catalog as then saved, in the current format.
+   */
+  const migratesWithoutReading = async (catalogPath: string, document: { files: unknown[] }, format: number) => {
+    await writeFile(catalogPath, JSON.stringify(document));
+    const { engine, log } = await openLogged(catalogPath);
+    try {
+      assert.ok(log.some((line) => new RegExp(`format ${format}`).test(line)), `not told about the migration: ${JSON.stringify(log)}`);
+      assert.deepEqual(await groupsOf(engine), expectedGroups, 'the turned copy is still found through its variants');
+      const summary = await engine.scan();
+      assert.equal(summary.unchanged, document.files.length);
+    } finally {
+      await engine.close();
+    }
+    const migrated = JSON.parse(await readFile(catalogPath, 'utf8'));
+    assert.equal(migrated.formatVersion, CATALOG_FORMAT_VERSION);
+    return migrated;
+  };
+
   before(async () => {
     dir = await tempDir('reliability-catalog-');
     photos = join(dir, 'photos');
@@ -223,18 +244,7 @@ describe('a damaged or old catalog', () => {
       delete entry.vectorHash;
       entry.phashVariants = asList(entry.phashVariants);
     }
-    await writeFile(catalogPath, JSON.stringify(document));
-    const { engine, log } = await openLogged(catalogPath);
-    try {
-      assert.ok(log.some((line) => /format 1/.test(line)), `not told about the migration: ${JSON.stringify(log)}`);
-      assert.deepEqual(await groupsOf(engine), expectedGroups);
-      const summary = await engine.scan();
-      assert.equal(summary.unchanged, document.files.length);
-    } finally {
-      await engine.close();
-    }
-    const migrated = JSON.parse(await readFile(catalogPath, 'utf8'));
-    assert.equal(migrated.formatVersion, CATALOG_FORMAT_VERSION);
+    const migrated = await migratesWithoutReading(catalogPath, document, 1);
     assert.equal(typeof migrated.vectorGeneration, 'number');
     assert.ok(migrated.files.every((entry: { vectorHash: unknown }) => typeof entry.vectorHash === 'string'));
     assert.ok(existsSync(`${catalogPath}.index`));
@@ -247,18 +257,7 @@ describe('a damaged or old catalog', () => {
     document.formatVersion = 2;
     for (const entry of document.files) entry.phashVariants = asList(entry.phashVariants);
     assert.ok(document.files.every((entry: { phashVariants: unknown }) => Array.isArray(entry.phashVariants) && entry.phashVariants.length > 60));
-    await writeFile(catalogPath, JSON.stringify(document));
-    const { engine, log } = await openLogged(catalogPath);
-    try {
-      assert.ok(log.some((line) => /format 2/.test(line)), `not told about the migration: ${JSON.stringify(log)}`);
-      assert.deepEqual(await groupsOf(engine), expectedGroups, 'the turned copy is still found through its variants');
-      const summary = await engine.scan();
-      assert.equal(summary.unchanged, document.files.length);
-    } finally {
-      await engine.close();
-    }
-    const migrated = JSON.parse(await readFile(catalogPath, 'utf8'));
-    assert.equal(migrated.formatVersion, CATALOG_FORMAT_VERSION);
+    const migrated = await migratesWithoutReading(catalogPath, document, 2);
     assert.deepEqual(
       migrated.files.map((entry: { phashVariants: string }) => entry.phashVariants),
       variants,
