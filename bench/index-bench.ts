@@ -16,7 +16,8 @@
 // "similar" pairs (0.75-0.86). In reduced mode the same model is drawn in 256 dims without the
 // ReLU, which skips the projection (its cost in recall is measured by the full mode).
 import os from 'node:os';
-import { LshIndex, LSH_DEFAULTS, mulberry32, type PairStats } from '../electron/engine/lsh.ts';
+import { LshIndex, LSH_DEFAULTS, type PairStats } from '../electron/engine/lsh.ts';
+import { SyntheticEmbeddings, type Planted } from './synthetic-embeddings.ts';
 import { closeParallelPairs, configureParallelPairs, forEachCandidatePairParallel, forEachHashPairParallel } from '../electron/engine/candidate-workers.ts';
 import { PhashIndex, hamming } from '../electron/engine/phash-index.ts';
 
@@ -43,108 +44,11 @@ const margin = Number(arg('margin', '0.03'));
 const dim = mode === 'full' ? 1792 : 256;
 
 // ---------------------------------------------------------------------------------------------
-// Synthetic embeddings
+// Synthetic embeddings (bench/synthetic-embeddings.ts)
 
-const rand = mulberry32(seed);
-let spare: number | null = null;
-function gauss(): number {
-  if (spare !== null) {
-    const s = spare;
-    spare = null;
-    return s;
-  }
-  let u = 0;
-  while (u === 0) u = rand();
-  const r = Math.sqrt(-2 * Math.log(u));
-  const a = 2 * Math.PI * rand();
-  spare = r * Math.sin(a);
-  return r * Math.cos(a);
-}
-
-// Per-dimension profile: a positive base (what all photos share) and unequal spreads.
-const base = new Float64Array(dim);
-const sigma = new Float64Array(dim);
-for (let i = 0; i < dim; i++) {
-  base[i] = Math.exp(0.6 * gauss());
-  sigma[i] = Math.exp(0.5 * gauss());
-}
-let baseSq = 0;
-let sigmaSq = 0;
-for (let i = 0; i < dim; i++) {
-  baseSq += base[i] * base[i];
-  sigmaSq += sigma[i] * sigma[i];
-}
-// Content scale so that unrelated photos land near cosine 0.47 (tuned once, printed below).
-const contentScale = Math.sqrt((baseSq * (mode === 'full' ? 4.5 : 1.13) * dim) / sigmaSq);
-const nonNegative = mode === 'full';
-
-function randomDirection(): Float64Array {
-  const v = new Float64Array(dim);
-  for (let i = 0; i < dim; i++) v[i] = gauss() / Math.sqrt(dim);
-  return v;
-}
-
-/** Raw vector from a content direction u: base + scale * sigma * u, clipped at 0 in full mode. */
-function render(u: Float64Array, out: Float32Array, offset: number): void {
-  for (let i = 0; i < dim; i++) {
-    const x = base[i] + contentScale * sigma[i] * u[i];
-    out[offset + i] = nonNegative && x < 0 ? 0 : x;
-  }
-}
-
-/** u + eps * noise: the content of an edited copy. */
-function perturb(u: Float64Array, eps: number): Float64Array {
-  const v = new Float64Array(dim);
-  for (let i = 0; i < dim; i++) v[i] = u[i] + (eps * gauss()) / Math.sqrt(dim);
-  return v;
-}
-
-/** Noise level that gives roughly raw cosine c (centred cosine ~ (c - 0.47) / 0.53). */
-function epsFor(rawCosine: number): number {
-  const centred = (rawCosine - 0.47) / 0.53;
-  return Math.sqrt(1 / (centred * centred) - 1);
-}
-
-interface Planted {
-  a: number;
-  b: number;
-  kind: 'near' | 'similar';
-}
-
-function generate(): { data: Float32Array; planted: Planted[] } {
-  const data = new Float32Array(n * dim);
-  const planted: Planted[] = [];
-  const topicCount = Math.max(20, Math.round(n / 1000));
-  const topicVectors: Float64Array[] = [];
-  for (let t = 0; t < topicCount; t++) topicVectors.push(randomDirection());
-  const [wTopic, wEvent, wOwn] = [Math.sqrt(0.25), Math.sqrt(0.35), Math.sqrt(0.4)];
-  let count = 0;
-  const push = (u: Float64Array): number => {
-    render(u, data, count * dim);
-    return count++;
-  };
-  while (count < n) {
-    // An event (burst, same scene): 1-30 photos of one topic, half of them singletons.
-    const topic = topicVectors[Math.floor(rand() * topicCount)];
-    const event = randomDirection();
-    const size = rand() < 0.5 ? 1 : 2 + Math.floor(-Math.log(1 - rand()) * 4);
-    for (let m = 0; m < size && count < n; m++) {
-      const own = randomDirection();
-      const u = new Float64Array(dim);
-      for (let i = 0; i < dim; i++) u[i] = wTopic * topic[i] + wEvent * event[i] + wOwn * own[i];
-      const original = push(u);
-      // 5 % of photos get 1-3 edited copies (near-duplicates), 5 % a "similar" sibling.
-      if (rand() < 0.05) {
-        const copies = 1 + Math.floor(rand() * rand() * 3);
-        const group = [original];
-        for (let c = 0; c < copies && count < n; c++) group.push(push(perturb(u, epsFor(0.88 + 0.1 * rand()))));
-        for (let i = 0; i < group.length; i++) for (let j = i + 1; j < group.length; j++) planted.push({ a: group[i], b: group[j], kind: 'near' });
-      }
-      if (rand() < 0.05 && count < n) planted.push({ a: original, b: push(perturb(u, epsFor(0.75 + 0.11 * rand()))), kind: 'similar' });
-    }
-  }
-  return { data, planted };
-}
+const synthetic = new SyntheticEmbeddings(dim, mode === 'full', seed);
+const rand = synthetic.rand;
+const generate = () => synthetic.generate(n);
 
 // ---------------------------------------------------------------------------------------------
 // Exact cosines on the raw vectors

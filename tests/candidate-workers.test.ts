@@ -124,8 +124,8 @@ test('a regrouping with the searches on worker threads makes the same groups as 
       await engine.updateSettings({ nearCosine: 0.96 });
       const before = workerSearchCount();
       assert.deepEqual(await describe(), one);
-      // The variant-hash pairs are kept from the last regrouping (no photo changed): no search.
-      assert.equal(workerSearchCount() - before, 2, 'the LSH and pHash pair searches ran on the workers');
+      // Other match settings: every pair is judged again, so the three searches run in full, on the workers.
+      assert.equal(workerSearchCount() - before, 3, 'the LSH, pHash and variant-hash pair searches ran on the workers');
     } finally {
       restore();
     }

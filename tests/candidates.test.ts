@@ -1,6 +1,7 @@
-// The candidate index (candidates.ts) keeps the variant-hash pairs of a regrouping and, when few
-// photos changed, updates them instead of searching again: the pairs must be exactly those of a new
-// search over the same photos (synthetic hashes with planted turned and cropped matches both ways).
+// The candidate index (candidates.ts), when few photos changed since its last search, looks only for
+// the pairs with a changed photo: with the last search's other pairs they must be exactly the pairs
+// of a new search over the same photos (synthetic hashes with planted turned and cropped matches
+// both ways, and embeddings with planted close copies).
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -11,6 +12,8 @@ import { removeDir, tempDir } from './helpers/photos.ts';
 const DIM = 32;
 const rand = mulberry32(9);
 const random64 = () => (BigInt(Math.floor(rand() * 2 ** 32)) << 32n) | BigInt(Math.floor(rand() * 2 ** 32));
+/** A vector at cosine ~0.99 to `vector`. */
+const closeTo = (vector: Float32Array) => vector.map((x) => x + (rand() - 0.5) * 0.1);
 const near = (hash: bigint, bits: number) => {
   for (let i = 0; i < bits; i++) hash ^= 1n << BigInt(Math.floor(rand() * 64));
   return hash;
@@ -46,18 +49,19 @@ after(() => removeDir(dir));
 let opened = 0;
 const fresh = () => CandidateIndex.open(join(dir, `index-${opened++}`), DIM, 1, 0, () => {});
 
-test('after photos are added and removed, the kept and updated variant pairs equal a new search', async () => {
+test('after photos are added and removed, the last pairs and the updated ones equal a new search', async () => {
   const photos = Array.from({ length: 400 }, (_, i) => makePhoto(i));
   for (let i = 0; i < 40; i++) plant(photos[i + 40], photos[i], i % 7, 1 + (i % 9)); // turns
   for (let i = 0; i < 40; i++) plant(photos[i + 120], photos[i + 80], 7 + (i % 54), i % 6); // crops
+  for (let i = 0; i < 20; i++) photos[i + 300].vector = closeTo(photos[i + 340].vector); // close embeddings
   const byBase = new Map(photos.map((p) => [p.base, p]));
   const readVector = (row: number) => byBase.get(row)!.vector;
 
   const index = fresh();
   index.sync(indexed(photos), readVector);
   const first = await index.pairs(options);
-  assert.equal(index.lastVariantSearch, 'new');
-  assert.ok(first.length >= 80, `the planted pairs are found (${first.length})`);
+  assert.equal(first.changed, null, 'the first search is a full one');
+  assert.ok(first.pairs.length >= 100, `the planted pairs are found (${first.pairs.length})`);
 
   // Remove some originals and copies; add photos matching old ones both ways, and each other.
   const removed = new Set([3, 45, 81, 125, 200, 201]);
@@ -66,6 +70,9 @@ test('after photos are added and removed, the kept and updated variant pairs equ
   for (let i = 10; i < 20; i++) added[i].phash = near(photos[300 + i].variants[7 + i], i % 6); // a new photo is a crop of an old one
   for (let i = 20; i < 25; i++) added[i].phash = near(photos[300 + i].variants[i % 7], 2 + i % 8); // a new photo is an old one turned
   plant(added[26], added[25], 3, 4); // new and new
+  for (let i = 0; i < 5; i++) added[i].vector = closeTo(photos[360 + i].vector); // close embeddings: new and old
+  added[28].vector = closeTo(added[27].vector); // and new and new
+  for (let i = 5; i < 10; i++) added[i].phash = near(photos[370 + i].phash, 6 + i - 5); // close whole hashes (6-10 bits)
   for (let i = 10; i < 20; i++) plant(photos[220 + i], added[i], 7 + i, i % 6); // a changed photo is a crop of a new one
   const library = [...photos.filter((p) => !removed.has(p.base)), ...added];
   for (const p of added) byBase.set(p.base, p);
@@ -77,19 +84,28 @@ test('after photos are added and removed, the kept and updated variant pairs equ
 
   index.sync(indexed(final), readVector);
   const updated = await index.pairs(options);
-  assert.equal(index.lastVariantSearch, 'updated', 'few photos changed: the last pairs were updated');
+  assert.ok(updated.changed !== null, 'few photos changed: the last search was updated');
+  const changed = updated.changed;
+  for (const base of [...removed, ...added.map((p) => p.base), ...changedOld.map((p) => p.base)]) assert.ok(changed.has(base), `${base} is told as changed`);
+  assert.ok(updated.pairs.every(([a, b]) => changed.has(a) || changed.has(b)), 'only pairs with a changed photo are searched');
+  const kept = first.pairs.filter(([a, b]) => !changed.has(a) && !changed.has(b));
 
   const reference = fresh();
   reference.sync(indexed(final), readVector);
   const searched = await reference.pairs(options);
-  assert.equal(reference.lastVariantSearch, 'new');
-  assert.deepEqual(sorted(updated), sorted(searched));
+  assert.equal(searched.changed, null);
+  assert.deepEqual(sorted([...kept, ...updated.pairs]), sorted(searched.pairs));
   const involving = (pairs: Array<[number, number]>, bases: Set<number>) => pairs.filter(([a, b]) => bases.has(a) || bases.has(b)).length;
-  assert.ok(involving(searched, new Set(added.map((p) => p.base))) >= 26, 'new photos pair with old and new ones, both ways');
-  assert.ok(involving(searched, new Set(changedOld.map((p) => p.base))) >= 10, 'old photos that are crops of new ones are found');
-  assert.equal(involving(updated, removed), 0, 'no pair of a removed photo is kept');
+  assert.ok(involving(searched.pairs, new Set(added.map((p) => p.base))) >= 30, 'new photos pair with old and new ones, both ways');
+  assert.ok(involving(searched.pairs, new Set(changedOld.map((p) => p.base))) >= 10, 'old photos that are crops of new ones are found');
+  const embeddingPairs = (pairs: Array<[number, number]>) => pairs.filter(([a, b]) => (a >= 360 && a < 365 && b >= 1000 && b < 1005) || (a === 1027 && b === 1028)).length;
+  assert.equal(embeddingPairs(updated.pairs), 6, 'the close embeddings of new photos are found by the update');
+  const hashPairs = updated.pairs.filter(([a, b]) => a >= 375 && a < 380 && b === a - 375 + 1005).length;
+  assert.equal(hashPairs, 5, 'the close whole hashes of new photos are found by the update');
 
-  // Other distances: a new search.
-  await index.pairs({ ...options, cropMaxDistance: 4 });
-  assert.equal(index.lastVariantSearch, 'new');
+  // Nothing changed: an update with no pairs to add. Other distances: a new search.
+  assert.deepEqual(await index.pairs(options), { pairs: [], changed: new Set() });
+  assert.equal((await index.pairs({ ...options, cropMaxDistance: 4 })).changed, null);
+  index.forgetPairs();
+  assert.equal((await index.pairs({ ...options, cropMaxDistance: 4 })).changed, null, 'forgetPairs() makes the next search a full one');
 });

@@ -121,6 +121,7 @@ describe('engine on real photos', () => {
   });
 
   test('a rescan handles added, changed, removed and moved files', async () => {
+    await engine.groups(); // what the next grouping updates
     const added = join(library, 'p8_resize.jpg');
     origin.set('p8_resize.jpg', 'p8');
     await editPhoto(DISTINCT_PHOTOS[8], 'resize', added);
@@ -150,6 +151,12 @@ describe('engine on real photos', () => {
     assert.ok(!groups.some((g) => g.files.some((f) => f.path === removed)), 'the removed file is gone');
     assert.ok(groupOf(movedTo), 'the moved file keeps its group');
     assert.equal(engine.fileFacts(movedFrom), null);
+    // Only the changed photos were searched and judged; a full regrouping gives the same groups.
+    assert.match(engine.lastRegroup(), /^updated for [1-9]\d* changed photos/);
+    engine.forgetJudgedPairs();
+    const full = await engine.groups();
+    assert.match(engine.lastRegroup(), /^searched in full/);
+    assert.deepEqual(full, { groups, errors: full.errors });
   });
 
   test('a query with an edited copy finds its original first', async () => {
@@ -172,6 +179,7 @@ describe('engine on real photos', () => {
     await engine.markNotDuplicates(target.files.map((f) => f.path));
     const afterDecision = await engine.groups();
     assert.ok(!afterDecision.groups.some((g) => g.kind !== 'similar' && target.files.every((t) => g.files.some((f) => f.path === t.path))));
+    assert.match(engine.lastRegroup(), /^updated for 0 changed photos/, 'a decision needs no new search');
     // Remembered across sessions.
     const catalogPath = engine.catalogPath;
     await engine.close();
@@ -209,6 +217,19 @@ describe('engine on real photos', () => {
     await writeFile(join(library, 'notes.txt'), 'not a photo');
     const ignored = await engine.updatePaths([join(library, 'notes.txt')]);
     assert.equal(ignored.added, 0);
+  });
+
+  test('updatePaths takes files of a scanned folder that sits inside a hidden one, but not hidden files below it', async () => {
+    const inHidden = join(dir, '.config', 'photos');
+    await copyPhoto(DISTINCT_PHOTOS[3], join(inHidden, 'first.jpg'));
+    assert.equal((await engine.scan([inHidden])).added, 1);
+    await copyPhoto(DISTINCT_PHOTOS[4], join(inHidden, 'second.jpg'));
+    await copyPhoto(DISTINCT_PHOTOS[5], join(inHidden, '.cache', 'hidden.jpg'));
+    const summary = await engine.updatePaths([join(inHidden, 'second.jpg'), join(inHidden, '.cache', 'hidden.jpg')]);
+    assert.equal(summary.added, 1);
+    assert.ok(engine.fileFacts(join(inHidden, 'second.jpg')));
+    assert.equal(engine.fileFacts(join(inHidden, '.cache', 'hidden.jpg')), null);
+    await engine.removeFolder(inHidden);
   });
 
   test('progress reports counts and rate, and a cancelled scan keeps its work for the next one', async () => {

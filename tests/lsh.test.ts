@@ -270,3 +270,32 @@ test('when the worker threads cannot start, the pair search runs in this thread 
     configureParallelPairs({ threads: undefined, minItems: undefined, workerFile: undefined });
   }
 });
+
+test('the pairs of some items are exactly the full search pairs that include them, oversized buckets included', () => {
+  // 300 variations of one photo crowd a few buckets: past maxBucketSize 20 they are split by sketch
+  // bits and their cross-bucket pairs skipped, so the rules decide which of these pairs are found.
+  const crowded = new LshIndex({ dim: DIM, reducedDim: 128, tables: 6, bitsPerTable: 8, mean: LshIndex.fitMean(vectors) });
+  const rand = mulberry32(3);
+  for (let id = 0; id < 300; id++) crowded.add(id, Float32Array.from(vectors[0], (x) => x + 0.3 * (rand() - 0.5)));
+  for (let id = 300; id < 1200; id++) crowded.add(id, vectors[id]);
+  const some = new Set([0, 5, 199, 250, ...planted.slice(0, 20).map(([a]) => a), ...planted.slice(20, 30).map(([, b]) => b)]);
+  const crowdedOptions = { minCosine: 0.9, maxBucketSize: 20 };
+  assert.ok(crowded.forEachCandidatePair(crowdedOptions, () => {}).skippedCrossPairs > 0, 'some buckets are oversized');
+  for (const [subject, options] of [
+    [index, { minCosine: 0.8 }],
+    [index, { minCosine: 0.8, radius: 2 }],
+    [crowded, crowdedOptions],
+  ] as const) {
+    const expected = new Set<string>();
+    subject.forEachCandidatePair(options, (a, b) => (some.has(a) || some.has(b)) && expected.add(`${a} ${b}`));
+    const found: string[] = [];
+    subject.forEachPairOf(some, options, (a, b) => {
+      assert.ok(a < b);
+      found.push(`${a} ${b}`);
+    });
+    const once = [...new Set(found)].sort();
+    assert.ok(once.length >= 20, `enough pairs to compare (${once.length})`);
+    assert.deepEqual(once, [...expected].sort());
+  }
+  assert.throws(() => index.forEachPairOf([1], { radius: 3 }, () => {}), /radius must be 0, 1 or 2/);
+});

@@ -8,7 +8,6 @@ import { xxh3 } from '@node-rs/xxhash';
 import { hashWords, popcount32 } from './bits.ts';
 import { splitVariants } from './decode.ts';
 import { LshIndex } from './lsh.ts';
-import { NumberList } from './number-list.ts';
 import { forEachCandidatePairParallel, forEachHashHitParallel, forEachHashPairParallel, type HashSearch } from './candidate-workers.ts';
 import { PhashIndex, PHASH_MAX_DISTANCE } from './phash-index.ts';
 
@@ -28,6 +27,13 @@ function checksum(file: Buffer): bigint {
 /** Margin under the similar threshold for LSH's estimated cosine (int8 + projection error, measured ≤ 0.02). */
 const ESTIMATE_MARGIN = 0.05;
 
+export interface PairSearchOptions {
+  minCosine: number;
+  phashMaxDistance: number;
+  rotatedMaxDistance: number | null;
+  cropMaxDistance: number | null;
+}
+
 export interface IndexedPhoto {
   base: number; // first vector row
   phash: bigint;
@@ -36,16 +42,23 @@ export interface IndexedPhoto {
 }
 
 /**
- * Most word-against-hash checks for updating the variant pairs of the last search instead of
- * searching again (each check: two popcounts; 1e9 is about 2 s, against 10-20 s for a new search at
- * 100,000 photos): 300 added photos at 100,000, 30 at 1,000,000.
+ * Most word-against-hash checks for updating the last search instead of searching again (each
+ * check: two popcounts; 1e9 is about 2 s, against 10-20 s for a new variant search at 100,000
+ * photos): 300 changed photos at 100,000, 30 at 1,000,000. The other two searches cost far less per
+ * changed photo (an LSH bucket walk and a pHash-index query each).
  */
-const INCREMENTAL_VARIANT_CHECKS = 1e9;
+const INCREMENTAL_CHECKS = 1e9;
 
-/** The variant-hash pairs (a < b, end to end) of the last search, and the distances it used. */
-interface VariantPairs {
-  key: string;
-  pairs: NumberList;
+/** What pairs() found. */
+export interface CandidatePairs {
+  /** Pairs of photos (bases, a < b) worth verifying. */
+  pairs: Array<[number, number]>;
+  /**
+   * null: the library was searched in full and `pairs` are all its candidate pairs. Otherwise the
+   * last search was updated: these photos were added, replaced or removed since, `pairs` holds only
+   * the pairs with one of them, and every other pair is as the last search found it.
+   */
+  changed: ReadonlySet<number> | null;
 }
 
 /** A photo's rotation and crop-window hashes as [lo, hi] 32-bit halves (bits.ts), made once per photo: BigInt arithmetic is slow. */
@@ -55,12 +68,10 @@ interface VariantWords {
 }
 
 export class CandidateIndex {
-  /** The variant-hash pairs of the last search: the next regrouping only searches what changed since. */
-  private variantPairs: VariantPairs | null = null;
+  /** The options of the last search (null: none yet, or its pairs no longer hold): the next one may update it. */
+  private lastSearchKey: string | null = null;
   /** Photos added, removed or replaced since that search. */
-  private readonly changedSinceVariantSearch = new Set<number>();
-  /** How the last regrouping found the variant-hash pairs: a new search, or by updating the last one's. */
-  lastVariantSearch: 'new' | 'updated' | null = null;
+  private readonly changedSinceSearch = new Set<number>();
 
   private constructor(
     private lsh: LshIndex,
@@ -107,7 +118,7 @@ export class CandidateIndex {
       if (!wanted.has(base)) {
         this.phashes.remove(base);
         for (let v = 0; v < this.views; v++) this.lsh.remove(base + v);
-        this.changedSinceVariantSearch.add(base);
+        this.changedSinceSearch.add(base);
         removed++;
       }
     }
@@ -117,9 +128,10 @@ export class CandidateIndex {
       // The centre: the mean of (up to 5000) whole-image embeddings of the library.
       const sample = missing.filter((_, i) => i % Math.max(1, Math.floor(missing.length / 5000)) === 0);
       this.lsh = new LshIndex({ ...this.lsh.options, mean: LshIndex.fitMean(sample.map((photo) => readVector(photo.base))) });
+      this.lastSearchKey = null;
     }
     for (const photo of missing) {
-      this.changedSinceVariantSearch.add(photo.base);
+      this.changedSinceSearch.add(photo.base);
       this.phashes.add(photo.base, photo.phash);
       for (let v = 0; v < this.views; v++) this.lsh.add(photo.base + v, readVector(photo.base + v));
     }
@@ -138,6 +150,7 @@ export class CandidateIndex {
       const all = photos.filter((_, i) => i % Math.max(1, Math.floor(photos.length / 5000)) === 0);
       this.lsh = new LshIndex({ ...this.lsh.options, mean: LshIndex.fitMean(all.map((photo) => readVector(photo.base))) });
       for (const photo of photos) for (let v = 0; v < this.views; v++) this.lsh.add(photo.base + v, readVector(photo.base + v));
+      this.lastSearchKey = null; // every LSH pair may differ now
     }
     return { added: missing.length, removed };
   }
@@ -146,40 +159,53 @@ export class CandidateIndex {
    * Pairs of photos (bases, a < b) worth verifying: close embeddings (any views), close pHashes, and
    * (when asked) a rotation/mirror or a crop window of one close to the other's whole-image pHash.
    * The variant layout is decode.ts's: rotations first, then one hash per crop window (detail words last, unused here).
+   *
+   * A full search grows as the square of the library (the variant search most: 61 hashes a photo),
+   * so when few photos changed since the last search with the same options, only the pairs with a
+   * changed photo are looked for (see CandidatePairs.changed): the changed photos' embeddings are
+   * checked against the LSH buckets they fall in, their hashes are looked up in the pHash index, and
+   * every other photo's turned and cropped hashes are compared with their whole hashes one by one.
+   * Those are exactly the pairs with a changed photo that a full search finds.
    */
-  async pairs(
-    options: { minCosine: number; phashMaxDistance: number; rotatedMaxDistance: number | null; cropMaxDistance: number | null },
-    log: (message: string) => void = () => {},
-  ): Promise<Array<[number, number]>> {
+  async pairs(options: PairSearchOptions, log: (message: string) => void = () => {}): Promise<CandidatePairs> {
+    const key = JSON.stringify(options);
+    const changed = new Set(this.changedSinceSearch);
+    const added = [...changed].filter((base) => this.phashes.has(base));
+    let wordsOfOthers = 0;
+    for (const [base, { rotations, windows }] of this.variants) if (!changed.has(base)) wordsOfOthers += (rotations.length + windows.length) / 2;
+    const update = this.lastSearchKey === key && wordsOfOthers * added.length <= INCREMENTAL_CHECKS;
+
     const pairs: Array<[number, number]> = [];
     const addPair = this.eachPairOnce((a, b) => pairs.push([a, b]));
-    await forEachCandidatePairParallel(this.lsh, { minCosine: options.minCosine - ESTIMATE_MARGIN }, (rowA, rowB) => addPair(this.baseOf(rowA), this.baseOf(rowB)), log);
-    await forEachHashPairParallel(this.phashes, Math.min(options.phashMaxDistance, PHASH_MAX_DISTANCE), addPair, log);
-    const variantPairs = await this.searchVariantPairs(options.rotatedMaxDistance, options.cropMaxDistance, log);
-    for (let i = 0; i < variantPairs.pairs.length; i += 2) addPair(variantPairs.pairs.at(i), variantPairs.pairs.at(i + 1));
+    const minCosine = options.minCosine - ESTIMATE_MARGIN;
+    const phashRadius = Math.min(options.phashMaxDistance, PHASH_MAX_DISTANCE);
+    const addRows = (rowA: number, rowB: number) => addPair(this.baseOf(rowA), this.baseOf(rowB));
+    if (!update) {
+      await forEachCandidatePairParallel(this.lsh, { minCosine }, addRows, log);
+      await forEachHashPairParallel(this.phashes, phashRadius, addPair, log);
+    } else {
+      this.lsh.forEachPairOf(added.flatMap((base) => Array.from({ length: this.views }, (_, v) => base + v)), { minCosine }, addRows);
+      for (const base of added) for (const hit of this.phashes.query(this.phashes.get(base)!, phashRadius)) addPair(base, hit.id);
+    }
+    await this.searchVariantPairs(options, update ? added : null, addPair, log);
+    this.changedSinceSearch.clear();
+    this.lastSearchKey = key;
     // The order depends on how the LSH search was split over threads; group.ts sorts its edges, so
     // the groups do not.
-    return pairs;
+    return { pairs, changed: update ? changed : null };
+  }
+
+  /** Makes the next pairs() search in full (the caller no longer has what the last one found). */
+  forgetPairs(): void {
+    this.lastSearchKey = null;
   }
 
   /**
-   * The pairs where a turned or cropped hash of one photo is close to the other's whole-image hash.
-   * This search grows as the square of the library, so its result is kept: when few photos changed
-   * since, the kept pairs of unchanged photos stay, the changed photos' hashes are searched in the
-   * index, and every other photo's turned and cropped hashes are compared with the changed photos'
-   * whole hashes one by one. The same pairs as a new search, at a fraction of its cost.
+   * The pairs where a turned or cropped hash of one photo is close to the other's whole-image hash:
+   * of the whole library, or (`added` given) only those with one of these photos.
    */
-  private async searchVariantPairs(rotatedMaxDistance: number | null, cropMaxDistance: number | null, log: (message: string) => void): Promise<VariantPairs> {
-    const key = `${rotatedMaxDistance} ${cropMaxDistance}`;
-    const changed = this.changedSinceVariantSearch;
-    const added = [...changed].filter((base) => this.phashes.has(base));
-    const last = this.variantPairs;
-    let wordsOfOthers = 0;
-    for (const [base, { rotations, windows }] of this.variants) if (!changed.has(base)) wordsOfOthers += (rotations.length + windows.length) / 2;
-    const incremental = last !== null && last.key === key && wordsOfOthers * added.length <= INCREMENTAL_VARIANT_CHECKS;
-
-    const found: VariantPairs = { key, pairs: new NumberList() };
-    const record = this.eachPairOnce((a, b) => found.pairs.push(a, b));
+  private async searchVariantPairs(options: PairSearchOptions, added: number[] | null, record: (a: number, b: number) => void, log: (message: string) => void): Promise<void> {
+    const { rotatedMaxDistance, cropMaxDistance } = options;
     const variants = this.variants;
     const searchesOf = (bases: Iterable<number>): Iterable<HashSearch> => ({
       [Symbol.iterator]: function* (this: void): Generator<HashSearch> {
@@ -191,44 +217,34 @@ export class CandidateIndex {
         }
       },
     });
-
-    if (!incremental) {
+    if (added === null) {
       await forEachHashHitParallel(this.phashes, searchesOf(variants.keys()), variants.size, record, log);
-    } else {
-      // Pairs of two unchanged photos are as they were.
-      for (let i = 0; i < last.pairs.length; i += 2) {
-        const a = last.pairs.at(i);
-        const b = last.pairs.at(i + 1);
-        if (!changed.has(a) && !changed.has(b)) record(a, b);
-      }
-      // The changed photos' turned and cropped hashes against every whole hash (theirs included).
-      await forEachHashHitParallel(this.phashes, searchesOf(added), added.length, record, log);
-      // Every other photo's turned and cropped hashes against the changed photos' whole hashes.
-      const addedLo = new Int32Array(added.length);
-      const addedHi = new Int32Array(added.length);
-      added.forEach((base, k) => {
-        const hash = this.phashes.get(base)!;
-        addedLo[k] = Number(hash & 0xffffffffn) | 0;
-        addedHi[k] = Number(hash >> 32n) | 0;
-      });
-      const compare = (base: number, words: Uint32Array, maxDistance: number | null) => {
-        if (maxDistance === null) return;
-        for (let i = 0; i < words.length; i += 2) {
-          const lo = words[i] | 0;
-          const hi = words[i + 1] | 0;
-          for (let k = 0; k < added.length; k++) if (popcount32(lo ^ addedLo[k]) + popcount32(hi ^ addedHi[k]) <= maxDistance) record(base, added[k]);
-        }
-      };
-      for (const [base, { rotations, windows }] of variants) {
-        if (changed.has(base)) continue;
-        compare(base, rotations, rotatedMaxDistance);
-        compare(base, windows, cropMaxDistance);
-      }
+      return;
     }
-    changed.clear();
-    this.variantPairs = found;
-    this.lastVariantSearch = incremental ? 'updated' : 'new';
-    return found;
+    // The added photos' turned and cropped hashes against every whole hash (theirs included).
+    await forEachHashHitParallel(this.phashes, searchesOf(added), added.length, record, log);
+    // Every other photo's turned and cropped hashes against the added photos' whole hashes.
+    const addedSet = new Set(added);
+    const addedLo = new Int32Array(added.length);
+    const addedHi = new Int32Array(added.length);
+    added.forEach((base, k) => {
+      const hash = this.phashes.get(base)!;
+      addedLo[k] = Number(hash & 0xffffffffn) | 0;
+      addedHi[k] = Number(hash >> 32n) | 0;
+    });
+    const compare = (base: number, words: Uint32Array, maxDistance: number | null) => {
+      if (maxDistance === null) return;
+      for (let i = 0; i < words.length; i += 2) {
+        const lo = words[i] | 0;
+        const hi = words[i + 1] | 0;
+        for (let k = 0; k < added.length; k++) if (popcount32(lo ^ addedLo[k]) + popcount32(hi ^ addedHi[k]) <= maxDistance) record(base, added[k]);
+      }
+    };
+    for (const [base, { rotations, windows }] of variants) {
+      if (addedSet.has(base)) continue;
+      compare(base, rotations, rotatedMaxDistance);
+      compare(base, windows, cropMaxDistance);
+    }
   }
 
   /** Photos (bases) that may match a probe: LSH neighbours of each of its views, and close pHashes. */

@@ -23,6 +23,19 @@ export interface ClusterOptions {
   evidence?: (a: number, b: number) => PairEvidence;
   /** 'complete': the previous rule (every cross pair at least similar), kept for the eval's comparison. */
   nearLinkage?: 'hub' | 'complete';
+  /**
+   * Pairs an earlier grouping judged near or similar, with the same settings, between photos that
+   * have not changed since (Clustering.judged of that grouping): taken as candidates and not
+   * compared again. Dismissals are still applied to them here.
+   */
+  judged?: Iterable<JudgedPair>;
+}
+
+/** A pair's verdict before dismissals. */
+export interface JudgedPair {
+  a: number;
+  b: number;
+  verdict: MatchVerdict;
 }
 
 export interface Cluster {
@@ -34,24 +47,41 @@ export interface Cluster {
 export interface Clustering {
   near: Cluster[]; // clusters of ≥ 2 distinct photos that are near-duplicates
   similar: Cluster[]; // clusters of ≥ 2 near-clusters/singletons that are merely similar
+  /** Every candidate (and `judged`) pair that is near or similar before dismissals: what the next grouping can pass as `judged`. */
+  judged: JudgedPair[];
 }
 
-/** A memo of pair verdicts: each pair is judged at most once. */
+const DISMISSED: MatchVerdict = { tier: null, score: 0, related: false };
+
+/** A memo of pair verdicts: each pair is compared at most once. */
 class PairJudge {
-  private readonly cache = new Map<number, MatchVerdict>();
+  private readonly cache = new Map<number, MatchVerdict>(); // before dismissals
   constructor(private readonly nodes: PhotoSignature[], private readonly options: ClusterOptions) {}
 
-  verdict(a: number, b: number) {
-    const [lo, hi] = a < b ? [a, b] : [b, a];
-    const key = lo * this.nodes.length + hi;
+  private key(a: number, b: number): number {
+    return Math.min(a, b) * this.nodes.length + Math.max(a, b);
+  }
+
+  /** Takes a verdict made earlier instead of comparing the pair. */
+  know({ a, b, verdict }: JudgedPair): void {
+    this.cache.set(this.key(a, b), verdict);
+  }
+
+  /** The verdict before dismissals. */
+  undismissed(a: number, b: number): MatchVerdict {
+    const key = this.key(a, b);
     let verdict = this.cache.get(key);
     if (!verdict) {
       const { settings, limits, views, evidence } = this.options;
-      if (this.options.isDismissed(lo, hi)) verdict = { tier: null, score: 0, related: false };
-      else verdict = judge(evidence ? evidence(lo, hi) : comparePhotos(this.nodes[lo], this.nodes[hi], settings.rotationInvariant, views), settings, limits);
+      const [lo, hi] = a < b ? [a, b] : [b, a];
+      verdict = judge(evidence ? evidence(lo, hi) : comparePhotos(this.nodes[lo], this.nodes[hi], settings.rotationInvariant, views), settings, limits);
       this.cache.set(key, verdict);
     }
     return verdict;
+  }
+
+  verdict(a: number, b: number): MatchVerdict {
+    return this.options.isDismissed(Math.min(a, b), Math.max(a, b)) ? DISMISSED : this.undismissed(a, b);
   }
 }
 
@@ -63,12 +93,19 @@ export function clusterPhotos(nodes: PhotoSignature[], candidates: Iterable<[num
   const judgeOf = new PairJudge(nodes, options);
   const nearEdges: Edge[] = [];
   const similarEdges: Edge[] = [];
-  for (const [a, b] of candidates) {
-    if (a === b) continue;
-    const { tier, score } = judgeOf.verdict(a, b);
-    if (tier === 'near') nearEdges.push({ a, b, score });
-    else if (tier === 'similar') similarEdges.push({ a, b, score });
+  const judged: JudgedPair[] = [];
+  const consider = (a: number, b: number) => {
+    const verdict = judgeOf.undismissed(a, b);
+    if (verdict.tier === null) return;
+    judged.push({ a: Math.min(a, b), b: Math.max(a, b), verdict });
+    if (options.isDismissed(Math.min(a, b), Math.max(a, b))) return;
+    (verdict.tier === 'near' ? nearEdges : similarEdges).push({ a, b, score: verdict.score });
+  };
+  for (const pair of options.judged ?? []) {
+    judgeOf.know(pair);
+    consider(pair.a, pair.b);
   }
+  for (const [a, b] of candidates) if (a !== b) consider(a, b);
 
   // Near tier: merge when every cross pair is related (a dismissed pair is not) and one member of the
   // merged cluster is a near-duplicate of all the others.
@@ -112,7 +149,7 @@ export function clusterPhotos(nodes: PhotoSignature[], candidates: Iterable<[num
   const allSimilar = (left: number[], right: number[]) => left.every((ua) => right.every((ub) => judgeOf.verdict(hub(ua), hub(ub)).tier !== null));
   const similarUnits = agglomerate(nodes.length, unitEdges, allSimilar);
   const similar = similarUnits.map((cluster) => ({ members: cluster.members, score: cluster.score }));
-  return { near, similar };
+  return { near, similar, judged };
 }
 
 interface Edge {

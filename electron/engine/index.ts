@@ -5,13 +5,13 @@ import { constants as fsConstants } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { open, realpath, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { basename, dirname, extname, resolve, sep } from 'node:path';
+import { basename, dirname, extname, relative, resolve, sep } from 'node:path';
 import { openCatalog, type CatalogData, type CatalogEntry } from './catalog.ts';
 import { contentHash } from './content-hash.ts';
 import { DecodeError, decodeImage, SIGNALS_VERSION, type DecodedImage } from './decode.ts';
 import { DEFAULT_SETTINGS, MODEL_VIEWS } from './defaults.ts';
 import { CandidateIndex } from './candidates.ts';
-import { clusterPhotos } from './group.ts';
+import { clusterPhotos, type JudgedPair } from './group.ts';
 import { comparePhotos, judge, MATCH_LIMITS, normalise, ROTATED_PHASH_MAX, type PhotoSignature } from './match.ts';
 import { DEFAULT_MODEL_DIR, EmbeddingModel, loadManifest } from './model.ts';
 import { hashesFromHex, hashesToHex, phashFromHex, phashToHex } from './phash.ts';
@@ -79,6 +79,12 @@ class DedupEngine implements Engine {
   private busy: Promise<unknown> = Promise.resolve(); // scans and updates run one at a time
   private version = 0; // bumped on every catalog change: invalidates the cached groups
   private cachedGroups: { version: number; result: GroupsResult; settingsKey: string } | null = null;
+  /**
+   * The pairs (by base) the last grouping judged near or similar, and the match settings it judged
+   * with: the next grouping with those settings judges only the pairs of photos changed since.
+   */
+  private judgedPairs: { settingsKey: string; pairs: JudgedPair[] } | null = null;
+  private lastRegroupSummary = 'no grouping yet';
   private lastSaveAt = 0;
   private readonly sessionSettings: Partial<EngineSettings>;
 
@@ -278,8 +284,10 @@ class DedupEngine implements Engine {
       const excluded = await this.excludedFolders();
       for (const raw of new Set(paths.map((p) => resolve(p)))) {
         if ([...excluded].some((folder) => isInside(raw, folder))) continue;
-        const inFolder = this.data.folders.some((f) => isInside(raw, f.path));
-        const hidden = raw.split(sep).some(isHiddenName);
+        const folder = this.data.folders.find((f) => isInside(raw, f.path));
+        const inFolder = folder !== undefined;
+        // Hidden below the scanned folder, as a scan sees it: the folder itself may sit inside a hidden one.
+        const hidden = inFolder && relative(folder.path, raw).split(sep).some(isHiddenName);
         try {
           const info = await stat(raw);
           if (info.isFile() && inFolder && (settings.includeHidden || !hidden) && CANDIDATE_EXTENSIONS.has(extname(raw).toLowerCase())) {
@@ -544,29 +552,48 @@ class DedupEngine implements Engine {
 
   async groups(): Promise<GroupsResult> {
     const settings = this.settings();
-    const settingsKey = JSON.stringify([settings.nearCosine, settings.similarCosine, settings.phashMaxDistance, settings.rotationInvariant, this.data.notDuplicates.length]);
+    const matchKey = JSON.stringify([settings.nearCosine, settings.similarCosine, settings.phashMaxDistance, settings.rotationInvariant]);
+    const settingsKey = `${matchKey} ${this.data.notDuplicates.length}`;
     if (this.cachedGroups && this.cachedGroups.version === this.version && this.cachedGroups.settingsKey === settingsKey) return this.cachedGroups.result;
+    // Taken now and put back only once this grouping is done: if it fails half-way, the next searches in full.
+    const previous = this.judgedPairs;
+    this.judgedPairs = null;
+    if (previous?.settingsKey !== matchKey) this.candidates.forgetPairs();
     this.syncIndex();
-    const { keys, nodeOfBase, files } = this.library();
-    const candidatePairs = (
-      await this.candidates.pairs(
-        {
-          minCosine: Math.min(settings.similarCosine, settings.nearCosine),
-          phashMaxDistance: settings.phashMaxDistance,
-          rotatedMaxDistance: settings.rotationInvariant ? Math.min(ROTATED_PHASH_MAX, settings.phashMaxDistance) : null,
-          cropMaxDistance: MATCH_LIMITS.cropPhashMax,
-        },
-        this.log,
-      )
-    ).map(([a, b]): [number, number] => [nodeOfBase.get(a)!, nodeOfBase.get(b)!]);
-    // Only photos that appear in a candidate pair are ever compared: load just their signatures.
+    const { keys, bases: baseOf, nodeOfBase, files } = this.library();
+    const found = await this.candidates.pairs(
+      {
+        minCosine: Math.min(settings.similarCosine, settings.nearCosine),
+        phashMaxDistance: settings.phashMaxDistance,
+        rotatedMaxDistance: settings.rotationInvariant ? Math.min(ROTATED_PHASH_MAX, settings.phashMaxDistance) : null,
+        cropMaxDistance: MATCH_LIMITS.cropPhashMax,
+      },
+      this.log,
+    );
+    const candidatePairs = found.pairs.map(([a, b]): [number, number] => [nodeOfBase.get(a)!, nodeOfBase.get(b)!]);
+    // After a search that was only updated, the pairs of unchanged photos keep their verdicts.
+    const kept: JudgedPair[] = [];
+    if (found.changed !== null) {
+      for (const { a, b, verdict } of previous!.pairs) {
+        if (found.changed.has(a) || found.changed.has(b)) continue;
+        kept.push({ a: nodeOfBase.get(a)!, b: nodeOfBase.get(b)!, verdict });
+      }
+    }
+    // Only photos that appear in a pair are ever compared: load just their signatures.
     const nodes: PhotoSignature[] = new Array(keys.length);
     for (const pair of candidatePairs) for (const node of pair) nodes[node] ??= this.signatureOf(files.get(keys[node])![0]);
+    for (const { a, b } of kept) for (const node of [a, b]) nodes[node] ??= this.signatureOf(files.get(keys[node])![0]);
     const dismissed = this.dismissedPairs(keys);
     const clustering = clusterPhotos(nodes, candidatePairs, {
       settings,
-      isDismissed: (a, b) => dismissed.has(`${keys[a]} ${keys[b]}`),
+      isDismissed: (a, b) => dismissed.size > 0 && dismissed.has(`${keys[a]} ${keys[b]}`),
+      judged: kept,
     });
+    this.judgedPairs = { settingsKey: matchKey, pairs: clustering.judged.map(({ a, b, verdict }) => ({ a: baseOf[a], b: baseOf[b], verdict })) };
+    this.lastRegroupSummary =
+      found.changed === null
+        ? `searched in full: ${candidatePairs.length.toLocaleString('en')} candidate pairs judged`
+        : `updated for ${found.changed.size.toLocaleString('en')} changed photos: ${candidatePairs.length.toLocaleString('en')} new candidate pairs judged, ${kept.length.toLocaleString('en')} matches kept`;
     const groups: DuplicateGroup[] = [];
     const inNearGroup = new Set<number>();
     for (const cluster of clustering.near) {
@@ -591,6 +618,17 @@ class DedupEngine implements Engine {
     const result = { groups, errors };
     this.cachedGroups = { version: this.version, result, settingsKey };
     return result;
+  }
+
+  /** How the last grouping went: searched in full, or updated for the photos changed since the one before. */
+  lastRegroup(): string {
+    return this.lastRegroupSummary;
+  }
+
+  /** Makes the next groups() search and judge the whole library again (the benchmark and tests compare both ways). */
+  forgetJudgedPairs(): void {
+    this.judgedPairs = null;
+    this.cachedGroups = null;
   }
 
   /** "a b" keys (sorted content hashes) of pairs the user dismissed; "h h" for a dismissed exact group. */

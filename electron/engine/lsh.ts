@@ -694,6 +694,85 @@ export class LshIndex {
   }
 
   /**
+   * The pairs forEachCandidatePair would report that include one of `ids`, for updating an earlier
+   * search after a few items were added: each item is checked against the members of every bucket
+   * the full search pairs it with (its own bucket and those `radius` bits away, with the same rules
+   * for oversized buckets), through the same sketch test and threshold. A few thousand checks per
+   * item at 1M, against n^2 / 2^bits for a full search. A pair of two of `ids` comes once per side.
+   */
+  forEachPairOf(ids: Iterable<number>, options: PairOptions, visit: (idA: number, idB: number, cosine: number) => void): void {
+    const minCosine = options.minCosine ?? -Infinity;
+    const radius = options.radius ?? LSH_DEFAULTS.pairRadius;
+    const maxBucket = options.maxBucketSize ?? LSH_DEFAULTS.maxBucketSize;
+    if (![0, 1, 2].includes(radius)) throw new Error('LshIndex.forEachPairOf: radius must be 0, 1 or 2');
+    if (!Number.isInteger(maxBucket) || maxBucket < 2) throw new Error('LshIndex.forEachPairOf: maxBucketSize must be an integer >= 2');
+    if (this.attached) throw new Error('LshIndex.forEachPairOf: not on an attached index');
+    this.ensureTables();
+    const depths = this.splitDepths(maxBucket);
+    const T = this.tables;
+    const masks = flipMasks(this.bitsPerTable, radius);
+    const sig = this.signatures;
+    const sk = this.sketches;
+    const stamp = this.stamp;
+    for (const id of ids) {
+      const s = this.idToSlot.get(id);
+      if (s === undefined) continue;
+      this.stampValue++;
+      if (this.stampValue === 0xffffffff) {
+        stamp.fill(0);
+        this.stampValue = 1;
+      }
+      const mark = this.stampValue;
+      stamp[s] = mark;
+      const consider = (m: number) => {
+        if (stamp[m] === mark) return;
+        stamp[m] = mark; // the test below does not depend on the table: once per pair is enough
+        if (!this.sketchAllows(s, m, minCosine)) return;
+        const raw = this.rawCosine(s, m, this.slotCentredCosine(s, m));
+        if (raw < minCosine) return;
+        const other = this.slotIds[m];
+        if (id < other) visit(id, other, raw);
+        else visit(other, id, raw);
+      };
+      for (let t = 0; t < T; t++) {
+        const offsets = this.tableOffsets[t];
+        const members = this.tableMembers[t];
+        const depth = depths[t];
+        const g = sig[s * T + t];
+        const d = depth[g];
+        for (let i = offsets[g]; i < offsets[g + 1]; i++) {
+          const m = members[i];
+          // In an oversized bucket only items sharing the first d sketch bits are paired.
+          if (d === 0 || sk[m * SKETCH_WORDS] >>> (32 - d) === sk[s * SKETCH_WORDS] >>> (32 - d)) consider(m);
+        }
+        if (d !== 0) continue; // an oversized bucket's cross-bucket pairs are skipped in this table
+        for (const mask of masks) {
+          const other = (g ^ mask) >>> 0;
+          if (depth[other] !== 0) continue;
+          for (let i = offsets[other]; i < offsets[other + 1]; i++) consider(members[i]);
+        }
+      }
+    }
+  }
+
+  /** forEachCandidatePair's sketch test for one pair of slots (scanBlock has it inline). */
+  private sketchAllows(a: number, b: number, minCosine: number): boolean {
+    if (minCosine === -Infinity) return true;
+    const need = minCosine * this.xNorm[a] * this.xNorm[b] - (this.meanNormSq + this.mDotU[a]) - this.mDotU[b]; // grouped as in scanBlock
+    const den = this.uNorm[a] * this.uNorm[b];
+    const sk = this.sketches;
+    const oa = a * SKETCH_WORDS;
+    const ob = b * SKETCH_WORDS;
+    let distance = 0;
+    for (let w = 0; w < SKETCH_WORDS; w++) {
+      distance += popcount32(sk[oa + w] ^ sk[ob + w]);
+      if (w === 1 && need > QUARTER_SKETCH_MAX_COSINE[distance] * den) return false;
+      if (w === 3 && need > HALF_SKETCH_MAX_COSINE[distance] * den) return false;
+    }
+    return need <= SKETCH_MAX_COSINE[distance] * den;
+  }
+
+  /**
    * Split depth of every bucket of every table (0: not oversized; see forEachCandidatePair). Members
    * of an oversized bucket are sorted by their first sketch word so that each part is a contiguous
    * run; an index attached in a worker thread leaves that to its owner (sharedState() does it), as

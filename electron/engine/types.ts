@@ -119,7 +119,15 @@ export interface Engine {
   scan(folders?: string[], options?: ScanOptions): Promise<ScanSummary>;
   /** Re-examines individual paths (added, changed or removed), e.g. from a file watcher. */
   updatePaths(paths: string[], options?: ScanOptions): Promise<ScanSummary>;
+  /**
+   * The duplicate groups. After the first, a grouping with the same match settings searches and
+   * judges only the pairs of photos changed since the last one (see lastRegroup()).
+   */
   groups(): Promise<GroupsResult>;
+  /** How the last grouping went, in words: searched in full, or updated for the photos changed since. */
+  lastRegroup(): string;
+  /** Makes the next groups() search and judge the whole library again (benchmarks and tests compare both ways). */
+  forgetJudgedPairs(): void;
   /** The k most similar catalogued photos to an image file (which need not be catalogued). */
   query(imagePath: string, options?: { top?: number }): Promise<QueryHit[]>;
   folders(): FolderInfo[];

@@ -1,0 +1,201 @@
+// Regrouping a large library: the whole of engine.groups() (candidate searches in the LSH and pHash
+// indexes, exact verification of every candidate pair, clustering), first from nothing, then after
+// a few new photos arrive the way the folder watcher brings them (engine.updatePaths), when only the
+// new photos are searched and judged. Target (issue 5): regroup "instantly" at 100,000 photos.
+//
+//   npx tsx bench/regroup-bench.ts [--library 100000] [--seed-photos 20] [--changes 1,10,100] [--threads N]
+//
+// The library: a real scan of some photos of ../shared/photos, then synthetic photos appended to the
+// same catalog and vector store (bench/synthetic-embeddings.ts: topics, bursts, planted edited
+// copies at raw cosine 0.88-0.98 and "similar" siblings). Their hashes follow the same story: a
+// burst's photos have pHashes 6-24 bits from the burst's, an edited copy has its original's pHash
+// and detail hash with a few bits flipped, everything else is random. The new photos are resized,
+// re-encoded copies of the seed photos: each must join its original's group.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import sharp from 'sharp';
+import type { CatalogData, CatalogEntry } from '../electron/engine/catalog.ts';
+import { closeParallelPairs, configureParallelPairs } from '../electron/engine/candidate-workers.ts';
+import { DETAIL_WORDS, ROTATION_VARIANT_COUNT } from '../electron/engine/decode.ts';
+import { openEngine, type GroupsResult } from '../electron/engine/index.ts';
+import { VectorStore } from '../electron/engine/vectors.ts';
+import { SyntheticEmbeddings } from './synthetic-embeddings.ts';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const LIBRARY = Number(option('library', '100000'));
+const SEED_PHOTOS = Number(option('seed-photos', '20'));
+const CHANGES = option('changes', '1,10,100').split(',').map(Number);
+const THREADS = Number(option('threads', String(availableParallelism())));
+
+const ROOT = resolve(import.meta.dirname, '..');
+const SHARED = process.env.PHOTO_DEDUP_SHARED ?? resolve(ROOT, '..', 'shared');
+const WORK = join(ROOT, '.bench', 'regroup');
+const log = (message: string) => console.error(message);
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+async function main() {
+  rmSync(WORK, { recursive: true, force: true });
+  const seedDir = join(WORK, 'seed');
+  const newDir = join(seedDir, 'new'); // inside a scanned folder: the watcher only reports those
+  const catalogPath = join(WORK, 'catalog', 'catalog.json');
+  mkdirSync(seedDir, { recursive: true });
+  const manifest = JSON.parse(await readFile(join(SHARED, 'photos', 'manifest.json'), 'utf8'));
+  const sources: string[] = manifest.photos
+    .filter((p: any) => p.width * p.height >= 250_000 && ['JPEG', 'PNG'].includes(p.format))
+    .slice(0, SEED_PHOTOS)
+    .map((p: any) => join(SHARED, 'photos', p.file));
+  for (const [i, source] of sources.entries()) await sharp(source).rotate().jpeg({ quality: 90 }).toFile(join(seedDir, `${String(i).padStart(3, '0')}.jpg`));
+  const { count, plantedCopies } = await buildLibrary(seedDir, catalogPath);
+  mkdirSync(newDir);
+
+  configureParallelPairs({ threads: THREADS });
+  const engine = await openEngine({ catalogPath });
+  const rows: [string, string][] = [['library', `${count.toLocaleString('en')} photos (${sources.length} real, the rest synthetic); ${plantedCopies.length.toLocaleString('en')} planted edited copies`]];
+
+  const timed = async (what: string): Promise<GroupsResult> => {
+    const cpuBefore = process.cpuUsage();
+    const started = performance.now();
+    const result = await engine.groups();
+    const wall = performance.now() - started;
+    const cpu = process.cpuUsage(cpuBefore);
+    const stats = engine.lastRegroup();
+    rows.push([what, `${seconds(wall)} wall, ${seconds((cpu.user + cpu.system) / 1000)} CPU of this thread; ${stats}`]);
+    log(`${what}: ${seconds(wall)}`);
+    return result;
+  };
+
+  // 1. From nothing: every search in full (the first regrouping after the app starts).
+  const first = await timed('regroup from nothing (index built and every search in full)');
+  const nearGroupOf = new Map<string, number>();
+  first.groups.forEach((group, g) => group.kind === 'near' && group.files.forEach((file) => nearGroupOf.set(file.path, g)));
+  const syntheticPath = (row: number) => join(WORK, 'synthetic', String(Math.floor(row / 1000)), `${row}.jpg`);
+  const copiesFound = plantedCopies.filter(([original, copy]) => nearGroupOf.has(syntheticPath(copy)) && nearGroupOf.get(syntheticPath(copy)) === nearGroupOf.get(syntheticPath(original))).length;
+  rows.push(['groups found', `${first.groups.length.toLocaleString('en')} (${first.groups.filter((g) => g.kind === 'near').length.toLocaleString('en')} near, ${first.groups.filter((g) => g.kind === 'similar').length.toLocaleString('en')} similar)`]);
+  rows.push(['planted edited copies in their original\'s near group', `${copiesFound.toLocaleString('en')} / ${plantedCopies.length.toLocaleString('en')}`]);
+
+  // 2. New photos, the watcher's way: only they are searched and judged.
+  let added = 0;
+  let joined = 0;
+  let last = first;
+  for (const changes of CHANGES) {
+    const paths: string[] = [];
+    for (let k = 0; k < changes; k++, added++) {
+      const source = join(seedDir, `${String(added % sources.length).padStart(3, '0')}.jpg`);
+      const path = join(newDir, `${added}.jpg`);
+      // A smaller, re-encoded copy; each a little different so that none is byte-identical to another.
+      await sharp(source).resize({ width: 900 - (added % 300) }).jpeg({ quality: 70 + (added % 25) }).toFile(path);
+      paths.push(path);
+    }
+    const summary = await engine.updatePaths(paths);
+    if (summary.added !== paths.length) throw new Error(`the engine took ${summary.added} of ${paths.length} new photos: ${JSON.stringify(summary).slice(0, 500)}`);
+    last = await timed(`regroup after ${changes} new photo${changes === 1 ? '' : 's'} (watcher)`);
+    const groupOf = new Map<string, number>();
+    last.groups.forEach((group, g) => group.files.forEach((file) => groupOf.set(file.path, g)));
+    for (const [k, path] of paths.entries()) {
+      const original = join(seedDir, `${String((added - paths.length + k) % sources.length).padStart(3, '0')}.jpg`);
+      if (groupOf.has(path) && groupOf.get(path) === groupOf.get(original)) joined++;
+    }
+  }
+  rows.push(['new photos in their original\'s group', `${joined} / ${added}`]);
+
+  // 3. The same library searched in full again: the groups must be the same as the updated ones.
+  engine.forgetJudgedPairs();
+  const full = await timed('the same regrouping with every search in full');
+  const describe = (result: GroupsResult) => JSON.stringify(result.groups.map((g) => [g.kind, g.files.map((f) => f.path).sort()]).sort());
+  rows.push(['groups after the updates = groups of a full search', describe(full) === describe(last) ? 'yes' : 'NO']);
+  rows.push(['peak RSS of this run', `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`]);
+  await engine.close();
+  await closeParallelPairs();
+
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  console.log(`\nMachine: ${cpu}, ${availableParallelism()} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}; load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(`Command: npx tsx bench/regroup-bench.ts ${args.join(' ')} (candidate searches on ${THREADS} worker threads)\n`);
+  console.log('| measurement | result |\n|---|---|');
+  for (const [what, value] of rows) console.log(`| ${what} | ${value} |`);
+}
+
+/**
+ * Scans the seed photos, then appends synthetic photos to the catalog up to LIBRARY. Returns the
+ * library's size and the planted (original, copy) rows.
+ */
+async function buildLibrary(seedDir: string, catalogPath: string): Promise<{ count: number; plantedCopies: Array<[number, number]> }> {
+  const seedEngine = await openEngine({ catalogPath });
+  await seedEngine.scan([seedDir]);
+  await seedEngine.close();
+
+  const data = JSON.parse(await readFile(catalogPath, 'utf8')) as CatalogData;
+  const dim = data.embedding!.dimension;
+  const views = data.embedding!.views.length;
+  const template = data.files.find((f) => f.phashVariants)!;
+  const windowCount = template.phashVariants!.length / 16 - ROTATION_VARIANT_COUNT - DETAIL_WORDS;
+  const n = LIBRARY - data.files.length;
+  const started = performance.now();
+  const synthetic = new SyntheticEmbeddings(dim, true, 7);
+  const { data: vectors, eventOf, copyOf } = synthetic.generate(n);
+  const { rand } = synthetic;
+  const word = () => Math.floor(rand() * 2 ** 32);
+  const randomHash = () => (BigInt(word()) << 32n) | BigInt(word());
+  const flip = (hash: bigint, bits: number, width: number) => {
+    for (let f = 0; f < bits; f++) hash ^= 1n << BigInt(Math.floor(rand() * width));
+    return hash;
+  };
+  const hex = (hash: bigint) => hash.toString(16).padStart(16, '0');
+  const eventHash = new Map<number, bigint>();
+  const phashOf: bigint[] = [];
+  const detailOf: bigint[] = []; // the 4 detail words as one 256-bit number
+  const plantedCopies: Array<[number, number]> = [];
+  const store = VectorStore.open(`${catalogPath}.vectors`, dim, data.vectorRows);
+  for (let row = 0; row < n; row++) {
+    let phash: bigint;
+    let detail: bigint;
+    if (copyOf[row] >= 0) {
+      phash = flip(phashOf[copyOf[row]], 1 + Math.floor(rand() * 5), 64);
+      detail = flip(detailOf[copyOf[row]], Math.floor(rand() * 12), 256);
+      plantedCopies.push([copyOf[row], row]);
+    } else {
+      if (!eventHash.has(eventOf[row])) eventHash.set(eventOf[row], randomHash());
+      phash = flip(eventHash.get(eventOf[row])!, 6 + Math.floor(rand() * 19), 64);
+      detail = (randomHash() << 192n) | (randomHash() << 128n) | (randomHash() << 64n) | randomHash();
+    }
+    phashOf.push(phash);
+    detailOf.push(detail);
+  }
+  for (let first = 0; first < n; first += 1000) {
+    const chunk: Float32Array[] = [];
+    const entries: CatalogEntry[] = [];
+    for (let row = first; row < Math.min(n, first + 1000); row++) {
+      for (let v = 0; v < views; v++) chunk.push(vectors.subarray(row * dim, (row + 1) * dim));
+      const detail = [3n, 2n, 1n, 0n].map((k) => hex((detailOf[row] >> (64n * k)) & 0xffffffffffffffffn));
+      entries.push({
+        ...template,
+        path: join(WORK, 'synthetic', String(Math.floor(row / 1000)), `${row}.jpg`),
+        size: 2_000_000 + row,
+        contentHash: `synthetic-${row}`,
+        phash: hex(phashOf[row]),
+        phashVariants: [...Array.from({ length: ROTATION_VARIANT_COUNT + windowCount }, () => hex(randomHash())), ...detail].join(''),
+        content: null,
+        vectorRow: null,
+        vectorHash: null,
+      });
+    }
+    const firstRow = store.append(chunk);
+    entries.forEach((entry, i) => {
+      entry.vectorRow = firstRow + i * views;
+      entry.vectorHash = store.hashRows(entry.vectorRow, views);
+    });
+    data.files.push(...entries);
+  }
+  data.vectorRows = store.rowCount;
+  store.close();
+  writeFileSync(catalogPath, JSON.stringify(data));
+  log(`library: ${data.files.length} photos, made in ${seconds(performance.now() - started)}`);
+  return { count: data.files.length, plantedCopies };
+}
+
+await main();
