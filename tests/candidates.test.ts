@@ -59,6 +59,7 @@ test('after photos are added and removed, the last pairs and the updated ones eq
 
   const index = fresh();
   index.sync(indexed(photos), readVector);
+  assert.equal(index.unsavedChanges, 400, 'the engine saves the index once enough changed');
   const first = await index.pairs(options);
   assert.equal(first.changed, null, 'the first search is a full one');
   assert.ok(first.pairs.length >= 100, `the planted pairs are found (${first.pairs.length})`);
@@ -82,7 +83,10 @@ test('after photos are added and removed, the last pairs and the updated ones eq
   for (const p of changedOld) byBase.set(p.base, p);
   const final = [...library.filter((p) => p.base < 230 || p.base >= 240), ...changedOld];
 
+  index.save(join(dir, 'saved'));
+  assert.equal(index.unsavedChanges, 0);
   index.sync(indexed(final), readVector);
+  assert.equal(index.unsavedChanges, removed.size + added.length + 2 * changedOld.length);
   const updated = await index.pairs(options);
   assert.ok(updated.changed !== null, 'few photos changed: the last search was updated');
   const changed = updated.changed;

@@ -72,6 +72,10 @@ export class CandidateIndex {
   private lastSearchKey: string | null = null;
   /** Photos added, removed or replaced since that search. */
   private readonly changedSinceSearch = new Set<number>();
+  /** Photos added or removed since the index was saved or opened: the saved file is a cache, brought up to date by sync() on open. */
+  unsavedChanges = 0;
+  /** Photos added since the LSH centre was last checked (that check reads every stored vector). */
+  private addedSinceDriftCheck = Infinity;
 
   private constructor(
     private lsh: LshIndex,
@@ -145,13 +149,18 @@ export class CandidateIndex {
       const { rotations, windows } = splitVariants(variants);
       this.variants.set(photo.base, { rotations: hashWords(rotations), windows: hashWords(windows) });
     }
-    if (missing.length > 0 && this.lsh.needsRefit()) {
+    this.unsavedChanges += missing.length + removed;
+    this.addedSinceDriftCheck += missing.length;
+    // The centre can only drift once the library grew by a good share.
+    if (missing.length > 0 && this.addedSinceDriftCheck >= this.lsh.size / 100 && this.lsh.needsRefit()) {
       // The library changed a lot since the centre was fitted: rebuild the LSH once with a new one.
       const all = photos.filter((_, i) => i % Math.max(1, Math.floor(photos.length / 5000)) === 0);
       this.lsh = new LshIndex({ ...this.lsh.options, mean: LshIndex.fitMean(all.map((photo) => readVector(photo.base))) });
       for (const photo of photos) for (let v = 0; v < this.views; v++) this.lsh.add(photo.base + v, readVector(photo.base + v));
       this.lastSearchKey = null; // every LSH pair may differ now
+      this.unsavedChanges += photos.length;
     }
+    if (missing.length > 0 && this.addedSinceDriftCheck >= this.lsh.size / 100) this.addedSinceDriftCheck = 0;
     return { added: missing.length, removed };
   }
 
@@ -272,6 +281,7 @@ export class CandidateIndex {
     file.writeBigUInt64LE(checksum(file), CHECKSUM_AT);
     writeFileSync(`${path}.tmp`, file);
     renameSync(`${path}.tmp`, path);
+    this.unsavedChanges = 0;
   }
 
   /**
