@@ -10,18 +10,17 @@
 // output), so the vectors have the real distribution's shape without 100,000 real photos; their
 // pHashes are random. The queries are resized, re-encoded copies of the real photos: the original
 // must come back first.
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
-import type { CatalogData, CatalogEntry } from '../electron/engine/catalog.ts';
 import { decodeImage } from '../electron/engine/decode.ts';
 import { MODEL_VIEWS } from '../electron/engine/defaults.ts';
 import { openEngine } from '../electron/engine/index.ts';
 import { mulberry32 } from '../electron/engine/lsh.ts';
 import { EmbeddingModel } from '../electron/engine/model.ts';
-import { VectorStore } from '../electron/engine/vectors.ts';
+import { buildSyntheticLibrary } from './synthetic-catalog.ts';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -113,60 +112,33 @@ async function main() {
  * timed queries should run in the engine's heap, not beside a second copy of the catalog.
  */
 async function buildLibrary(seedDir: string, catalogPath: string): Promise<number> {
-  const seedEngine = await openEngine({ catalogPath });
-  await seedEngine.scan([seedDir]);
-  await seedEngine.close();
-
-  // 2. Synthetic photos appended to the same catalog and vector store.
-  const data = JSON.parse(await readFile(catalogPath, 'utf8')) as CatalogData;
-  const dim = data.embedding!.dimension;
-  const views = MODEL_VIEWS.length;
-  const store = VectorStore.open(`${catalogPath}.vectors`, dim, data.vectorRows);
-  const real = data.files.filter((f) => f.vectorRow !== null).map((f) => store.read(f.vectorRow!));
-  const variantCount = (data.files.find((f) => f.phashVariants)?.phashVariants?.length ?? 0) / 16;
   const random = mulberry32(7);
   const hex64 = () => Math.floor(random() * 2 ** 32).toString(16).padStart(8, '0') + Math.floor(random() * 2 ** 32).toString(16).padStart(8, '0');
   const gauss = () => Math.sqrt(-2 * Math.log(random() || 1e-12)) * Math.cos(2 * Math.PI * random());
-  const meanNorm = real.reduce((sum, v) => sum + Math.hypot(...v), 0) / real.length;
-  const noiseScale = (0.6 * meanNorm) / Math.sqrt(dim);
+  let real: Float32Array[] = [];
+  let noiseScale = 0;
   const generateStarted = performance.now();
-  const template = data.files[0];
-  for (let made = data.files.length; made < LIBRARY; ) {
-    const chunk: Float32Array[] = [];
-    const entries: CatalogEntry[] = [];
-    for (let k = 0; k < 1000 && made < LIBRARY; k++, made++) {
+  const size = await buildSyntheticLibrary(
+    seedDir,
+    catalogPath,
+    WORK,
+    ({ data, store, dim }) => {
+      real = data.files.filter((f) => f.vectorRow !== null).map((f) => store.read(f.vectorRow!));
+      const meanNorm = real.reduce((sum, v) => sum + Math.hypot(...v), 0) / real.length;
+      noiseScale = (0.6 * meanNorm) / Math.sqrt(dim);
+      return LIBRARY - data.files.length;
+    },
+    ({ dim, variantCount }) => {
       const a = real[Math.floor(random() * real.length)];
       const b = real[Math.floor(random() * real.length)];
       const mix = 0.3 + 0.4 * random();
       const vector = new Float32Array(dim);
       for (let j = 0; j < dim; j++) vector[j] = Math.max(0, mix * a[j] + (1 - mix) * b[j] + noiseScale * gauss());
-      for (let v = 0; v < views; v++) chunk.push(vector);
-      entries.push({
-        ...template,
-        path: join(WORK, 'synthetic', String(Math.floor(made / 1000)), `${made}.jpg`),
-        size: 2_000_000 + made,
-        contentHash: `synthetic-${made}`,
-        phash: hex64(),
-        phashVariants: Array.from({ length: variantCount }, hex64).join(''),
-        content: null,
-        vectorRow: null,
-        vectorHash: null,
-      });
-    }
-    const first = store.append(chunk);
-    entries.forEach((entry, i) => {
-      entry.vectorRow = first + i * views;
-      entry.vectorHash = store.hashRows(entry.vectorRow, views);
-    });
-    data.files.push(...entries);
-  }
-  data.vectorRows = store.rowCount;
-  store.close();
-  writeFileSync(catalogPath, JSON.stringify(data));
-  const generateMs = performance.now() - generateStarted;
-  log(`library: ${data.files.length} photos (${SEED_PHOTOS} real at most), made in ${(generateMs / 1000).toFixed(1)} s`);
-
-  return data.files.length;
+      return { vector, phash: hex64(), phashVariants: Array.from({ length: variantCount }, hex64).join('') };
+    },
+  );
+  log(`library: ${size} photos (${SEED_PHOTOS} real at most), made in ${((performance.now() - generateStarted) / 1000).toFixed(1)} s`);
+  return size;
 }
 
 await main();

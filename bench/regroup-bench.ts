@@ -11,16 +11,15 @@
 // burst's photos have pHashes 6-24 bits from the burst's, an edited copy has its original's pHash
 // and detail hash with a few bits flipped, everything else is random. The new photos are resized,
 // re-encoded copies of the seed photos: each must join its original's group.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
-import type { CatalogData, CatalogEntry } from '../electron/engine/catalog.ts';
 import { closeParallelPairs, configureParallelPairs } from '../electron/engine/candidate-workers.ts';
 import { DETAIL_WORDS, ROTATION_VARIANT_COUNT } from '../electron/engine/decode.ts';
 import { openEngine, type GroupsResult } from '../electron/engine/index.ts';
-import { VectorStore } from '../electron/engine/vectors.ts';
+import { buildSyntheticLibrary, syntheticPath } from './synthetic-catalog.ts';
 import { SyntheticEmbeddings } from './synthetic-embeddings.ts';
 
 const args = process.argv.slice(2);
@@ -74,8 +73,7 @@ async function main() {
   const first = await timed('regroup from nothing (index built and every search in full)');
   const nearGroupOf = new Map<string, number>();
   first.groups.forEach((group, g) => group.kind === 'near' && group.files.forEach((file) => nearGroupOf.set(file.path, g)));
-  const syntheticPath = (row: number) => join(WORK, 'synthetic', String(Math.floor(row / 1000)), `${row}.jpg`);
-  const copiesFound = plantedCopies.filter(([original, copy]) => nearGroupOf.has(syntheticPath(copy)) && nearGroupOf.get(syntheticPath(copy)) === nearGroupOf.get(syntheticPath(original))).length;
+  const copiesFound = plantedCopies.filter(([original, copy]) => nearGroupOf.has(syntheticPath(WORK, copy)) && nearGroupOf.get(syntheticPath(WORK, copy)) === nearGroupOf.get(syntheticPath(WORK, original))).length;
   rows.push(['groups found', `${first.groups.length.toLocaleString('en')} (${first.groups.filter((g) => g.kind === 'near').length.toLocaleString('en')} near, ${first.groups.filter((g) => g.kind === 'similar').length.toLocaleString('en')} similar)`]);
   rows.push(['planted edited copies in their original\'s near group', `${copiesFound.toLocaleString('en')} / ${plantedCopies.length.toLocaleString('en')}`]);
 
@@ -122,80 +120,64 @@ async function main() {
 
 /**
  * Scans the seed photos, then appends synthetic photos to the catalog up to LIBRARY. Returns the
- * library's size and the planted (original, copy) rows.
+ * library's size and the planted (original, copy) synthetic photos.
  */
 async function buildLibrary(seedDir: string, catalogPath: string): Promise<{ count: number; plantedCopies: Array<[number, number]> }> {
-  const seedEngine = await openEngine({ catalogPath });
-  await seedEngine.scan([seedDir]);
-  await seedEngine.close();
-
-  const data = JSON.parse(await readFile(catalogPath, 'utf8')) as CatalogData;
-  const dim = data.embedding!.dimension;
-  const views = data.embedding!.views.length;
-  const template = data.files.find((f) => f.phashVariants)!;
-  const windowCount = template.phashVariants!.length / 16 - ROTATION_VARIANT_COUNT - DETAIL_WORDS;
-  const n = LIBRARY - data.files.length;
   const started = performance.now();
-  const synthetic = new SyntheticEmbeddings(dim, true, 7);
-  const { data: vectors, eventOf, copyOf } = synthetic.generate(n);
-  const { rand } = synthetic;
+  let vectors: Float32Array = new Float32Array(0);
+  let dim = 0;
+  let windowCount = 0;
+  const phashOf: bigint[] = [];
+  const detailOf: bigint[] = []; // the 4 detail words as one 256-bit number
+  const plantedCopies: Array<[number, number]> = [];
+  let rand = Math.random;
   const word = () => Math.floor(rand() * 2 ** 32);
   const randomHash = () => (BigInt(word()) << 32n) | BigInt(word());
+  const hex = (hash: bigint) => hash.toString(16).padStart(16, '0');
   const flip = (hash: bigint, bits: number, width: number) => {
     for (let f = 0; f < bits; f++) hash ^= 1n << BigInt(Math.floor(rand() * width));
     return hash;
   };
-  const hex = (hash: bigint) => hash.toString(16).padStart(16, '0');
-  const eventHash = new Map<number, bigint>();
-  const phashOf: bigint[] = [];
-  const detailOf: bigint[] = []; // the 4 detail words as one 256-bit number
-  const plantedCopies: Array<[number, number]> = [];
-  const store = VectorStore.open(`${catalogPath}.vectors`, dim, data.vectorRows);
-  for (let row = 0; row < n; row++) {
-    let phash: bigint;
-    let detail: bigint;
-    if (copyOf[row] >= 0) {
-      phash = flip(phashOf[copyOf[row]], 1 + Math.floor(rand() * 5), 64);
-      detail = flip(detailOf[copyOf[row]], Math.floor(rand() * 12), 256);
-      plantedCopies.push([copyOf[row], row]);
-    } else {
-      if (!eventHash.has(eventOf[row])) eventHash.set(eventOf[row], randomHash());
-      phash = flip(eventHash.get(eventOf[row])!, 6 + Math.floor(rand() * 19), 64);
-      detail = (randomHash() << 192n) | (randomHash() << 128n) | (randomHash() << 64n) | randomHash();
-    }
-    phashOf.push(phash);
-    detailOf.push(detail);
-  }
-  for (let first = 0; first < n; first += 1000) {
-    const chunk: Float32Array[] = [];
-    const entries: CatalogEntry[] = [];
-    for (let row = first; row < Math.min(n, first + 1000); row++) {
-      for (let v = 0; v < views; v++) chunk.push(vectors.subarray(row * dim, (row + 1) * dim));
-      const detail = [3n, 2n, 1n, 0n].map((k) => hex((detailOf[row] >> (64n * k)) & 0xffffffffffffffffn));
-      entries.push({
-        ...template,
-        path: join(WORK, 'synthetic', String(Math.floor(row / 1000)), `${row}.jpg`),
-        size: 2_000_000 + row,
-        contentHash: `synthetic-${row}`,
-        phash: hex(phashOf[row]),
+  const count = await buildSyntheticLibrary(
+    seedDir,
+    catalogPath,
+    WORK,
+    (seed) => {
+      const n = LIBRARY - seed.data.files.length;
+      dim = seed.dim;
+      windowCount = seed.variantCount - ROTATION_VARIANT_COUNT - DETAIL_WORDS;
+      const synthetic = new SyntheticEmbeddings(dim, true, 7);
+      const generated = synthetic.generate(n);
+      vectors = generated.data;
+      rand = synthetic.rand;
+      // The hashes: a burst's near its own random hash, an edited copy's near its original's.
+      const eventHash = new Map<number, bigint>();
+      for (let i = 0; i < n; i++) {
+        const original = generated.copyOf[i];
+        if (original >= 0) {
+          phashOf.push(flip(phashOf[original], 1 + Math.floor(rand() * 5), 64));
+          detailOf.push(flip(detailOf[original], Math.floor(rand() * 12), 256));
+          plantedCopies.push([original, i]);
+        } else {
+          const event = generated.eventOf[i];
+          if (!eventHash.has(event)) eventHash.set(event, randomHash());
+          phashOf.push(flip(eventHash.get(event)!, 6 + Math.floor(rand() * 19), 64));
+          detailOf.push((randomHash() << 192n) | (randomHash() << 128n) | (randomHash() << 64n) | randomHash());
+        }
+      }
+      return n;
+    },
+    (_, i) => {
+      const detail = [3n, 2n, 1n, 0n].map((k) => hex((detailOf[i] >> (64n * k)) & 0xffffffffffffffffn));
+      return {
+        vector: vectors.subarray(i * dim, (i + 1) * dim),
+        phash: hex(phashOf[i]),
         phashVariants: [...Array.from({ length: ROTATION_VARIANT_COUNT + windowCount }, () => hex(randomHash())), ...detail].join(''),
-        content: null,
-        vectorRow: null,
-        vectorHash: null,
-      });
-    }
-    const firstRow = store.append(chunk);
-    entries.forEach((entry, i) => {
-      entry.vectorRow = firstRow + i * views;
-      entry.vectorHash = store.hashRows(entry.vectorRow, views);
-    });
-    data.files.push(...entries);
-  }
-  data.vectorRows = store.rowCount;
-  store.close();
-  writeFileSync(catalogPath, JSON.stringify(data));
-  log(`library: ${data.files.length} photos, made in ${seconds(performance.now() - started)}`);
-  return { count: data.files.length, plantedCopies };
+      };
+    },
+  );
+  log(`library: ${count} photos, made in ${seconds(performance.now() - started)}`);
+  return { count, plantedCopies };
 }
 
 await main();

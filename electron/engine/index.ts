@@ -603,7 +603,7 @@ class DedupEngine implements Engine {
     this.lastRegroupSummary =
       found.changed === null
         ? `searched in full: ${candidatePairs.length.toLocaleString('en')} candidate pairs judged`
-        : `updated for ${found.changed.size.toLocaleString('en')} changed photos: ${candidatePairs.length.toLocaleString('en')} new candidate pairs judged, ${kept.length.toLocaleString('en')} matches kept`;
+        : `updated for ${found.changed.size.toLocaleString('en')} changed photo${found.changed.size === 1 ? '' : 's'}: ${candidatePairs.length.toLocaleString('en')} new candidate pairs judged, ${kept.length.toLocaleString('en')} matches kept`;
     const groups: DuplicateGroup[] = [];
     const inNearGroup = new Set<number>();
     for (const cluster of clustering.near) {
