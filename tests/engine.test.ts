@@ -180,6 +180,11 @@ describe('engine on real photos', () => {
     const afterDecision = await engine.groups();
     assert.ok(!afterDecision.groups.some((g) => g.kind !== 'similar' && target.files.every((t) => g.files.some((f) => f.path === t.path))));
     assert.match(engine.lastRegroup(), /^updated for 0 changed photos/, 'a decision needs no new search');
+    // Byte-identical copies dismissed too: their exact group is not shown again.
+    const exact = afterDecision.groups.find((g) => g.kind === 'exact')!;
+    assert.ok(exact);
+    await engine.markNotDuplicates(exact.files.map((f) => f.path));
+    assert.ok(!(await engine.groups()).groups.some((g) => g.kind === 'exact' && g.files.every((f) => exact.files.some((e) => e.path === f.path))));
     // Remembered across sessions.
     const catalogPath = engine.catalogPath;
     await engine.close();

@@ -536,14 +536,9 @@ class DedupEngine implements Engine {
     return signature;
   }
 
-  /**
-   * Brings the LSH and pHash indexes in line with the catalog (incrementally) and saves them once
-   * 1 % of the library (at least 1,000 photos) changed since the last save, or always when `saveAll`
-   * (on close). Writing the whole index for every new photo cost 0.25 s at 100,000 photos; a saved
-   * index that lags behind only means those photos are indexed again on the next start.
-   */
-  private syncIndex(saveAll = false): void {
-    if (this.indexedVersion === this.version) return this.saveIndexIfDue(saveAll);
+  /** Brings the LSH and pHash indexes in line with the catalog (incrementally) and saves them when due. */
+  private syncIndex(): void {
+    if (this.indexedVersion === this.version) return;
     const { keys, files } = this.library();
     const photos = keys.map((key) => {
       const entry = files.get(key)![0];
@@ -552,12 +547,7 @@ class DedupEngine implements Engine {
     // The index sees normalised vectors, like every comparison in the engine.
     this.candidates.sync(photos, (row) => normalise(this.vectors.read(row)));
     this.indexedVersion = this.version;
-    this.saveIndexIfDue(saveAll);
-  }
-
-  private saveIndexIfDue(saveAll: boolean): void {
-    const unsaved = this.candidates.unsavedChanges;
-    if (unsaved > 0 && (saveAll || unsaved >= Math.max(1000, this.candidates.size / 100))) this.candidates.save(this.indexPath);
+    this.candidates.saveIfDue(this.indexPath);
   }
 
   async groups(): Promise<GroupsResult> {
@@ -593,10 +583,10 @@ class DedupEngine implements Engine {
     const nodes: PhotoSignature[] = new Array(keys.length);
     for (const pair of candidatePairs) for (const node of pair) nodes[node] ??= this.signatureOf(files.get(keys[node])![0]);
     for (const { a, b } of kept) for (const node of [a, b]) nodes[node] ??= this.signatureOf(files.get(keys[node])![0]);
-    const dismissed = this.dismissedPairs(keys);
+    const isDismissed = this.dismissals(keys);
     const clustering = clusterPhotos(nodes, candidatePairs, {
       settings,
-      isDismissed: (a, b) => dismissed.size > 0 && dismissed.has(`${keys[a]} ${keys[b]}`),
+      isDismissed,
       judged: kept,
     });
     this.judgedPairs = { settingsKey: matchKey, pairs: clustering.judged.map(({ a, b, verdict }) => ({ a: baseOf[a], b: baseOf[b], verdict })) };
@@ -613,7 +603,7 @@ class DedupEngine implements Engine {
     // Byte-identical copies that no near group already shows.
     keys.forEach((key, node) => {
       const copies = files.get(key)!;
-      if (copies.length > 1 && !inNearGroup.has(node) && !dismissed.has(`${key} ${key}`)) groups.push(makeGroup('exact', 1, copies));
+      if (copies.length > 1 && !inNearGroup.has(node) && !isDismissed(node, node)) groups.push(makeGroup('exact', 1, copies));
     });
     for (const cluster of clustering.similar) {
       // One representative per near-duplicate cluster: the similar tier is about distinct shots.
@@ -641,16 +631,20 @@ class DedupEngine implements Engine {
     this.cachedGroups = null;
   }
 
-  /** "a b" keys (sorted content hashes) of pairs the user dismissed; "h h" for a dismissed exact group. */
-  private dismissedPairs(keys: string[]): Set<string> {
-    const known = new Set(keys);
-    const pairs = new Set<string>();
+  /**
+   * Whether the user dismissed the pair of photos (nodes: indexes into the sorted `keys`) a < b, or
+   * a = b: a dismissed exact group. Keyed by number, not by content-hash string: clustering asks
+   * for every pair it looks at.
+   */
+  private dismissals(keys: string[]): (a: number, b: number) => boolean {
+    const nodeOf = new Map(keys.map((key, node) => [key, node]));
+    const pairs = new Set<number>();
     for (const decision of this.data.notDuplicates) {
-      const members = decision.filter((h) => known.has(h)).sort();
-      if (members.length === 1) pairs.add(`${members[0]} ${members[0]}`);
-      for (let i = 0; i < members.length; i++) for (let j = i + 1; j < members.length; j++) pairs.add(`${members[i]} ${members[j]}`);
+      const members = decision.flatMap((hash) => nodeOf.get(hash) ?? []).sort((x, y) => x - y);
+      if (members.length === 1) pairs.add(members[0] * keys.length + members[0]);
+      for (let i = 0; i < members.length; i++) for (let j = i + 1; j < members.length; j++) pairs.add(members[i] * keys.length + members[j]);
     }
-    return pairs;
+    return (a, b) => pairs.size > 0 && pairs.has(a * keys.length + b);
   }
 
   async query(imagePath: string, options: { top?: number } = {}): Promise<QueryHit[]> {
@@ -728,7 +722,8 @@ class DedupEngine implements Engine {
   async close(): Promise<void> {
     await this.busy;
     await this.save();
-    this.syncIndex(true);
+    this.syncIndex();
+    this.candidates.saveIfDue(this.indexPath, true);
     this.vectors.close();
     await this.model?.release();
     this.model = null;

@@ -219,6 +219,16 @@ function flipMasks(bits: number, radius: number): number[] {
   return masks;
 }
 
+/** The pair searches' options with their defaults, checked. */
+function pairSettings(options: PairOptions, caller: string): { minCosine: number; radius: number; maxBucket: number } {
+  const minCosine = options.minCosine ?? -Infinity;
+  const radius = options.radius ?? LSH_DEFAULTS.pairRadius;
+  const maxBucket = options.maxBucketSize ?? LSH_DEFAULTS.maxBucketSize;
+  if (![0, 1, 2].includes(radius)) throw new Error(`LshIndex.${caller}: radius must be 0, 1 or 2`);
+  if (!Number.isInteger(maxBucket) || maxBucket < 2) throw new Error(`LshIndex.${caller}: maxBucketSize must be an integer >= 2`);
+  return { minCosine, radius, maxBucket };
+}
+
 /**
  * Sketch test. For a pair at centred cosine c, each sketch bit differs with probability
  * angle/pi, independently, so the Hamming distance h over `bits` bits is Binomial(bits, acos(c)/pi).
@@ -471,13 +481,8 @@ export class LshIndex {
     const topCentred = new Float64Array(k);
     let found = 0;
 
-    this.stampValue++;
-    if (this.stampValue === 0xffffffff) {
-      this.stamp.fill(0);
-      this.stampValue = 1;
-    }
     const stamp = this.stamp;
-    const mark = this.stampValue;
+    const mark = this.nextStamp();
     const D = this.reducedDim;
     const codes = this.codes;
     const invNorm = this.codeInvNorm;
@@ -582,11 +587,7 @@ export class LshIndex {
    * count is in the returned stats). Photos identical at that many bits are all still paired.
    */
   forEachCandidatePair(options: PairOptions, visit: (idA: number, idB: number, cosine: number) => void): PairStats {
-    const minCosine = options.minCosine ?? -Infinity;
-    const radius = options.radius ?? LSH_DEFAULTS.pairRadius;
-    const maxBucket = options.maxBucketSize ?? LSH_DEFAULTS.maxBucketSize;
-    if (![0, 1, 2].includes(radius)) throw new Error('LshIndex.forEachCandidatePair: radius must be 0, 1 or 2');
-    if (!Number.isInteger(maxBucket) || maxBucket < 2) throw new Error('LshIndex.forEachCandidatePair: maxBucketSize must be an integer >= 2');
+    const { minCosine, radius, maxBucket } = pairSettings(options, 'forEachCandidatePair');
     this.ensureTables();
     const stats: PairStats = { pairChecks: 0, cosineChecks: 0, emitted: 0, oversizedBuckets: 0, skippedCrossPairs: 0 };
     const T = this.tables;
@@ -701,11 +702,7 @@ export class LshIndex {
    * item at 1M, against n^2 / 2^bits for a full search. A pair of two of `ids` comes once per side.
    */
   forEachPairOf(ids: Iterable<number>, options: PairOptions, visit: (idA: number, idB: number, cosine: number) => void): void {
-    const minCosine = options.minCosine ?? -Infinity;
-    const radius = options.radius ?? LSH_DEFAULTS.pairRadius;
-    const maxBucket = options.maxBucketSize ?? LSH_DEFAULTS.maxBucketSize;
-    if (![0, 1, 2].includes(radius)) throw new Error('LshIndex.forEachPairOf: radius must be 0, 1 or 2');
-    if (!Number.isInteger(maxBucket) || maxBucket < 2) throw new Error('LshIndex.forEachPairOf: maxBucketSize must be an integer >= 2');
+    const { minCosine, radius, maxBucket } = pairSettings(options, 'forEachPairOf');
     if (this.attached) throw new Error('LshIndex.forEachPairOf: not on an attached index');
     this.ensureTables();
     const depths = this.splitDepths(maxBucket);
@@ -717,12 +714,7 @@ export class LshIndex {
     for (const id of ids) {
       const s = this.idToSlot.get(id);
       if (s === undefined) continue;
-      this.stampValue++;
-      if (this.stampValue === 0xffffffff) {
-        stamp.fill(0);
-        this.stampValue = 1;
-      }
-      const mark = this.stampValue;
+      const mark = this.nextStamp();
       stamp[s] = mark;
       const consider = (m: number) => {
         if (stamp[m] === mark) return;
@@ -753,6 +745,16 @@ export class LshIndex {
         }
       }
     }
+  }
+
+  /** A new mark for `stamp` (query and pair de-duplication): slots marked with it were seen by this search. */
+  private nextStamp(): number {
+    this.stampValue++;
+    if (this.stampValue === 0xffffffff) {
+      this.stamp.fill(0);
+      this.stampValue = 1;
+    }
+    return this.stampValue;
   }
 
   /** forEachCandidatePair's sketch test for one pair of slots (scanBlock has it inline). */
