@@ -6,7 +6,8 @@
 // Options: --mode full|reduced (default: full up to 200k, reduced above), --queries 200, --tables,
 // --bits, --probes, --seed 7, --near 0.87 (the engine's near-duplicate cosine), --margin 0.03 (how much
 // lower the index is asked to look, since its cosines are estimates), --similar (also time the
-// "similar" tier pair search at 0.80), --reduced 256 (compact dims), --no-phash, --threads N (worker
+// "similar" tier pair search at 0.80), --reduced 256 (compact dims), --scan 8192 (items a query scans from
+// the coarse lists; also timed at twice that), --no-phash, --threads N (worker
 // threads of the pair search, default: the cores; the near tier is also timed in one thread),
 // --phash-distances 4,10,12 (default 4,10 above 200k items: 12 takes minutes there).
 //
@@ -134,8 +135,12 @@ for (let r = 0; r < n; r++) index.add(r, data.subarray(r * dim, (r + 1) * dim));
 const buildMs = performance.now() - t0;
 row('index build (add all), wall / CPU', `${sec(buildMs)} / ${sec(cpuSince(buildCpu))} (${((buildMs / n) * 1000).toFixed(0)} µs/item wall)`);
 t0 = performance.now();
-index.query(data.subarray(0, dim), { k: 1 }); // first query builds the bucket tables
+index.query(data.subarray(0, dim), { k: 1, scan: 0 }); // first query builds the bucket tables
 row('bucket tables build (first query)', ms(performance.now() - t0));
+t0 = performance.now();
+const listsCpu = process.cpuUsage();
+index.query(data.subarray(0, dim), { k: 1 }); // first query that scans lists trains them
+row('coarse lists: training and filing every item (first query with lists), wall / CPU', `${sec(performance.now() - t0)} / ${sec(cpuSince(listsCpu))} (${index.coarseListCount} lists)`);
 const rssAfterIndex = process.memoryUsage().rss;
 row('index typed arrays', mb(index.memoryBytes()));
 row('RSS growth while building the index', mb(rssAfterIndex - rssBeforeIndex));
@@ -181,17 +186,23 @@ function recallAt10(hitsFor: (q: number) => number[], floor: number): number {
   return total === 0 ? Number.NaN : found / total;
 }
 
-for (const p of [0, probes, probes * 3]) {
+const scanItems = Number(arg('scan', String(LSH_DEFAULTS.scanItems)));
+const querySettings = [
+  ...[0, probes, probes * 3].map((p) => ({ probes: p, scan: 0 })),
+  ...[0, probes].map((p) => ({ probes: p, scan: scanItems })),
+  { probes, scan: scanItems * 2 },
+];
+for (const { probes: p, scan } of querySettings) {
   const times: number[] = [];
   const results = new Map<number, number[]>();
   for (const q of queries) {
     const v = data.subarray(q * dim, (q + 1) * dim);
     const start = performance.now();
-    const hits = index.query(v, { k: 11, probes: p });
+    const hits = index.query(v, { k: 11, probes: p, scan });
     times.push(performance.now() - start);
     results.set(q, hits.map((h) => h.id).filter((id) => id !== q).slice(0, 10));
   }
-  const label = `query k=10, probes=${p}`;
+  const label = scan === 0 ? `query k=10, buckets only, probes=${p}` : `query k=10, probes=${p} + lists (scan ${scan})`;
   row(`${label}: p50 / p99`, `${ms(percentile(times, 0.5))} / ${ms(percentile(times, 0.99))}`);
   row(`${label}: recall@10 (all true top-10)`, recallAt10((q) => results.get(q)!, -1).toFixed(3));
   row(`${label}: recall@10 of true neighbours with cosine >= 0.80`, recallAt10((q) => results.get(q)!, 0.8).toFixed(3));

@@ -59,7 +59,7 @@ test('query finds the exact nearest neighbour of planted copies (recall vs brute
       const c = exactCosine(vectors[a], v);
       if (c > bestCos) [best, bestCos] = [id, c];
     });
-    const hits = index.query(vectors[a], { k: 2 }).filter((h) => h.id !== a);
+    const hits = index.query(vectors[a], { k: 2, scan: 0 }).filter((h) => h.id !== a);
     if (hits[0]?.id === best) agree++;
   }
   assert.ok(agree / planted.length >= 0.97, `recall@1 ${agree} / ${planted.length}`);
@@ -67,19 +67,19 @@ test('query finds the exact nearest neighbour of planted copies (recall vs brute
 
 test('query results are sorted, honour k and minCosine, and estimate the raw cosine', () => {
   const [a, b] = planted[3];
-  const hits = index.query(vectors[a], { k: 5, probes: 20 });
+  const hits = index.query(vectors[a], { k: 5, probes: 20, scan: 0 });
   assert.equal(hits.length, 5);
   for (let i = 1; i < hits.length; i++) assert.ok(hits[i - 1].cosine >= hits[i].cosine);
   const copy = hits.find((h) => h.id === b);
   assert.ok(copy, 'the planted copy is among the hits');
   assert.ok(Math.abs(copy.cosine - exactCosine(vectors[a], vectors[b])) < 0.03, `estimate ${copy.cosine}`);
-  const strict = index.query(vectors[a], { k: 50, minCosine: 0.9 });
+  const strict = index.query(vectors[a], { k: 50, minCosine: 0.9, scan: 0 });
   assert.ok(strict.length >= 2 && strict.length < 50);
   for (const h of strict) assert.ok(h.cosine >= 0.9);
 });
 
 test('more probes find at least as many planted copies', () => {
-  const found = (probes: number) => planted.filter(([a, b]) => index.query(vectors[a], { k: 3, probes }).some((h) => h.id === b)).length;
+  const found = (probes: number) => planted.filter(([a, b]) => index.query(vectors[a], { k: 3, probes, scan: 0 }).some((h) => h.id === b)).length;
   const none = found(0);
   const many = found(30);
   assert.ok(many >= none, `${many} < ${none}`);

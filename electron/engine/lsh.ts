@@ -17,16 +17,23 @@
 //     bucket is `bitsPerTable` such bits; 256 more bits form a "sketch" whose Hamming distance
 //     estimates the angle in a few nanoseconds, so pair search can skip hopeless pairs cheaply.
 //
+//  5. file (for queries): coarse lists (coarse-lists.ts), k-means centroids over the stored codes,
+//     each item under its nearest. A query scans its nearest lists exactly (int8-dots.ts, in
+//     WebAssembly SIMD) besides its buckets: buckets find near-duplicates, lists find the plain
+//     nearest neighbours (same kind of scene), which share a bucket with it far too rarely.
+//
 // Results are estimates: the engine verifies every candidate against the raw vectors it keeps.
 // The mean is fixed once items are added; see meanDrift() / needsRefit() for when to rebuild.
 import { crc32 } from 'node:zlib';
 import { endianness } from 'node:os';
 import { popcount32 } from './bits.ts';
 import { sharedArray } from './shared-arrays.ts';
+import { dotFloatInt8 } from './int8-dot.ts';
+import { Int8Rows } from './int8-dots.ts';
+import { CoarseLists, listCountFor, quantise, SKETCH_WORDS, type CompactPoints } from './coarse-lists.ts';
 
-/** Sketch bits per item (eight 32-bit words); pair search tests the first half, then all. */
-const SKETCH_BITS = 256;
-const SKETCH_WORDS = SKETCH_BITS / 32;
+/** Sketch bits per item (SKETCH_WORDS 32-bit words); pair search tests the first half, then all. */
+const SKETCH_BITS = SKETCH_WORDS * 32;
 
 /**
  * Defaults, chosen by measurement (bench/index-bench.ts; figures in docs/BENCHMARKS.md):
@@ -39,6 +46,10 @@ const SKETCH_WORDS = SKETCH_BITS / 32;
  *   memory). Pair search at 1M: ~60 s CPU on 2 shared cores.
  * - probes 10: query p50 under 2 ms at 1M with every neighbour at cosine >= 0.87 found; 30 probes
  *   raise recall of 0.80+ neighbours from 0.80 to 0.92 for ~3x the time.
+ * - scanItems 8192: the query's nearest coarse lists (about 8 of the 1,000 at 1M), compared in
+ *   WebAssembly for ~0.3 ms: the plain top-10 recall goes from 0.39 (buckets alone) to 0.96 at 200k
+ *   items, but only from 0.41 to 0.66 at 1M, where k-means with ~1 list per kind of scene merges
+ *   and splits them (docs/BENCHMARKS.md).
  */
 export const LSH_DEFAULTS = {
   reducedDim: 256,
@@ -51,7 +62,16 @@ export const LSH_DEFAULTS = {
   pairRadius: 1,
   /** Pair search: buckets bigger than this are split by sketch bits (see forEachCandidatePair). */
   maxBucketSize: 2000,
+  /** Items query() scans exactly from the coarse lists nearest to it (see QueryOptions.scan). */
+  scanItems: 8192,
 } as const;
+
+/**
+ * Below this many items the index keeps one coarse list (query() scans every item: ~0.3 ms); from it
+ * on about sqrt(items) lists (coarse-lists.ts). Lists are retrained when the index has doubled or
+ * halved since.
+ */
+export const LISTS_FROM_ITEMS = 20_000;
 
 export interface LshOptions {
   /** Length of the vectors given to add() and query(). */
@@ -82,6 +102,13 @@ export interface QueryOptions {
   probes?: number;
   /** Drop hits whose estimated raw cosine is below this. */
   minCosine?: number;
+  /**
+   * Also compare the query exactly with at least this many items from the coarse lists nearest to
+   * it (every item while the index is smaller than LISTS_FROM_ITEMS; default LSH_DEFAULTS.scanItems;
+   * 0: buckets only). This finds the plain nearest neighbours (same kind of
+   * scene), which the buckets only find when they are near-duplicates.
+   */
+  scan?: number;
 }
 
 export interface PairOptions {
@@ -194,23 +221,6 @@ function nextPowerOfTwo(n: number): number {
   return p;
 }
 
-/** unit . codes[offset .. offset + length), four accumulators (about twice as fast in V8). */
-function dotFloatInt8(unit: Float64Array, codes: Int8Array, offset: number, length: number): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let j = 0;
-  for (; j + 3 < length; j += 4) {
-    s0 += unit[j] * codes[offset + j];
-    s1 += unit[j + 1] * codes[offset + j + 1];
-    s2 += unit[j + 2] * codes[offset + j + 2];
-    s3 += unit[j + 3] * codes[offset + j + 3];
-  }
-  for (; j < length; j++) s0 += unit[j] * codes[offset + j];
-  return s0 + s1 + s2 + s3;
-}
-
 /** All B-bit masks with 1..radius bits set, fewest bits first. */
 function flipMasks(bits: number, radius: number): number[] {
   const masks: number[] = [];
@@ -265,7 +275,7 @@ const SKETCH_MAX_COSINE = sketchMaxCosine(SKETCH_BITS);
 // ---------------------------------------------------------------------------------------------
 
 const MAGIC = 'PDLSHIDX';
-const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 2; // 2: coarse lists added (version 1 files load without them)
 const HEADER_BYTES = 48;
 
 export class LshIndex {
@@ -310,6 +320,22 @@ export class LshIndex {
   private tableOffsets: Uint32Array[] = [];
   private tableMembers: Uint32Array[] = [];
   private tablesDirty = true;
+
+  // Coarse lists (coarse-lists.ts), trained by query() once the index has LISTS_FROM_ITEMS items;
+  // members per list (CSR) rebuilt lazily after changes, like the bucket tables.
+  private lists: CoarseLists | null = null;
+  private listsTrainedAt = 0; // live items when the lists were trained
+  private listOf: Int32Array = new Int32Array(0); // slot -> its list, for live slots while lists exist
+  private listOffsets = new Uint32Array(0);
+  private listMembers = new Uint32Array(0); // slots, list after list
+  // In the same order as listMembers: the int8 codes (in WebAssembly memory, for Int8Rows.dots) and
+  // the numbers that turn a centred cosine into a raw one, so that a list scan reads memory in order.
+  private listRows: Int8Rows | null = null;
+  private listInvNorm = new Float32Array(0);
+  private listXNorm = new Float32Array(0);
+  private listMDotU = new Float32Array(0);
+  private listUNorm = new Float32Array(0);
+  private listsDirty = true;
   /** Made by attach() over another thread's arrays: read-only. */
   private attached = false;
 
@@ -318,6 +344,8 @@ export class LshIndex {
   private readonly unit: Float64Array;
   private readonly coords: Float64Array;
   private readonly rot: Float64Array;
+  private readonly centroidCoords: Float64Array; // rotateInto() output for centroid sketches
+  private readonly querySketch = new Int32Array(SKETCH_WORDS);
 
   constructor(options: LshOptions) {
     const { dim } = options;
@@ -362,6 +390,7 @@ export class LshIndex {
     this.unit = new Float64Array(reducedDim);
     this.coords = new Float64Array(this.rotations * this.hashDim);
     this.rot = new Float64Array(this.hashDim);
+    this.centroidCoords = new Float64Array(this.rotations * this.hashDim);
     if (options.mean) this.setMean(options.mean);
   }
 
@@ -372,6 +401,11 @@ export class LshIndex {
 
   get size(): number {
     return this.live;
+  }
+
+  /** Coarse lists the index holds now (0 until a query trains them, see LISTS_FROM_ITEMS). */
+  get coarseListCount(): number {
+    return this.lists?.count ?? 0;
   }
 
   /** Mean of some vectors (e.g. the library's first few thousand embeddings), for setMean(). */
@@ -428,6 +462,8 @@ export class LshIndex {
     this.idToSlot.set(id, slot);
     this.live++;
     this.tablesDirty = true;
+    if (this.lists) this.listOf[slot] = this.lists.nearestOfItem(this.compactPoints(), slot);
+    this.listsDirty = true;
   }
 
   remove(id: number): boolean {
@@ -438,6 +474,7 @@ export class LshIndex {
     this.freeSlots.push(slot);
     this.live--;
     this.tablesDirty = true;
+    this.listsDirty = true;
     return true;
   }
 
@@ -471,6 +508,9 @@ export class LshIndex {
     const probes = Math.min(options.probes ?? LSH_DEFAULTS.probes, maxProbes);
     if (!Number.isInteger(k) || k < 1) throw new Error('LshIndex.query: k must be a positive integer');
     if (!Number.isInteger(probes) || probes < 0) throw new Error('LshIndex.query: probes must be a non-negative integer');
+    const scan = options.scan ?? LSH_DEFAULTS.scanItems;
+    if (!Number.isInteger(scan) || scan < 0) throw new Error('LshIndex.query: scan must be a non-negative integer');
+    if (scan > 0) this.ensureLists(); // before embed(): training uses the rotation scratch
     const stats = this.embed(vector, 'LshIndex.query');
     this.ensureTables();
     if (this.live === 0) return [];
@@ -498,6 +538,28 @@ export class LshIndex {
     const flipScore = new Float64Array(flipCount);
     const margin2 = new Float64Array(B);
     const order = new Int32Array(B); // bits, least certain first
+
+    /** Keeps an item in the top k, which it is known to make. */
+    const keep = (slot: number, raw: number, centred: number) => {
+      let pos = found < k ? found++ : k - 1;
+      while (pos > 0 && topRaw[pos - 1] < raw) {
+        topSlot[pos] = topSlot[pos - 1];
+        topRaw[pos] = topRaw[pos - 1];
+        topCentred[pos] = topCentred[pos - 1];
+        pos--;
+      }
+      topSlot[pos] = slot;
+      topRaw[pos] = raw;
+      topCentred[pos] = centred;
+    };
+    /** Compares one item with the query (once per query) and keeps it if it makes the top k. */
+    const consider = (slot: number) => {
+      if (stamp[slot] === mark) return;
+      stamp[slot] = mark;
+      const centred = dotFloatInt8(unit, codes, slot * D, D) * invNorm[slot];
+      const raw = this.rawFromStats(stats.xNorm, stats.mDotU, stats.uNorm, slot, centred);
+      if (raw >= minCosine && (found < k || raw > topRaw[k - 1])) keep(slot, raw, centred);
+    };
 
     for (let t = 0; t < this.tables; t++) {
       const base = t * B;
@@ -536,25 +598,43 @@ export class LshIndex {
           flipScore[best] = -1;
         }
         const end = offsets[bucket + 1];
-        for (let m = offsets[bucket]; m < end; m++) {
-          const slot = members[m];
-          if (stamp[slot] === mark) continue;
-          stamp[slot] = mark;
-          const centred = dotFloatInt8(unit, codes, slot * D, D) * invNorm[slot];
-          const raw = this.rawFromStats(stats.xNorm, stats.mDotU, stats.uNorm, slot, centred);
-          if (raw < minCosine) continue;
-          if (found === k && raw <= topRaw[k - 1]) continue;
-          let pos = found < k ? found++ : k - 1;
-          while (pos > 0 && topRaw[pos - 1] < raw) {
-            topSlot[pos] = topSlot[pos - 1];
-            topRaw[pos] = topRaw[pos - 1];
-            topCentred[pos] = topCentred[pos - 1];
-            pos--;
+        for (let m = offsets[bucket]; m < end; m++) consider(members[m]);
+      }
+    }
+
+    if (scan > 0 && this.lists && this.listRows) {
+      // The nearest coarse lists, until `scan` items: their members are found by neighbourhood, not
+      // by bucket. Dot products in WebAssembly with the query in int8 (its rounding error is the
+      // stored codes' own); the stamp is only checked for items that would make the top k.
+      this.sketchInto(coords, this.querySketch, 0);
+      const listOrder = new Int32Array(this.lists.count);
+      const listsWanted = Math.ceil(scan / (this.live / this.lists.count));
+      this.lists.nearest(unit, this.querySketch, 0, Math.max(32, 4 * listsWanted), listOrder);
+      const query = new Int8Array(D);
+      const queryInvNorm = quantise(unit, query, 0);
+      this.listRows.setQuery(query);
+      const { listOffsets, listMembers, listInvNorm, listXNorm, listMDotU, listUNorm, meanNormSq } = this;
+      const base = meanNormSq + stats.mDotU;
+      let scanned = 0;
+      for (let i = 0; i < listOrder.length && scanned < scan; i++) {
+        const list = listOrder[i];
+        const end = listOffsets[list + 1];
+        for (let first = listOffsets[list]; first < end; first += Int8Rows.RUN) {
+          const count = Math.min(Int8Rows.RUN, end - first);
+          const dots = this.listRows.dots(first, count);
+          for (let j = 0; j < count; j++) {
+            const m = first + j;
+            const centred = dots[j] * queryInvNorm * listInvNorm[m];
+            const den = stats.xNorm * listXNorm[m];
+            const raw = den === 0 ? 0 : Math.max(-1, Math.min(1, (base + listMDotU[m] + stats.uNorm * listUNorm[m] * centred) / den));
+            if (raw < minCosine || (found === k && raw <= topRaw[k - 1])) continue;
+            const slot = listMembers[m];
+            if (stamp[slot] === mark) continue;
+            stamp[slot] = mark;
+            keep(slot, raw, centred);
           }
-          topSlot[pos] = slot;
-          topRaw[pos] = raw;
-          topCentred[pos] = centred;
         }
+        scanned += end - listOffsets[list];
       }
     }
     const hits: LshHit[] = [];
@@ -944,6 +1024,8 @@ export class LshIndex {
     let bytes = 0;
     for (const a of [this.slotIds, this.alive, this.codes, this.codeInvNorm, this.xNorm, this.mDotU, this.uNorm, this.signatures, this.sketches, this.stamp])
       bytes += a.byteLength;
+    for (const a of [this.listOf, this.listOffsets, this.listMembers, this.listInvNorm, this.listXNorm, this.listMDotU, this.listUNorm]) bytes += a.byteLength;
+    bytes += (this.listRows?.byteLength ?? 0) + (this.lists?.byteLength ?? 0);
     for (const a of [...this.tableOffsets, ...this.tableMembers]) bytes += a.byteLength;
     return bytes;
   }
@@ -954,7 +1036,9 @@ export class LshIndex {
   //   20 u32 tables              24 u32 bitsPerTable        28 u32 seed      32 u32 count
   //   36 u32 flags (1 = mean set) 40 u32 crc32 of the body   44 u32 body length
   //   48 body: mean f32[dim], ids f64[count], xNorm, mDotU, uNorm, codeInvNorm f32[count] each,
-  //      signatures u32[count*tables], sketches i32[count*8], codes i8[count*reducedDim]
+  //      signatures u32[count*tables], sketches i32[count*8], codes i8[count*reducedDim],
+  //      (version 2) u32 lists, u32 items when they were trained, and when lists > 0:
+  //      centroids f32[lists*reducedDim], list of each item i32[count]
   // Hyperplanes and the projection are not stored: they are regenerated from the seed.
 
   serialize(): Buffer {
@@ -968,6 +1052,11 @@ export class LshIndex {
     const sigs = new Uint32Array(n * T);
     const sks = new Int32Array(n * SKETCH_WORDS);
     const codes = new Int8Array(n * D);
+    const lists = this.lists;
+    const listHeader = Uint32Array.of(lists?.count ?? 0, lists ? this.listsTrainedAt : 0);
+    const centroids = new Float32Array(lists ? lists.count * D : 0);
+    lists?.centroids.forEach((centroid, c) => centroids.set(centroid, c * D));
+    const listOf = new Int32Array(lists ? n : 0);
     slots.forEach((s, i) => {
       ids[i] = this.slotIds[s];
       f32[0][i] = this.xNorm[s];
@@ -977,8 +1066,9 @@ export class LshIndex {
       sigs.set(this.signatures.subarray(s * T, s * T + T), i * T);
       sks.set(this.sketches.subarray(s * SKETCH_WORDS, s * SKETCH_WORDS + SKETCH_WORDS), i * SKETCH_WORDS);
       codes.set(this.codes.subarray(s * D, s * D + D), i * D);
+      if (lists) listOf[i] = this.listOf[s];
     });
-    const parts = [Float32Array.from(this.mean), ids, ...f32, sigs, sks, codes].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+    const parts = [Float32Array.from(this.mean), ids, ...f32, sigs, sks, codes, listHeader, centroids, listOf].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength));
     const body = Buffer.concat(parts);
     const header = Buffer.alloc(HEADER_BYTES);
     header.write(MAGIC, 0, 'latin1');
@@ -994,13 +1084,17 @@ export class LshIndex {
     if (data.toString('latin1', 0, 8) !== MAGIC) throw new Error('LshIndex.deserialize: not an LSH index (bad magic)');
     const field = (i: number) => data.readUInt32LE(8 + 4 * i);
     const version = field(0);
-    if (version !== FORMAT_VERSION) throw new Error(`LshIndex.deserialize: unsupported format version ${version} (expected ${FORMAT_VERSION})`);
+    if (version !== FORMAT_VERSION && version !== 1) throw new Error(`LshIndex.deserialize: unsupported format version ${version} (expected ${FORMAT_VERSION})`);
     const [dim, reducedDim, tables, bitsPerTable, seed, n, flags, crc, bodyLength] = [1, 2, 3, 4, 5, 6, 7, 8, 9].map(field);
-    const expected = dim * 4 + n * 8 + n * 16 + n * tables * 4 + n * SKETCH_WORDS * 4 + n * reducedDim;
-    if (bodyLength !== expected) throw new Error(`LshIndex.deserialize: inconsistent header (body ${bodyLength} bytes, expected ${expected})`);
+    const itemsEnd = dim * 4 + n * 8 + n * 16 + n * tables * 4 + n * SKETCH_WORDS * 4 + n * reducedDim;
+    const listsEnd = version === 1 ? itemsEnd : itemsEnd + 8;
+    if (bodyLength < listsEnd) throw new Error(`LshIndex.deserialize: inconsistent header (body ${bodyLength} bytes, expected at least ${listsEnd})`);
     if (data.length < HEADER_BYTES + bodyLength) throw new Error(`LshIndex.deserialize: truncated (${data.length} of ${HEADER_BYTES + bodyLength} bytes)`);
     const body = data.subarray(HEADER_BYTES, HEADER_BYTES + bodyLength);
     if (crc32(body) >>> 0 !== crc) throw new Error('LshIndex.deserialize: checksum mismatch (corrupt data)');
+    const listCount = version === 1 ? 0 : body.readUInt32LE(itemsEnd);
+    const expected = listsEnd + (listCount > 0 ? listCount * reducedDim * 4 + n * 4 : 0);
+    if (bodyLength !== expected) throw new Error(`LshIndex.deserialize: inconsistent header (body ${bodyLength} bytes, expected ${expected})`);
 
     const index = new LshIndex({ dim, reducedDim, tables, bitsPerTable, seed });
     if (index.reducedDim !== reducedDim) throw new Error('LshIndex.deserialize: inconsistent reducedDim');
@@ -1022,6 +1116,18 @@ export class LshIndex {
     index.signatures.set(take(new Uint32Array(n * tables)));
     index.sketches.set(take(new Int32Array(n * SKETCH_WORDS)));
     index.codes.set(take(new Int8Array(n * reducedDim)));
+    if (version !== 1) {
+      const [, trainedAt] = take(new Uint32Array(2));
+      if (listCount > 0) {
+        const centroids = take(new Float32Array(listCount * reducedDim));
+        const rows = Array.from({ length: listCount }, (_, c) => Float64Array.from(centroids.subarray(c * reducedDim, (c + 1) * reducedDim)));
+        const listOf = take(new Int32Array(n));
+        if (listOf.some((list) => list < 0 || list >= listCount)) throw new Error('LshIndex.deserialize: an item is filed under a list that does not exist');
+        index.lists = new CoarseLists(rows, reducedDim, index.sketchOfUnit);
+        index.listOf.set(listOf);
+        index.listsTrainedAt = trainedAt;
+      }
+    }
     for (let s = 0; s < n; s++) {
       const id = ids[s];
       if (!Number.isSafeInteger(id) || id < 0 || index.idToSlot.has(id)) throw new Error(`LshIndex.deserialize: bad or repeated id ${id}`);
@@ -1067,38 +1173,40 @@ export class LshIndex {
     norm = Math.sqrt(norm);
     if (norm > 0) for (let j = 0; j < D; j++) unit[j] /= norm;
 
-    // Pseudo-random rotations: 3 rounds of (random signs, Hadamard) per rotation.
+    this.rotateInto(unit, this.coords);
+    return { xNorm: Math.sqrt(xx), mDotU: mu, uNorm: Math.sqrt(uu) };
+  }
+
+  /** The hashing coordinates of a unit vector of the reduced space: 3 rounds of (random signs, Hadamard) per rotation. */
+  private rotateInto(unit: Float64Array, coords: Float64Array): void {
     const P = this.hashDim;
     const rot = this.rot;
     const signs = this.rotationSigns;
     for (let r = 0; r < this.rotations; r++) {
       rot.set(unit);
-      rot.fill(0, D);
+      rot.fill(0, this.reducedDim);
       for (let round = 0; round < 3; round++) {
         const base = (r * 3 + round) * P;
         for (let j = 0; j < P; j++) rot[j] *= signs[base + j];
         fwht(rot, P);
       }
-      this.coords.set(rot, r * P);
+      coords.set(rot, r * P);
     }
-    return { xNorm: Math.sqrt(xx), mDotU: mu, uNorm: Math.sqrt(uu) };
+  }
+
+  /** The sketch (signs of the hashing coordinates after the tables' bits) into out[offset .. offset + SKETCH_WORDS). */
+  private sketchInto(coords: Float64Array, out: Int32Array, offset: number): void {
+    const first = this.tables * this.bitsPerTable;
+    for (let w = 0; w < SKETCH_WORDS; w++) {
+      let word = 0;
+      for (let b = 0; b < 32; b++) if (coords[first + w * 32 + b] > 0) word |= 1 << b;
+      out[offset + w] = word;
+    }
   }
 
   /** Writes the last embed() result into a slot: int8 code, signatures and sketch. */
   private storeEmbedded(slot: number, stats: { xNorm: number; mDotU: number; uNorm: number }): void {
-    const D = this.reducedDim;
-    const unit = this.unit;
-    let maxAbs = 0;
-    for (let j = 0; j < D; j++) maxAbs = Math.max(maxAbs, Math.abs(unit[j]));
-    const scale = maxAbs > 0 ? 127 / maxAbs : 0;
-    let sq = 0;
-    const off = slot * D;
-    for (let j = 0; j < D; j++) {
-      const q = Math.round(unit[j] * scale);
-      this.codes[off + j] = q;
-      sq += q * q;
-    }
-    this.codeInvNorm[slot] = sq > 0 ? 1 / Math.sqrt(sq) : 0;
+    this.codeInvNorm[slot] = quantise(this.unit, this.codes, slot * this.reducedDim);
     this.xNorm[slot] = stats.xNorm;
     this.mDotU[slot] = stats.mDotU;
     this.uNorm[slot] = stats.uNorm;
@@ -1110,12 +1218,7 @@ export class LshIndex {
       for (let b = 0; b < B; b++) if (coords[t * B + b] > 0) signature |= 1 << b;
       this.signatures[slot * this.tables + t] = signature >>> 0;
     }
-    const first = this.tables * B;
-    for (let w = 0; w < SKETCH_WORDS; w++) {
-      let word = 0;
-      for (let b = 0; b < 32; b++) if (coords[first + w * 32 + b] > 0) word |= 1 << b;
-      this.sketches[slot * SKETCH_WORDS + w] = word;
-    }
+    this.sketchInto(coords, this.sketches, slot * SKETCH_WORDS);
   }
 
   private slotCentredCosine(a: number, b: number): number {
@@ -1173,7 +1276,66 @@ export class LshIndex {
     this.signatures = grow(this.signatures, (n) => sharedArray(Uint32Array, n), this.tables);
     this.sketches = grow(this.sketches, (n) => sharedArray(Int32Array, n), SKETCH_WORDS);
     this.stamp = grow(this.stamp, (n) => new Uint32Array(n), 1);
+    this.listOf = grow(this.listOf, (n) => new Int32Array(n), 1);
     this.capacity = capacity;
+  }
+
+  /** The stored compact vectors, as coarse-lists.ts reads them. */
+  private compactPoints(): CompactPoints {
+    return { dim: this.reducedDim, codes: this.codes, codeInvNorm: this.codeInvNorm, sketches: this.sketches };
+  }
+
+  /** Sketch of a unit vector of the reduced space (a centroid), made as an item's is. */
+  private readonly sketchOfUnit = (unit: Float64Array, out: Int32Array, offset: number): void => {
+    this.rotateInto(unit, this.centroidCoords);
+    this.sketchInto(this.centroidCoords, out, offset);
+  };
+
+  /**
+   * Trains the coarse lists when there are none or the index has doubled or halved since they were
+   * trained (k-means on a sample, then every item filed: ~10 µs an item), and after changes rebuilds
+   * the members of each list (counting sort) and their list-ordered copies.
+   */
+  private ensureLists(): void {
+    if (this.live === 0) return;
+    if (!this.lists || this.live > 2 * this.listsTrainedAt || this.live < this.listsTrainedAt / 2) {
+      const slots: number[] = [];
+      for (let s = 0; s < this.slotCount; s++) if (this.alive[s]) slots.push(s);
+      const points = this.compactPoints();
+      const lists = CoarseLists.train(points, slots, listCountFor(this.live, LISTS_FROM_ITEMS), this.sketchOfUnit, stream(this.seed, 4));
+      for (const s of slots) this.listOf[s] = lists.nearestOfItem(points, s);
+      this.lists = lists;
+      this.listsTrainedAt = this.live;
+      this.listsDirty = true;
+    }
+    if (!this.listsDirty) return;
+    const count = this.lists.count;
+    const offsets = new Uint32Array(count + 1);
+    const members = new Uint32Array(this.live);
+    for (let s = 0; s < this.slotCount; s++) if (this.alive[s]) offsets[this.listOf[s] + 1]++;
+    for (let l = 0; l < count; l++) offsets[l + 1] += offsets[l];
+    const cursor = offsets.slice(0, count);
+    for (let s = 0; s < this.slotCount; s++) if (this.alive[s]) members[cursor[this.listOf[s]]++] = s;
+    this.listOffsets = offsets;
+    this.listMembers = members;
+
+    const D = this.reducedDim;
+    const rows = (this.listRows ??= new Int8Rows(D));
+    rows.reserve(this.live);
+    const stride = rows.stride;
+    this.listInvNorm = new Float32Array(this.live);
+    this.listXNorm = new Float32Array(this.live);
+    this.listMDotU = new Float32Array(this.live);
+    this.listUNorm = new Float32Array(this.live);
+    for (let m = 0; m < this.live; m++) {
+      const s = members[m];
+      rows.rows.set(this.codes.subarray(s * D, s * D + D), m * stride);
+      this.listInvNorm[m] = this.codeInvNorm[s];
+      this.listXNorm[m] = this.xNorm[s];
+      this.listMDotU[m] = this.mDotU[s];
+      this.listUNorm[m] = this.uNorm[s];
+    }
+    this.listsDirty = false;
   }
 
   /** Rebuilds the bucket tables after adds/removes (counting sort per table: ~0.1 s per 1M items). */

@@ -1,0 +1,117 @@
+// Tests of the vector index's coarse lists (electron/engine/coarse-lists.ts, used by LshIndex.query):
+// on clustered synthetic embeddings, where a photo's plain nearest neighbours are photos of the same
+// kind of scene that share no hyperplane bucket with it, the lists find them; the buckets do not.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { crc32 } from 'node:zlib';
+import { LshIndex, LISTS_FROM_ITEMS, mulberry32 } from '../electron/engine/lsh.ts';
+
+const DIM = 100; // kept as is by the index (no projection), padded to 112 for the SIMD scan
+
+/** `count` vectors in topics of ~500: offset + 0.55 topic + 0.83 own, so topic-mates sit near centred cosine 0.3. */
+function clustered(count: number, seed: number): Float32Array[] {
+  const rand = mulberry32(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(rand() || 1e-12)) * Math.cos(2 * Math.PI * rand());
+  const direction = () => {
+    const v = Float64Array.from({ length: DIM }, gauss);
+    const norm = Math.hypot(...v);
+    return v.map((x) => x / norm);
+  };
+  const topics = Array.from({ length: Math.ceil(count / 500) }, direction);
+  return Array.from({ length: count }, (_, i) => {
+    const topic = topics[i % topics.length];
+    const own = direction();
+    return Float32Array.from({ length: DIM }, (_, j) => 3 + 10 * (0.55 * topic[j] + 0.83 * own[j]));
+  });
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
+/** Share of the true top-10 (exact cosine, every vector) that the index's top-10 finds, over the query ids. */
+function recallAt10(index: LshIndex, vectors: Float32Array[], queries: number[], scan?: number): number {
+  let found = 0;
+  for (const q of queries) {
+    const truth = vectors
+      .map((v, id) => ({ id, c: id === q ? -2 : cosine(vectors[q], v) }))
+      .sort((x, y) => y.c - x.c)
+      .slice(0, 10)
+      .map((t) => t.id);
+    const got = new Set(index.query(vectors[q], { k: 11, scan }).map((h) => h.id));
+    found += truth.filter((id) => got.has(id)).length;
+  }
+  return found / (queries.length * 10);
+}
+
+function build(vectors: Float32Array[]): LshIndex {
+  const index = new LshIndex({ dim: DIM, seed: 3, mean: LshIndex.fitMean(vectors.slice(0, 2000)) });
+  vectors.forEach((v, id) => index.add(id, v));
+  return index;
+}
+
+const vectors = clustered(LISTS_FROM_ITEMS + 2000, 1);
+const queries = Array.from({ length: 25 }, (_, i) => i * 397);
+const index = build(vectors);
+
+test('lists find the plain top-10 that the buckets miss', () => {
+  const bucketsOnly = recallAt10(index, vectors, queries, 0);
+  assert.equal(index.coarseListCount, 0, 'no lists until a query scans them');
+  const withLists = recallAt10(index, vectors, queries);
+  assert.equal(index.coarseListCount, Math.round(Math.sqrt(vectors.length)));
+  assert.ok(withLists >= 0.95, `recall@10 with lists ${withLists}`);
+  assert.ok(bucketsOnly < 0.6, `recall@10 of the buckets alone ${bucketsOnly}: the test data is too easy`);
+});
+
+test('a small index has one list, and a query scans all of it', () => {
+  const few = vectors.slice(0, 3000);
+  const small = build(few);
+  const recall = recallAt10(small, few, queries.filter((q) => q < few.length));
+  assert.equal(small.coarseListCount, 1);
+  assert.ok(recall >= 0.97, `recall@10 ${recall}`);
+});
+
+test('items added after training are filed under their lists; doubling the index retrains them', () => {
+  const grown = build(vectors.slice(0, LISTS_FROM_ITEMS));
+  grown.query(vectors[0]); // trains the lists
+  const trained = grown.coarseListCount;
+  const more = clustered(3000, 2); // other topics: only found if filed under lists of their own kind
+  more.forEach((v, i) => grown.add(LISTS_FROM_ITEMS + i, v));
+  const all = [...vectors.slice(0, LISTS_FROM_ITEMS), ...more];
+  const newQueries = Array.from({ length: 20 }, (_, i) => LISTS_FROM_ITEMS + i * 149);
+  const recall = recallAt10(grown, all, newQueries);
+  assert.equal(grown.coarseListCount, trained, 'not retrained below twice the size');
+  assert.ok(recall >= 0.8, `recall@10 of added items ${recall}`);
+  for (let id = 0; id < LISTS_FROM_ITEMS - 1000; id++) grown.remove(id);
+  grown.query(more[0]);
+  assert.equal(grown.coarseListCount, 1, `retrained at ${grown.size} items: one list`);
+});
+
+test('the lists survive serialize / deserialize; a version 1 file (no lists) still loads', () => {
+  const copy = LshIndex.deserialize(index.serialize());
+  assert.equal(copy.coarseListCount, index.coarseListCount);
+  for (const q of queries.slice(0, 5)) assert.deepEqual(copy.query(vectors[q], { k: 10 }), index.query(vectors[q], { k: 10 }));
+
+  // Version 1 had no list section: an index never queried writes an empty one (two zero words).
+  const fresh = build(vectors.slice(0, 500)).serialize();
+  const v1 = Buffer.from(fresh.subarray(0, fresh.length - 8));
+  v1.writeUInt32LE(1, 8);
+  const body = v1.subarray(48);
+  v1.writeUInt32LE(crc32(body) >>> 0, 40);
+  v1.writeUInt32LE(body.length, 44);
+  const old = LshIndex.deserialize(v1);
+  assert.equal(old.size, 500);
+  assert.equal(old.query(vectors[3], { k: 1 })[0].id, 3);
+
+  const damaged = index.serialize();
+  damaged.writeUInt32LE(damaged.readUInt32LE(44) + 4, 44); // a body longer than its list section says
+  assert.throws(() => LshIndex.deserialize(damaged), /truncated|inconsistent/);
+});
