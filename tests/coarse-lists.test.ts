@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { crc32 } from 'node:zlib';
 import { LshIndex, LISTS_FROM_ITEMS, mulberry32 } from '../electron/engine/lsh.ts';
+import { exactCosine } from './helpers/vectors.ts';
 
 const DIM = 100; // kept as is by the index (no projection), padded to 112 for the SIMD scan
 
@@ -25,24 +26,12 @@ function clustered(count: number, seed: number): Float32Array[] {
   });
 }
 
-function cosine(a: Float32Array, b: Float32Array): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / Math.sqrt(aa * bb);
-}
-
 /** Share of the true top-10 (exact cosine, every vector) that the index's top-10 finds, over the query ids. */
 function recallAt10(index: LshIndex, vectors: Float32Array[], queries: number[], scan?: number): number {
   let found = 0;
   for (const q of queries) {
     const truth = vectors
-      .map((v, id) => ({ id, c: id === q ? -2 : cosine(vectors[q], v) }))
+      .map((v, id) => ({ id, c: id === q ? -2 : exactCosine(vectors[q], v) }))
       .sort((x, y) => y.c - x.c)
       .slice(0, 10)
       .map((t) => t.id);

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LshIndex, mulberry32 } from '../electron/engine/lsh.ts';
 import { configureParallelPairs, forEachCandidatePairParallel } from '../electron/engine/candidate-workers.ts';
+import { exactCosine } from './helpers/vectors.ts';
 
 const DIM = 192;
 
@@ -25,18 +26,6 @@ function makeData(count: number, seed: number): { vectors: Float32Array[]; plant
     }
   }
   return { vectors, planted };
-}
-
-function exactCosine(a: Float32Array, b: Float32Array): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / Math.sqrt(aa * bb);
 }
 
 function buildIndex(vectors: Float32Array[], options: Partial<ConstructorParameters<typeof LshIndex>[0]> = {}): LshIndex {

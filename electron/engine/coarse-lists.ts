@@ -129,11 +129,10 @@ export class CoarseLists {
   }
 
   /**
-   * Lists nearest to a query (a unit vector of the reduced space and its sketch), best first, into
-   * `out`; returns how many. The first `shortlist` by sketch distance are ordered by exact cosine;
-   * the rest follow in sketch order.
+   * Every list, nearest to a query (a unit vector of the reduced space and its sketch) first: the
+   * first `shortlist` by sketch distance ordered by exact cosine, the rest in sketch order.
    */
-  nearest(unit: Float64Array, sketch: Int32Array, sketchOffset: number, shortlist: number, out: Int32Array): number {
+  nearest(unit: Float64Array, sketch: Int32Array, sketchOffset: number, shortlist: number): Int32Array {
     this.rankBySketch(sketch, sketchOffset);
     const exactCount = Math.min(shortlist, this.count);
     const { dim, centroids, exact, byDistance } = this;
@@ -143,10 +142,9 @@ export class CoarseLists {
       for (let j = 0; j < dim; j++) dot += unit[j] * centroid[j];
       exact[byDistance[i]] = dot;
     }
-    const head = Array.from(byDistance.subarray(0, exactCount)).sort((a, b) => exact[b] - exact[a]);
-    out.set(head);
-    out.set(byDistance.subarray(exactCount), exactCount);
-    return this.count;
+    const order = Int32Array.from(byDistance);
+    order.subarray(0, exactCount).sort((a, b) => exact[b] - exact[a]);
+    return order;
   }
 
   /** Bytes held by the centroids and their sketches. */
@@ -167,20 +165,6 @@ export class CoarseLists {
     for (let d = 1; d < histogram.length; d++) histogram[d] += histogram[d - 1];
     for (let c = 0; c < count; c++) byDistance[histogram[distance[c]]++] = c;
   }
-}
-
-/** Writes `unit` in int8 (scaled so its largest coordinate is 127) at out[offset ..]; returns 1 / |int8 vector|. */
-export function quantise(unit: ArrayLike<number>, out: Int8Array, offset: number): number {
-  let maxAbs = 0;
-  for (let j = 0; j < unit.length; j++) maxAbs = Math.max(maxAbs, Math.abs(unit[j]));
-  const scale = maxAbs > 0 ? 127 / maxAbs : 0;
-  let sq = 0;
-  for (let j = 0; j < unit.length; j++) {
-    const q = Math.round(unit[j] * scale);
-    out[offset + j] = q;
-    sq += q * q;
-  }
-  return sq > 0 ? 1 / Math.sqrt(sq) : 0;
 }
 
 /** `size` distinct entries of `slots`, in random order (partial Fisher-Yates). */

@@ -28,9 +28,9 @@ import { crc32 } from 'node:zlib';
 import { endianness } from 'node:os';
 import { popcount32 } from './bits.ts';
 import { sharedArray } from './shared-arrays.ts';
-import { dotFloatInt8 } from './int8-dot.ts';
+import { dotFloatInt8, quantise } from './int8-dot.ts';
 import { Int8Rows } from './int8-dots.ts';
-import { CoarseLists, listCountFor, quantise, SKETCH_WORDS, type CompactPoints } from './coarse-lists.ts';
+import { CoarseLists, listCountFor, SKETCH_WORDS, type CompactPoints } from './coarse-lists.ts';
 
 /** Sketch bits per item (SKETCH_WORDS 32-bit words); pair search tests the first half, then all. */
 const SKETCH_BITS = SKETCH_WORDS * 32;
@@ -219,6 +219,16 @@ function nextPowerOfTwo(n: number): number {
   let p = 1;
   while (p < n) p *= 2;
   return p;
+}
+
+/**
+ * Raw cosine of two items from their centred cosine and each one's |x|, m.u and |u| (see the header):
+ * x.y = |m|^2 + m.u + m.v + |u||v| cos(u, v).
+ */
+function rawCosineFrom(meanNormSq: number, xA: number, muA: number, uA: number, xB: number, muB: number, uB: number, centred: number): number {
+  const den = xA * xB;
+  if (den === 0) return 0;
+  return Math.max(-1, Math.min(1, (meanNormSq + muA + muB + uA * uB * centred) / den));
 }
 
 /** All B-bit masks with 1..radius bits set, fewest bits first. */
@@ -607,14 +617,12 @@ export class LshIndex {
       // by bucket. Dot products in WebAssembly with the query in int8 (its rounding error is the
       // stored codes' own); the stamp is only checked for items that would make the top k.
       this.sketchInto(coords, this.querySketch, 0);
-      const listOrder = new Int32Array(this.lists.count);
       const listsWanted = Math.ceil(scan / (this.live / this.lists.count));
-      this.lists.nearest(unit, this.querySketch, 0, Math.max(32, 4 * listsWanted), listOrder);
+      const listOrder = this.lists.nearest(unit, this.querySketch, 0, Math.max(32, 4 * listsWanted));
       const query = new Int8Array(D);
       const queryInvNorm = quantise(unit, query, 0);
       this.listRows.setQuery(query);
       const { listOffsets, listMembers, listInvNorm, listXNorm, listMDotU, listUNorm, meanNormSq } = this;
-      const base = meanNormSq + stats.mDotU;
       let scanned = 0;
       for (let i = 0; i < listOrder.length && scanned < scan; i++) {
         const list = listOrder[i];
@@ -625,8 +633,7 @@ export class LshIndex {
           for (let j = 0; j < count; j++) {
             const m = first + j;
             const centred = dots[j] * queryInvNorm * listInvNorm[m];
-            const den = stats.xNorm * listXNorm[m];
-            const raw = den === 0 ? 0 : Math.max(-1, Math.min(1, (base + listMDotU[m] + stats.uNorm * listUNorm[m] * centred) / den));
+            const raw = rawCosineFrom(meanNormSq, stats.xNorm, stats.mDotU, stats.uNorm, listXNorm[m], listMDotU[m], listUNorm[m], centred);
             if (raw < minCosine || (found === k && raw <= topRaw[k - 1])) continue;
             const slot = listMembers[m];
             if (stamp[slot] === mark) continue;
@@ -1247,10 +1254,7 @@ export class LshIndex {
 
   /** Raw cosine from one side's stats, the other side's slot and their centred cosine. */
   private rawFromStats(xA: number, muA: number, uA: number, b: number, centred: number): number {
-    const den = xA * this.xNorm[b];
-    if (den === 0) return 0;
-    const dot = this.meanNormSq + muA + this.mDotU[b] + uA * this.uNorm[b] * centred;
-    return Math.max(-1, Math.min(1, dot / den));
+    return rawCosineFrom(this.meanNormSq, xA, muA, uA, this.xNorm[b], this.mDotU[b], this.uNorm[b], centred);
   }
 
   private newSlot(): number {
