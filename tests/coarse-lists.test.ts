@@ -4,6 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { crc32 } from 'node:zlib';
+import { CoarseLists } from '../electron/engine/coarse-lists.ts';
+import { quantise } from '../electron/engine/int8-dot.ts';
 import { LshIndex, LISTS_FROM_ITEMS, mulberry32 } from '../electron/engine/lsh.ts';
 import { exactCosine } from './helpers/vectors.ts';
 
@@ -55,9 +57,28 @@ test('lists find the plain top-10 that the buckets miss', () => {
   const bucketsOnly = recallAt10(index, vectors, queries, 0);
   assert.equal(index.coarseListCount, 0, 'no lists until a query scans them');
   const withLists = recallAt10(index, vectors, queries);
-  assert.equal(index.coarseListCount, Math.round(Math.sqrt(vectors.length)));
+  assert.equal(index.coarseListCount, Math.round(2 * Math.sqrt(vectors.length)));
   assert.ok(withLists >= 0.95, `recall@10 with lists ${withLists}`);
   assert.ok(bucketsOnly < 0.6, `recall@10 of the buckets alone ${bucketsOnly}: the test data is too easy`);
+});
+
+test('nearest() ranks centroids by exact cosine, nearest first; an item is filed under its nearest', () => {
+  const rand = mulberry32(9);
+  const unit = (v: Float64Array) => v.map((x) => x / Math.hypot(...v));
+  const centroids = Array.from({ length: 300 }, () => unit(Float64Array.from({ length: DIM }, () => rand() - 0.5)));
+  const lists = new CoarseLists(centroids, DIM);
+  const probe = unit(Float64Array.from({ length: DIM }, () => rand() - 0.5));
+  const code = new Int8Array(DIM);
+  const invNorm = quantise(probe, code, 0);
+  const cosine = (c: number) => centroids[c].reduce((sum, x, j) => sum + x * probe[j], 0);
+  const truth = centroids.map((_, c) => c).sort((a, b) => cosine(b) - cosine(a));
+  // Rank by rank, up to the int8 rounding (~0.005 of cosine): near ties may swap.
+  const got = lists.nearest(code, 12);
+  assert.equal(got.length, 12);
+  got.forEach((c, rank) => assert.ok(Math.abs(cosine(c) - cosine(truth[rank])) < 0.01, `rank ${rank}: ${cosine(c)} against ${cosine(truth[rank])}`));
+  assert.equal(lists.nearest(code, 1000).length, 300, 'at most every list');
+  const points = { dim: DIM, codes: code, codeInvNorm: Float32Array.of(invNorm) };
+  assert.ok(cosine(lists.nearestOfItem(points, 0)) > cosine(truth[1]) - 0.01);
 });
 
 test('a small index has one list, and a query scans all of it', () => {

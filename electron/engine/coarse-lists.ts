@@ -5,21 +5,15 @@
 // ~0.3, where they share an 18-bit bucket with probability ~1e-4 per table, but they share a list.
 //
 // Knows nothing of the LSH tables. Points are given as the index stores them (lsh.ts): int8 codes of
-// unit vectors in the reduced space, with 1/|code|, and 256-bit sketches (signs of random rotations,
-// whose Hamming distance estimates the angle). Centroids are unit vectors in the same space, with
-// sketches made by the same rotations (the `sketch` callback), so that finding the nearest centroid
-// can first rank all of them by sketch distance (popcounts, a few ns each) and then compute the exact
-// cosine only for a shortlist: a photo's own centroid sits at centred cosine ~0.5, the others near
-// 0, which 128 sketch bits tell apart with a wide margin.
+// unit vectors in the reduced space, with 1/|code|. Centroids are unit vectors in the same space,
+// kept also in int8 in WebAssembly memory (int8-dots.ts), so that the nearest centroid of an item or
+// a query is found exactly among all of them (~13 ns a centroid). An earlier version ranked the
+// centroids by 128 sketch bits first and compared only 16 exactly; it was slower in JavaScript and
+// filed items worse, which cost recall (0.49 against 0.61 with 1,000 lists at 1M, lists alone).
 
-import { popcount32 } from './bits.ts';
-import { dotFloatInt8 } from './int8-dot.ts';
+import { quantise } from './int8-dot.ts';
+import { Int8Rows } from './int8-dots.ts';
 
-/** Sketch words per item, as lsh.ts stores them; ranking uses the first PREFILTER_WORDS. */
-export const SKETCH_WORDS = 8;
-const PREFILTER_WORDS = 4;
-/** Centroids given an exact cosine after the sketch ranking, when filing an item. */
-const SHORTLIST = 16;
 /** k-means rounds over the training sample; the lists change little after a handful. */
 const TRAIN_ROUNDS = 8;
 /** Training sample per centroid (FAISS warns below 39). */
@@ -30,48 +24,48 @@ export interface CompactPoints {
   dim: number;
   codes: Int8Array; // slot * dim
   codeInvNorm: Float32Array;
-  sketches: Int32Array; // slot * SKETCH_WORDS
 }
-
-/** Writes the sketch of a unit vector of the reduced space into out[offset .. offset + SKETCH_WORDS). */
-export type Sketcher = (unit: Float64Array, out: Int32Array, offset: number) => void;
 
 /**
  * How many lists suit an index of `items` items: one below `from` (a scan of everything is cheap
- * there), else about the square root (1,000 lists of 1,000 at 1M).
+ * there), else about twice the square root (2,000 lists of 500 at 1M). Measured at 1M on synthetic
+ * photos in 1,000 kinds of scene (docs/BENCHMARKS.md): sqrt(n) lists, about one a kind, merge some
+ * kinds and split others (recall@10 of the lists alone 0.61), 2 sqrt(n) give 0.91, 4 sqrt(n) 0.93
+ * for twice the training time.
  */
 export function listCountFor(items: number, from: number): number {
-  return items < from ? 1 : Math.round(Math.sqrt(items));
+  return items < from ? 1 : Math.round(2 * Math.sqrt(items));
 }
 
 export class CoarseLists {
   readonly count: number;
   readonly dim: number;
-  /** The centroids: unit vectors of the reduced space, one row each. */
+  /** The centroids: unit vectors of the reduced space, one row each (kept for saving and training). */
   readonly centroids: Float64Array[];
-  private readonly centroidSketches: Int32Array;
-  // Scratch for nearest().
-  private readonly distance: Int32Array;
-  private readonly byDistance: Int32Array;
-  private readonly exact: Float64Array;
+  /** The centroids in int8, one row each, and 1/|int8 row|: what nearest-centroid searches compare with. */
+  private readonly rows: Int8Rows;
+  private readonly rowInvNorm: Float32Array;
+  private readonly score: Float32Array; // scratch for nearest()
 
-  constructor(centroids: Float64Array[], dim: number, sketch: Sketcher) {
+  constructor(centroids: Float64Array[], dim: number) {
     if (centroids.length === 0 || centroids.some((c) => c.length !== dim)) throw new Error(`CoarseLists: expected one or more ${dim}-dim centroids`);
     this.dim = dim;
     this.count = centroids.length;
     this.centroids = centroids;
-    this.centroidSketches = new Int32Array(this.count * SKETCH_WORDS);
-    centroids.forEach((centroid, c) => sketch(centroid, this.centroidSketches, c * SKETCH_WORDS));
-    this.distance = new Int32Array(this.count);
-    this.byDistance = new Int32Array(this.count);
-    this.exact = new Float64Array(this.count);
+    this.rows = new Int8Rows(dim);
+    this.rows.reserve(this.count);
+    this.rowInvNorm = new Float32Array(this.count);
+    centroids.forEach((centroid, c) => {
+      this.rowInvNorm[c] = quantise(centroid, this.rows.rows, c * this.rows.stride);
+    });
+    this.score = new Float32Array(this.count);
   }
 
   /**
    * Spherical k-means over a sample of the items at `slots` (of `points`): `count` unit centroids.
    * Starts from distinct sample items chosen by `rand`; a centroid left empty restarts at a random item.
    */
-  static train(points: CompactPoints, slots: ArrayLike<number>, count: number, sketch: Sketcher, rand: () => number): CoarseLists {
+  static train(points: CompactPoints, slots: ArrayLike<number>, count: number, rand: () => number): CoarseLists {
     const { dim, codes, codeInvNorm } = points;
     if (slots.length === 0) throw new Error('CoarseLists.train: no items');
     count = Math.min(count, slots.length);
@@ -82,7 +76,7 @@ export class CoarseLists {
       return unit;
     };
     // The sample is shuffled, so its first `count` items are distinct random starting points.
-    let lists = new CoarseLists(Array.from(sample.subarray(0, count), unitOf), dim, sketch);
+    let lists = new CoarseLists(Array.from(sample.subarray(0, count), unitOf), dim);
     const sums = new Float64Array(count * dim);
     const sizes = new Int32Array(count);
     for (let round = 0; round < TRAIN_ROUNDS; round++) {
@@ -105,65 +99,56 @@ export class CoarseLists {
         norm = Math.sqrt(norm);
         next.push(Float64Array.from(sums.subarray(c * dim, c * dim + dim), (x) => x / norm));
       }
-      lists = new CoarseLists(next, dim, sketch);
+      lists = new CoarseLists(next, dim);
     }
     return lists;
   }
 
-  /** The list of a stored item: nearest centroid by exact cosine among the sketch shortlist. */
+  /** The list of a stored item: its nearest centroid. */
   nearestOfItem(points: CompactPoints, slot: number): number {
-    this.rankBySketch(points.sketches, slot * SKETCH_WORDS);
-    const shortlist = Math.min(SHORTLIST, this.count);
     const { dim, codes } = points;
-    let best = this.byDistance[0];
-    let bestDot = -Infinity;
-    for (let i = 0; i < shortlist; i++) {
-      const c = this.byDistance[i];
-      const dot = dotFloatInt8(this.centroids[c], codes, slot * dim, dim);
-      if (dot > bestDot) {
-        bestDot = dot;
-        best = c;
-      }
-    }
+    this.rows.setQuery(codes.subarray(slot * dim, slot * dim + dim));
+    this.scoreAll();
+    const { score } = this;
+    let best = 0;
+    for (let c = 1; c < this.count; c++) if (score[c] > score[best]) best = c;
     return best;
   }
 
-  /**
-   * Every list, nearest to a query (a unit vector of the reduced space and its sketch) first: the
-   * first `shortlist` by sketch distance ordered by exact cosine, the rest in sketch order.
-   */
-  nearest(unit: Float64Array, sketch: Int32Array, sketchOffset: number, shortlist: number): Int32Array {
-    this.rankBySketch(sketch, sketchOffset);
-    const exactCount = Math.min(shortlist, this.count);
-    const { dim, centroids, exact, byDistance } = this;
-    for (let i = 0; i < exactCount; i++) {
-      const centroid = centroids[byDistance[i]];
-      let dot = 0;
-      for (let j = 0; j < dim; j++) dot += unit[j] * centroid[j];
-      exact[byDistance[i]] = dot;
+  /** The `wanted` lists nearest to a query (int8 codes of a unit vector of the reduced space), nearest first. */
+  nearest(query: Int8Array, wanted: number): Int32Array {
+    wanted = Math.min(wanted, this.count);
+    this.rows.setQuery(query);
+    this.scoreAll();
+    // Selection into a short sorted array: `wanted` is a few dozen of up to a few thousand.
+    const { score } = this;
+    const order = new Int32Array(wanted);
+    let filled = 0;
+    for (let c = 0; c < this.count; c++) {
+      if (filled === wanted && score[c] <= score[order[wanted - 1]]) continue;
+      let i = filled < wanted ? filled++ : wanted - 1;
+      while (i > 0 && score[order[i - 1]] < score[c]) {
+        order[i] = order[i - 1];
+        i--;
+      }
+      order[i] = c;
     }
-    const order = Int32Array.from(byDistance);
-    order.subarray(0, exactCount).sort((a, b) => exact[b] - exact[a]);
     return order;
   }
 
-  /** Bytes held by the centroids and their sketches. */
+  /** Bytes held by the centroids and their int8 copy. */
   get byteLength(): number {
-    return this.count * this.dim * 8 + this.centroidSketches.byteLength;
+    return this.count * this.dim * 8 + this.rows.byteLength;
   }
 
-  /** Orders the centroids by sketch distance to the sketch at sketches[offset ..] (counting sort). */
-  private rankBySketch(sketches: Int32Array, offset: number): void {
-    const { count, centroidSketches, distance, byDistance } = this;
-    const histogram = new Int32Array(PREFILTER_WORDS * 32 + 2);
-    for (let c = 0; c < count; c++) {
-      let d = 0;
-      for (let w = 0; w < PREFILTER_WORDS; w++) d += popcount32(sketches[offset + w] ^ centroidSketches[c * SKETCH_WORDS + w]);
-      distance[c] = d;
-      histogram[d + 1]++;
+  /** score[c] = cosine of the query set in `rows` with centroid c, up to the query's own scale. */
+  private scoreAll(): void {
+    const { rows, rowInvNorm, score } = this;
+    for (let first = 0; first < this.count; first += Int8Rows.RUN) {
+      const run = Math.min(Int8Rows.RUN, this.count - first);
+      const dots = rows.dots(first, run);
+      for (let i = 0; i < run; i++) score[first + i] = dots[i] * rowInvNorm[first + i];
     }
-    for (let d = 1; d < histogram.length; d++) histogram[d] += histogram[d - 1];
-    for (let c = 0; c < count; c++) byDistance[histogram[distance[c]]++] = c;
   }
 }
 

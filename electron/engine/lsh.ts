@@ -30,9 +30,10 @@ import { popcount32 } from './bits.ts';
 import { sharedArray } from './shared-arrays.ts';
 import { dotFloatInt8, quantise } from './int8-dot.ts';
 import { Int8Rows } from './int8-dots.ts';
-import { CoarseLists, listCountFor, SKETCH_WORDS, type CompactPoints } from './coarse-lists.ts';
+import { CoarseLists, listCountFor, type CompactPoints } from './coarse-lists.ts';
 
-/** Sketch bits per item (SKETCH_WORDS 32-bit words); pair search tests the first half, then all. */
+/** Sketch words (32 bits) per item; pair search tests the first half, then all. */
+const SKETCH_WORDS = 8;
 const SKETCH_BITS = SKETCH_WORDS * 32;
 
 /**
@@ -46,10 +47,9 @@ const SKETCH_BITS = SKETCH_WORDS * 32;
  *   memory). Pair search at 1M: ~60 s CPU on 2 shared cores.
  * - probes 10: query p50 under 2 ms at 1M with every neighbour at cosine >= 0.87 found; 30 probes
  *   raise recall of 0.80+ neighbours from 0.80 to 0.92 for ~3x the time.
- * - scanItems 8192: the query's nearest coarse lists (about 8 of the 1,000 at 1M), compared in
- *   WebAssembly for ~0.3 ms: the plain top-10 recall goes from 0.39 (buckets alone) to 0.96 at 200k
- *   items, but only from 0.41 to 0.66 at 1M, where k-means with ~1 list per kind of scene merges
- *   and splits them (docs/BENCHMARKS.md).
+ * - scanItems 8192: the query's nearest coarse lists (about 16 of the 2,000 at 1M), compared in
+ *   WebAssembly for ~0.2 ms: the plain top-10 recall goes from 0.39 (buckets alone) to 0.96 at 200k
+ *   items and from 0.41 to 0.93 at 1M (docs/BENCHMARKS.md).
  */
 export const LSH_DEFAULTS = {
   reducedDim: 256,
@@ -68,7 +68,7 @@ export const LSH_DEFAULTS = {
 
 /**
  * Below this many items the index keeps one coarse list (query() scans every item: ~0.3 ms); from it
- * on about sqrt(items) lists (coarse-lists.ts). Lists are retrained when the index has doubled or
+ * on about 2 sqrt(items) lists (coarse-lists.ts). Lists are retrained when the index has doubled or
  * halved since.
  */
 export const LISTS_FROM_ITEMS = 20_000;
@@ -103,7 +103,7 @@ export interface QueryOptions {
   /** Drop hits whose estimated raw cosine is below this. */
   minCosine?: number;
   /**
-   * Also compare the query exactly with at least this many items from the coarse lists nearest to
+   * Also compare the query exactly with about this many items from the coarse lists nearest to
    * it (every item while the index is smaller than LISTS_FROM_ITEMS; default LSH_DEFAULTS.scanItems;
    * 0: buckets only). This finds the plain nearest neighbours (same kind of
    * scene), which the buckets only find when they are near-duplicates.
@@ -354,8 +354,6 @@ export class LshIndex {
   private readonly unit: Float64Array;
   private readonly coords: Float64Array;
   private readonly rot: Float64Array;
-  private readonly centroidCoords: Float64Array; // rotateInto() output for centroid sketches
-  private readonly querySketch = new Int32Array(SKETCH_WORDS);
 
   constructor(options: LshOptions) {
     const { dim } = options;
@@ -400,7 +398,6 @@ export class LshIndex {
     this.unit = new Float64Array(reducedDim);
     this.coords = new Float64Array(this.rotations * this.hashDim);
     this.rot = new Float64Array(this.hashDim);
-    this.centroidCoords = new Float64Array(this.rotations * this.hashDim);
     if (options.mean) this.setMean(options.mean);
   }
 
@@ -520,7 +517,7 @@ export class LshIndex {
     if (!Number.isInteger(probes) || probes < 0) throw new Error('LshIndex.query: probes must be a non-negative integer');
     const scan = options.scan ?? LSH_DEFAULTS.scanItems;
     if (!Number.isInteger(scan) || scan < 0) throw new Error('LshIndex.query: scan must be a non-negative integer');
-    if (scan > 0) this.ensureLists(); // before embed(): training uses the rotation scratch
+    if (scan > 0) this.ensureLists();
     const stats = this.embed(vector, 'LshIndex.query');
     this.ensureTables();
     if (this.live === 0) return [];
@@ -616,11 +613,11 @@ export class LshIndex {
       // The nearest coarse lists, until `scan` items: their members are found by neighbourhood, not
       // by bucket. Dot products in WebAssembly with the query in int8 (its rounding error is the
       // stored codes' own); the stamp is only checked for items that would make the top k.
-      this.sketchInto(coords, this.querySketch, 0);
-      const listsWanted = Math.ceil(scan / (this.live / this.lists.count));
-      const listOrder = this.lists.nearest(unit, this.querySketch, 0, Math.max(32, 4 * listsWanted));
       const query = new Int8Array(D);
       const queryInvNorm = quantise(unit, query, 0);
+      // Lists vary in size: take up to four times as many as `scan` needs on average.
+      const listsWanted = Math.ceil(scan / (this.live / this.lists.count));
+      const listOrder = this.lists.nearest(query, Math.max(32, 4 * listsWanted));
       this.listRows.setQuery(query);
       const { listOffsets, listMembers, listInvNorm, listXNorm, listMDotU, listUNorm, meanNormSq } = this;
       let scanned = 0;
@@ -1130,7 +1127,7 @@ export class LshIndex {
         const rows = Array.from({ length: listCount }, (_, c) => Float64Array.from(centroids.subarray(c * reducedDim, (c + 1) * reducedDim)));
         const listOf = take(new Int32Array(n));
         if (listOf.some((list) => list < 0 || list >= listCount)) throw new Error('LshIndex.deserialize: an item is filed under a list that does not exist');
-        index.lists = new CoarseLists(rows, reducedDim, index.sketchOfUnit);
+        index.lists = new CoarseLists(rows, reducedDim);
         index.listOf.set(listOf);
         index.listsTrainedAt = trainedAt;
       }
@@ -1286,18 +1283,12 @@ export class LshIndex {
 
   /** The stored compact vectors, as coarse-lists.ts reads them. */
   private compactPoints(): CompactPoints {
-    return { dim: this.reducedDim, codes: this.codes, codeInvNorm: this.codeInvNorm, sketches: this.sketches };
+    return { dim: this.reducedDim, codes: this.codes, codeInvNorm: this.codeInvNorm };
   }
-
-  /** Sketch of a unit vector of the reduced space (a centroid), made as an item's is. */
-  private readonly sketchOfUnit = (unit: Float64Array, out: Int32Array, offset: number): void => {
-    this.rotateInto(unit, this.centroidCoords);
-    this.sketchInto(this.centroidCoords, out, offset);
-  };
 
   /**
    * Trains the coarse lists when there are none or the index has doubled or halved since they were
-   * trained (k-means on a sample, then every item filed: ~10 µs an item), and after changes rebuilds
+   * trained (k-means on a sample, then every item filed: ~13 ns per item and list, 26 µs an item at 1M), and after changes rebuilds
    * the members of each list (counting sort) and their list-ordered copies.
    */
   private ensureLists(): void {
@@ -1306,7 +1297,7 @@ export class LshIndex {
       const slots: number[] = [];
       for (let s = 0; s < this.slotCount; s++) if (this.alive[s]) slots.push(s);
       const points = this.compactPoints();
-      const lists = CoarseLists.train(points, slots, listCountFor(this.live, LISTS_FROM_ITEMS), this.sketchOfUnit, stream(this.seed, 4));
+      const lists = CoarseLists.train(points, slots, listCountFor(this.live, LISTS_FROM_ITEMS), stream(this.seed, 4));
       for (const s of slots) this.listOf[s] = lists.nearestOfItem(points, s);
       this.lists = lists;
       this.listsTrainedAt = this.live;
