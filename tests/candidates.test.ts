@@ -3,7 +3,9 @@
 // of a new search over the same photos (synthetic hashes with planted turned and cropped matches
 // both ways, and embeddings with planted close copies).
 import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { xxh3 } from '@node-rs/xxhash';
 import { after, test } from 'node:test';
 import { CandidateIndex, type IndexedPhoto } from '../electron/engine/candidates.ts';
 import { mulberry32 } from '../electron/engine/lsh.ts';
@@ -112,4 +114,76 @@ test('after photos are added and removed, the last pairs and the updated ones eq
   assert.equal((await index.pairs({ ...options, cropMaxDistance: 4 })).changed, null);
   index.forgetPairs();
   assert.equal((await index.pairs({ ...options, cropMaxDistance: 4 })).changed, null, 'forgetPairs() makes the next search a full one');
+});
+
+test('the last search and its verdicts are saved with the index; reopened, the photos changed since count as changed', async () => {
+  const photos = Array.from({ length: 200 }, (_, i) => makePhoto(i));
+  const byBase = new Map(photos.map((p) => [p.base, p]));
+  const readVector = (row: number) => byBase.get(row)!.vector;
+  const path = join(dir, 'with-search');
+  const index = CandidateIndex.open(path, DIM, 1, 0, () => {});
+  index.sync(indexed(photos), readVector);
+  assert.equal((await index.pairs(options)).changed, null);
+  assert.equal(index.lastVerdicts, null, 'a search drops the verdicts until the caller keeps new ones');
+  const verdicts = {
+    settingsKey: '[0.87,0.8,10,true]',
+    pairs: [
+      { a: 4, b: 9, verdict: { tier: 'near' as const, score: 0.75, related: true } },
+      { a: 10, b: 199, verdict: { tier: 'similar' as const, score: 0.5, related: false } },
+    ],
+  };
+  index.keepVerdicts(verdicts);
+  // Changed before the save (the saved file says so) and after it (the reopened index finds out).
+  const before = makePhoto(500);
+  const afterSave = makePhoto(501);
+  byBase.set(before.base, before).set(afterSave.base, afterSave);
+  index.sync(indexed([...photos.slice(1), before]), readVector);
+  index.saveIfDue(path); // 2 changes: not due
+  index.saveIfDue(path, true);
+
+  const logged: string[] = [];
+  const reopened = CandidateIndex.open(path, DIM, 1, 0, (message) => logged.push(message));
+  assert.deepEqual(logged, []);
+  assert.deepEqual(reopened.lastVerdicts, verdicts);
+  reopened.sync(indexed([...photos.slice(2), before, afterSave]), readVector);
+  const update = await reopened.pairs(options);
+  assert.deepEqual(update.changed && [...update.changed].sort((x, y) => x - y), [0, 1, 500, 501]);
+
+  // Without kept verdicts (a search cut short) the next search after opening is a full one.
+  reopened.save(path);
+  const again = CandidateIndex.open(path, DIM, 1, 0, () => {});
+  assert.equal(again.lastVerdicts, null);
+  again.sync(indexed([...photos.slice(2), before, afterSave]), readVector);
+  assert.equal((await again.pairs(options)).changed, null);
+});
+
+test('an index saved in format 2 (no last search) still opens; a damaged last search is found', async () => {
+  const photos = Array.from({ length: 50 }, (_, i) => makePhoto(i));
+  const readVector = (row: number) => photos[row].vector;
+  const path = join(dir, 'format-2');
+  const index = CandidateIndex.open(path, DIM, 1, 0, () => {});
+  index.sync(indexed(photos), readVector);
+  await index.pairs(options);
+  index.keepVerdicts({ settingsKey: 'k', pairs: [] });
+  index.save(path);
+  const v3 = await readFile(path);
+
+  // Format 2: a 32-byte header (no section length) and no last-search section.
+  const searchLength = v3.readUInt32LE(32);
+  const v2 = Buffer.concat([v3.subarray(0, 32), v3.subarray(40, v3.length - searchLength)]);
+  v2.write('PDDCAND2', 0, 'latin1');
+  v2.writeBigUInt64LE(xxh3.xxh64(Buffer.concat([v2.subarray(0, 24), v2.subarray(32)])), 24);
+  await writeFile(path, v2);
+  const logged: string[] = [];
+  const old = CandidateIndex.open(path, DIM, 1, 0, (message) => logged.push(message));
+  assert.deepEqual(logged, []);
+  assert.equal(old.size, 50);
+  assert.equal(old.lastVerdicts, null);
+
+  const damaged = Buffer.from(v3);
+  damaged[damaged.length - 5] ^= 1; // inside the last-search section
+  await writeFile(path, damaged);
+  const rebuilt = CandidateIndex.open(path, DIM, 1, 0, (message) => logged.push(message));
+  assert.equal(rebuilt.size, 0);
+  assert.match(logged.join('\n'), /checksum mismatch/);
 });

@@ -191,6 +191,27 @@ describe('engine on real photos', () => {
     engine = await openEngine({ catalogPath, settings: { executionProvider: 'cpu' } });
     const reopened = await engine.groups();
     assert.ok(!reopened.groups.some((g) => g.kind !== 'similar' && target.files.every((t) => g.files.some((f) => f.path === t.path))));
+    assert.match(engine.lastRegroup(), /^updated for 0 changed photos/, 'the last search and its verdicts were saved with the index');
+  });
+
+  test('the first grouping after a restart updates the saved search with the photos added meanwhile', async () => {
+    const catalogPath = engine.catalogPath;
+    await engine.groups();
+    await engine.close();
+    const added = join(library, 'p4_recompress.jpg');
+    origin.set('p4_recompress.jpg', 'p4');
+    await editPhoto(DISTINCT_PHOTOS[4], 'recompress', added);
+    engine = await openEngine({ catalogPath, settings: { executionProvider: 'cpu' } });
+    assert.equal((await engine.scan([library])).added, 1);
+    const { groups } = await engine.groups();
+    assert.match(engine.lastRegroup(), /^updated for 1 changed photo:/);
+    const group = groups.find((g) => g.kind !== 'similar' && g.files.some((f) => f.path === added));
+    assert.ok(group, 'the new copy is grouped');
+    assert.deepEqual(groupOrigins(group), new Set(['p4']));
+    engine.forgetJudgedPairs();
+    const full = await engine.groups();
+    assert.match(engine.lastRegroup(), /^searched in full/);
+    assert.deepEqual(full, { groups, errors: full.errors });
   });
 
   test('a folder that cannot be listed keeps its catalogued files; removing a folder forgets them', async () => {

@@ -7,21 +7,26 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { xxh3 } from '@node-rs/xxhash';
 import { hashWords, popcount32 } from './bits.ts';
 import { splitVariants } from './decode.ts';
+import type { JudgedPair } from './group.ts';
 import { LshIndex } from './lsh.ts';
 import { forEachCandidatePairParallel, forEachHashHitParallel, forEachHashPairParallel, type HashSearch } from './candidate-workers.ts';
 import { PhashIndex, PHASH_MAX_DISTANCE } from './phash-index.ts';
 
-const MAGIC = 'PDDCAND2';
+const MAGIC = 'PDDCAND3';
+/** Format 2: the same without the last search (its files load; the first grouping then searches in full). */
+const MAGIC_2 = 'PDDCAND2';
 /**
- * magic, views, LSH length, pHash-index length, vector generation, then a checksum (xxHash3-64) of
- * everything else: header fields and both indexes. A flipped bit anywhere is found on open (the
+ * magic, views, LSH length, pHash-index length, vector generation, a checksum (xxHash3-64) of
+ * everything else, and (format 3) the last-search section's length, then the LSH index, the pHash
+ * index and the last search (see encodeLastSearch). A flipped bit anywhere is found on open (the
  * indexes' own checksums cover their data, not every field of their headers).
  */
-const HEADER_BYTES = 32;
+const HEADER_BYTES = 40;
+const HEADER_BYTES_2 = 32;
 const CHECKSUM_AT = 24;
 
 function checksum(file: Buffer): bigint {
-  return xxh3.xxh64(Buffer.concat([file.subarray(0, CHECKSUM_AT), file.subarray(HEADER_BYTES)]));
+  return xxh3.xxh64(Buffer.concat([file.subarray(0, CHECKSUM_AT), file.subarray(CHECKSUM_AT + 8)]));
 }
 
 /** Margin under the similar threshold for LSH's estimated cosine (int8 + projection error, measured ≤ 0.02). */
@@ -61,6 +66,12 @@ export interface CandidatePairs {
   changed: ReadonlySet<number> | null;
 }
 
+/** The verdicts the caller drew from the last search: pairs of photos (bases) judged near or similar, and the settings they were judged with. */
+export interface SearchVerdicts {
+  settingsKey: string;
+  pairs: JudgedPair[];
+}
+
 /** A photo's rotation and crop-window hashes as [lo, hi] 32-bit halves (bits.ts), made once per photo: BigInt arithmetic is slow. */
 interface VariantWords {
   rotations: Uint32Array;
@@ -72,6 +83,13 @@ export class CandidateIndex {
   private lastSearchKey: string | null = null;
   /** Photos added, removed or replaced since that search. */
   private readonly changedSinceSearch = new Set<number>();
+  /**
+   * What the caller concluded from the last search (keepVerdicts), saved with it so that the first
+   * grouping after a restart is an update too; null while a search is under way or none was kept.
+   */
+  private verdicts: SearchVerdicts | null = null;
+  /** The last search or its verdicts changed since the index was saved. */
+  private searchUnsaved = false;
   /** Photos added or removed since the index was saved or opened: the saved file is a cache, brought up to date by sync() on open. */
   unsavedChanges = 0;
   /** Photos added since the LSH centre was last checked (that check reads every stored vector). */
@@ -90,15 +108,23 @@ export class CandidateIndex {
     if (existsSync(path)) {
       try {
         const bytes = readFileSync(path);
-        if (bytes.length < HEADER_BYTES || bytes.toString('latin1', 0, 8) !== MAGIC) throw new Error('not a candidate index file, or an older format');
+        const magic = bytes.toString('latin1', 0, 8);
+        const headerBytes = magic === MAGIC ? HEADER_BYTES : HEADER_BYTES_2;
+        if (bytes.length < headerBytes || (magic !== MAGIC && magic !== MAGIC_2)) throw new Error('not a candidate index file, or an older format');
         if (bytes.readBigUInt64LE(CHECKSUM_AT) !== checksum(bytes)) throw new Error('checksum mismatch: the file is damaged');
         const savedViews = bytes.readUInt32LE(8);
         const savedGeneration = bytes.readUInt32LE(20);
         const lshLength = bytes.readUInt32LE(12);
         const phashLength = bytes.readUInt32LE(16);
-        const lsh = LshIndex.deserialize(bytes.subarray(HEADER_BYTES, HEADER_BYTES + lshLength));
-        const phashes = PhashIndex.deserialize(bytes.subarray(HEADER_BYTES + lshLength, HEADER_BYTES + lshLength + phashLength));
-        if (savedViews === views && lsh.options.dim === dim && savedGeneration === generation) return new CandidateIndex(lsh, phashes, new Map(), views, generation);
+        const searchLength = magic === MAGIC ? bytes.readUInt32LE(32) : 0;
+        if (headerBytes + lshLength + phashLength + searchLength !== bytes.length) throw new Error('inconsistent section lengths');
+        const lsh = LshIndex.deserialize(bytes.subarray(headerBytes, headerBytes + lshLength));
+        const phashes = PhashIndex.deserialize(bytes.subarray(headerBytes + lshLength, headerBytes + lshLength + phashLength));
+        if (savedViews === views && lsh.options.dim === dim && savedGeneration === generation) {
+          const index = new CandidateIndex(lsh, phashes, new Map(), views, generation);
+          if (searchLength > 0) index.restoreLastSearch(decodeLastSearch(bytes.subarray(bytes.length - searchLength)));
+          return index;
+        }
         log('the saved similarity index no longer matches the stored embeddings; rebuilding it');
       } catch (error) {
         log(`the saved similarity index cannot be used (${(error as Error).message}); rebuilding it`);
@@ -180,6 +206,9 @@ export class CandidateIndex {
    */
   async pairs(options: PairSearchOptions, log: (message: string) => void = () => {}): Promise<CandidatePairs> {
     const key = JSON.stringify(options);
+    // The caller takes the last verdicts first (lastVerdicts) and keeps new ones when it is done.
+    this.verdicts = null;
+    this.searchUnsaved = true;
     const changed = new Set(this.changedSinceSearch);
     const added = [...changed].filter((base) => this.phashes.has(base));
     const update = this.lastSearchKey === key && this.variantWordsOutside(changed) * added.length <= INCREMENTAL_CHECKS;
@@ -214,6 +243,27 @@ export class CandidateIndex {
   /** Makes the next pairs() search in full (the caller no longer has what the last one found). */
   forgetPairs(): void {
     this.lastSearchKey = null;
+    this.verdicts = null;
+    this.searchUnsaved = true;
+  }
+
+  /** The verdicts kept after the last search (null: none; the next search is then a full one for the caller). */
+  get lastVerdicts(): SearchVerdicts | null {
+    return this.verdicts;
+  }
+
+  /** Keeps what the caller concluded from the search pairs() just returned, to be saved with it. */
+  keepVerdicts(verdicts: SearchVerdicts): void {
+    this.verdicts = verdicts;
+    this.searchUnsaved = true;
+  }
+
+  private restoreLastSearch(saved: LastSearch): void {
+    // Without verdicts an update would have nothing to add its pairs to.
+    if (saved.key === null || saved.verdicts === null) return;
+    this.lastSearchKey = saved.key;
+    for (const base of saved.changed) this.changedSinceSearch.add(base);
+    this.verdicts = saved.verdicts;
   }
 
   /**
@@ -278,27 +328,32 @@ export class CandidateIndex {
    * Saves the index once 1 % of the library (at least 1,000 photos) changed since the last save, or
    * whenever anything did when `always` (on close). Writing the whole index for every new photo cost
    * 0.25 s at 100,000 photos; a saved index that lags behind only means those photos are indexed
-   * again by sync() on the next start.
+   * again by sync() on the next start (and count as changed since the saved search). The last
+   * search alone is saved only when `always`.
    */
   saveIfDue(path: string, always = false): void {
-    if (this.unsavedChanges > 0 && (always || this.unsavedChanges >= Math.max(1000, this.size / 100))) this.save(path);
+    const due = always ? this.unsavedChanges > 0 || this.searchUnsaved : this.unsavedChanges >= Math.max(1000, this.size / 100);
+    if (due) this.save(path);
   }
 
-  /** Saves both indexes atomically (temp file + rename). */
+  /** Saves both indexes and the last search atomically (temp file + rename). */
   save(path: string): void {
     const lsh = this.lsh.serialize();
     const phashes = this.phashes.serialize();
+    const search = encodeLastSearch({ key: this.lastSearchKey, changed: [...this.changedSinceSearch], verdicts: this.verdicts });
     const header = Buffer.alloc(HEADER_BYTES);
     header.write(MAGIC, 0, 'latin1');
     header.writeUInt32LE(this.views, 8);
     header.writeUInt32LE(lsh.length, 12);
     header.writeUInt32LE(phashes.length, 16);
     header.writeUInt32LE(this.generation, 20);
-    const file = Buffer.concat([header, lsh, phashes]);
+    header.writeUInt32LE(search.length, 32);
+    const file = Buffer.concat([header, lsh, phashes, search]);
     file.writeBigUInt64LE(checksum(file), CHECKSUM_AT);
     writeFileSync(`${path}.tmp`, file);
     renameSync(`${path}.tmp`, path);
     this.unsavedChanges = 0;
+    this.searchUnsaved = false;
   }
 
   /**
@@ -323,4 +378,76 @@ export class CandidateIndex {
   private baseOf(row: number): number {
     return row - (row % this.views);
   }
+}
+
+/** The last pair search as saved: its options key, the photos changed since, and the caller's verdicts. */
+interface LastSearch {
+  key: string | null;
+  changed: number[];
+  verdicts: SearchVerdicts | null;
+}
+
+const TIERS = [null, 'near', 'similar'] as const;
+
+/**
+ * u32 length + UTF-8 of the search key (length 0: none); u32 count + u32 bases changed since; u32
+ * length + UTF-8 of the verdicts' settings (0: no verdicts), u32 pair count, then per pair: u32 a,
+ * u32 b, f32 score, u8 tier (TIERS index) + 4 when related. 13 bytes a pair: a library with
+ * millions of matching pairs saves them in tens of MB.
+ */
+function encodeLastSearch({ key, changed, verdicts }: LastSearch): Buffer {
+  const keyBytes = Buffer.from(key ?? '', 'utf8');
+  const settingsBytes = Buffer.from(verdicts?.settingsKey ?? '', 'utf8');
+  const pairs = verdicts?.pairs ?? [];
+  const out = Buffer.alloc(4 + keyBytes.length + 4 + 4 * changed.length + 4 + settingsBytes.length + 4 + 13 * pairs.length);
+  let at = out.writeUInt32LE(keyBytes.length, 0);
+  at += keyBytes.copy(out, at);
+  at = out.writeUInt32LE(changed.length, at);
+  for (const base of changed) at = out.writeUInt32LE(base, at);
+  at = out.writeUInt32LE(verdicts ? settingsBytes.length : 0, at);
+  at += settingsBytes.copy(out, at);
+  at = out.writeUInt32LE(pairs.length, at);
+  for (const { a, b, verdict } of pairs) {
+    at = out.writeUInt32LE(a, at);
+    at = out.writeUInt32LE(b, at);
+    at = out.writeFloatLE(verdict.score, at);
+    at = out.writeUInt8(TIERS.indexOf(verdict.tier) + (verdict.related ? 4 : 0), at);
+  }
+  return out;
+}
+
+function decodeLastSearch(bytes: Buffer): LastSearch {
+  let at = 0;
+  const need = (count: number) => {
+    if (at + count > bytes.length) throw new Error('the last-search section is truncated');
+  };
+  const u32 = () => {
+    need(4);
+    const value = bytes.readUInt32LE(at);
+    at += 4;
+    return value;
+  };
+  const text = () => {
+    const length = u32();
+    need(length);
+    const value = bytes.toString('utf8', at, at + length);
+    at += length;
+    return value;
+  };
+  const key = text() || null;
+  const changedCount = u32();
+  need(4 * changedCount);
+  const changed = Array.from({ length: changedCount }, u32);
+  const settingsKey = text();
+  const count = u32();
+  need(13 * count);
+  const pairs: JudgedPair[] = [];
+  for (let i = 0; i < count; i++, at += 13) {
+    const flags = bytes.readUInt8(at + 12);
+    const tier = TIERS[flags & 3];
+    if (tier === undefined) throw new Error('the last-search section holds an unknown verdict');
+    pairs.push({ a: bytes.readUInt32LE(at), b: bytes.readUInt32LE(at + 4), verdict: { tier, score: bytes.readFloatLE(at + 8), related: (flags & 4) !== 0 } });
+  }
+  if (at !== bytes.length) throw new Error('the last-search section has trailing bytes');
+  return { key, changed, verdicts: settingsKey ? { settingsKey, pairs } : null };
 }

@@ -79,11 +79,6 @@ class DedupEngine implements Engine {
   private busy: Promise<unknown> = Promise.resolve(); // scans and updates run one at a time
   private version = 0; // bumped on every catalog change: invalidates the cached groups
   private cachedGroups: { version: number; result: GroupsResult; settingsKey: string } | null = null;
-  /**
-   * The pairs (by base) the last grouping judged near or similar, and the match settings it judged
-   * with: the next grouping with those settings judges only the pairs of photos changed since.
-   */
-  private judgedPairs: { settingsKey: string; pairs: JudgedPair[] } | null = null;
   private lastRegroupSummary = 'no grouping yet';
   private lastSaveAt = 0;
   private readonly sessionSettings: Partial<EngineSettings>;
@@ -555,9 +550,12 @@ class DedupEngine implements Engine {
     const matchKey = JSON.stringify([settings.nearCosine, settings.similarCosine, settings.phashMaxDistance, settings.rotationInvariant]);
     const settingsKey = `${matchKey} ${this.data.notDuplicates.length}`;
     if (this.cachedGroups && this.cachedGroups.version === this.version && this.cachedGroups.settingsKey === settingsKey) return this.cachedGroups.result;
-    // Taken now and put back only once this grouping is done: if it fails half-way, the next searches in full.
-    const previous = this.judgedPairs;
-    this.judgedPairs = null;
+    // The pairs (by base) the last grouping judged near or similar, and the match settings it judged
+    // with: a grouping with those settings judges only the pairs of photos changed since. Kept by
+    // the candidate index with its last search (and saved with it, so this holds after a restart);
+    // pairs() drops them and they are put back only once this grouping is done: if it fails
+    // half-way, the next searches in full.
+    const previous = this.candidates.lastVerdicts;
     if (previous?.settingsKey !== matchKey) this.candidates.forgetPairs();
     this.syncIndex();
     const { keys, bases: baseOf, nodeOfBase, files } = this.library();
@@ -589,7 +587,7 @@ class DedupEngine implements Engine {
       isDismissed,
       judged: kept,
     });
-    this.judgedPairs = { settingsKey: matchKey, pairs: clustering.judged.map(({ a, b, verdict }) => ({ a: baseOf[a], b: baseOf[b], verdict })) };
+    this.candidates.keepVerdicts({ settingsKey: matchKey, pairs: clustering.judged.map(({ a, b, verdict }) => ({ a: baseOf[a], b: baseOf[b], verdict })) });
     this.lastRegroupSummary =
       found.changed === null
         ? `searched in full: ${candidatePairs.length.toLocaleString('en')} candidate pairs judged`
@@ -627,7 +625,7 @@ class DedupEngine implements Engine {
 
   /** Makes the next groups() search and judge the whole library again (the benchmark and tests compare both ways). */
   forgetJudgedPairs(): void {
-    this.judgedPairs = null;
+    this.candidates.forgetPairs();
     this.cachedGroups = null;
   }
 
