@@ -1,7 +1,8 @@
 // Regrouping a large library: the whole of engine.groups() (candidate searches in the LSH and pHash
 // indexes, exact verification of every candidate pair, clustering), first from nothing, then after
 // a few new photos arrive the way the folder watcher brings them (engine.updatePaths), when only the
-// new photos are searched and judged. Target (issue 5): regroup "instantly" at 100,000 photos.
+// new photos are searched and judged, and once more after the app restarts (the last search and its
+// verdicts are saved with the index). Target (issue 5): regroup "instantly" at 100,000 photos.
 //
 //   npx tsx bench/regroup-bench.ts [--library 100000] [--seed-photos 20] [--changes 1,10,100] [--threads N]
 //
@@ -54,7 +55,7 @@ async function main() {
   mkdirSync(newDir);
 
   configureParallelPairs({ threads: THREADS });
-  const engine = await openEngine({ catalogPath });
+  let engine = await openEngine({ catalogPath });
   const rows: [string, string][] = [['library', `${count.toLocaleString('en')} photos (${sources.length} real, the rest synthetic); ${plantedCopies.length.toLocaleString('en')} planted edited copies`]];
 
   const timed = async (what: string): Promise<GroupsResult> => {
@@ -81,7 +82,18 @@ async function main() {
   let added = 0;
   let joined = 0;
   let last = first;
-  for (const changes of CHANGES) {
+  // The last batch comes after a restart: close (saves the index and the last search) and open again.
+  const restart = async () => {
+    let started = performance.now();
+    await engine.close();
+    const closed = performance.now() - started;
+    started = performance.now();
+    engine = await openEngine({ catalogPath });
+    rows.push(['app restart: close (saves the index and the last search) / open', `${seconds(closed)} / ${seconds(performance.now() - started)}`]);
+  };
+  for (const [batch, changes] of [...CHANGES, 1].entries()) {
+    const afterRestart = batch === CHANGES.length;
+    if (afterRestart) await restart();
     const paths: string[] = [];
     for (let k = 0; k < changes; k++, added++) {
       const source = join(seedDir, `${String(added % sources.length).padStart(3, '0')}.jpg`);
@@ -92,7 +104,7 @@ async function main() {
     }
     const summary = await engine.updatePaths(paths);
     if (summary.added !== paths.length) throw new Error(`the engine took ${summary.added} of ${paths.length} new photos: ${JSON.stringify(summary).slice(0, 500)}`);
-    last = await timed(`regroup after ${changes} new photo${changes === 1 ? '' : 's'} (watcher)`);
+    last = await timed(`${afterRestart ? 'first regroup after the restart, ' : 'regroup after '}${changes} new photo${changes === 1 ? '' : 's'} (watcher)`);
     const groupOf = new Map<string, number>();
     last.groups.forEach((group, g) => group.files.forEach((file) => groupOf.set(file.path, g)));
     for (const [k, path] of paths.entries()) {
