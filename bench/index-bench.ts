@@ -9,7 +9,9 @@
 // "similar" tier pair search at 0.80), --reduced 256 (compact dims), --scan 8192 (items a query scans from
 // the coarse lists; also timed at twice that), --no-phash, --threads N (worker
 // threads of the pair search, default: the cores; the near tier is also timed in one thread),
-// --phash-distances 4,10,12 (default 4,10 above 200k items: 12 takes minutes there).
+// --phash-distances 4,10,12 (default 4,10 above 200k items: 12 takes minutes there), --grid 4:16384,10:8192
+// (the query settings to time, probes:scan each, instead of the default rows), --no-pairs (skip the
+// all-pairs search).
 //
 // The data imitates the embeddings measured on the dev photos (docs: /work/shared/notes): raw
 // vectors are non-negative (ReLU), unrelated photos sit near cosine 0.47, photos are grouped into
@@ -187,11 +189,13 @@ function recallAt10(hitsFor: (q: number) => number[], floor: number): number {
 }
 
 const scanItems = Number(arg('scan', String(LSH_DEFAULTS.scanItems)));
-const querySettings = [
-  ...[0, probes, probes * 3].map((p) => ({ probes: p, scan: 0 })),
-  ...[0, probes].map((p) => ({ probes: p, scan: scanItems })),
-  { probes, scan: scanItems * 2 },
-];
+const grid = arg('grid', '');
+const querySettings = grid
+  ? grid.split(',').map((cell) => {
+      const [p, scan] = cell.split(':').map(Number);
+      return { probes: p, scan };
+    })
+  : [...[0, probes, probes * 3].map((p) => ({ probes: p, scan: 0 })), ...[0, probes].map((p) => ({ probes: p, scan: scanItems })), { probes, scan: scanItems * 2 }];
 for (const { probes: p, scan } of querySettings) {
   const times: number[] = [];
   const results = new Map<number, number[]>();
@@ -265,10 +269,12 @@ async function pairSearch(threshold: number, label: string, kinds: Planted['kind
   row(`${label} pairs: reported / below threshold on exact check`, `${reported} / ${belowThreshold}`);
   row(`${label} pairs: sketch checks / int8 cosines / oversized buckets`, `${(stats.pairChecks / 1e6).toFixed(0)} M / ${(stats.cosineChecks / 1e6).toFixed(2)} M / ${stats.oversizedBuckets}`);
 }
-console.error('all-pairs search ...');
-if (pairThreads > 1) await pairSearch(nearCosine, 'near-duplicate', ['near'], 1);
-await pairSearch(nearCosine, 'near-duplicate', ['near'], pairThreads);
-if (flag('similar')) await pairSearch(0.8, 'similar', ['near', 'similar'], pairThreads);
+if (!flag('no-pairs')) {
+  console.error('all-pairs search ...');
+  if (pairThreads > 1) await pairSearch(nearCosine, 'near-duplicate', ['near'], 1);
+  await pairSearch(nearCosine, 'near-duplicate', ['near'], pairThreads);
+  if (flag('similar')) await pairSearch(0.8, 'similar', ['near', 'similar'], pairThreads);
+}
 await closeParallelPairs();
 {
   // Brute-force all pairs is quadratic: time a sample of exact float32 cosines and extrapolate.
