@@ -7,7 +7,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { xxh3 } from '@node-rs/xxhash';
 import { after, test } from 'node:test';
+import { hashWords } from '../electron/engine/bits.ts';
 import { CandidateIndex, type IndexedPhoto } from '../electron/engine/candidates.ts';
+import { splitVariants, variantWordsFromHex } from '../electron/engine/decode.ts';
+import { hashesToHex } from '../electron/engine/phash.ts';
 import { mulberry32 } from '../electron/engine/lsh.ts';
 import { removeDir, tempDir } from './helpers/photos.ts';
 
@@ -42,9 +45,17 @@ function plant(copy: Photo, original: Photo, slot: number, bits: number): void {
   copy.variants[slot] = near(original.phash, bits);
 }
 
-const indexed = (photos: Photo[]): IndexedPhoto[] => photos.map((p) => ({ base: p.base, phash: p.phash, phashVariants: () => p.variants }));
+const indexed = (photos: Photo[]): IndexedPhoto[] => photos.map((p) => ({ base: p.base, phash: p.phash, variantWords: () => variantWordsFromHex(hashesToHex(p.variants)) }));
 const options = { minCosine: 0.95, phashMaxDistance: 10, rotatedMaxDistance: 10, cropMaxDistance: 6 };
 const sorted = (pairs: Array<[number, number]>) => pairs.map(([a, b]) => `${a} ${b}`).sort();
+
+test('variant words read from the catalog\'s hex equal those made from the hashes, for every layout', () => {
+  for (const count of [65, 7, 7 + 10 + 4]) {
+    const variants = Array.from({ length: count }, random64);
+    const { rotations, windows } = splitVariants(variants);
+    assert.deepEqual(variantWordsFromHex(hashesToHex(variants)), { rotations: hashWords(rotations), windows: hashWords(windows) });
+  }
+});
 
 const dir = await tempDir('candidates-');
 after(() => removeDir(dir));

@@ -9,6 +9,19 @@ export function popcount32(x: number): number {
   return Math.imul(x, 0x01010101) >>> 24;
 }
 
+/**
+ * Hashes first .. end - 1 of a string of 16-hex-digit hashes (the catalog's form), as hashWords()
+ * lays them out, without making BigInts: opening a library of 100,000 photos reads 6 million.
+ */
+export function hexWords(hex: string, first: number, end: number): Uint32Array {
+  const out = new Uint32Array((end - first) * 2);
+  for (let i = first; i < end; i++) {
+    out[2 * (i - first)] = parseInt(hex.slice(i * 16 + 8, i * 16 + 16), 16);
+    out[2 * (i - first) + 1] = parseInt(hex.slice(i * 16, i * 16 + 8), 16);
+  }
+  return out;
+}
+
 /** 64-bit hashes as [lo, hi] 32-bit halves, one after another. */
 export function hashWords(hashes: bigint[]): Uint32Array {
   const out = new Uint32Array(hashes.length * 2);

@@ -5,7 +5,7 @@
 // beside the catalog and brought up to date incrementally (add new photos, remove gone ones).
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { xxh3 } from '@node-rs/xxhash';
-import { hashWords, popcount32 } from './bits.ts';
+import { popcount32 } from './bits.ts';
 import { splitVariants } from './decode.ts';
 import type { JudgedPair } from './group.ts';
 import { LshIndex } from './lsh.ts';
@@ -42,8 +42,8 @@ export interface PairSearchOptions {
 export interface IndexedPhoto {
   base: number; // first vector row
   phash: bigint;
-  /** Its variant hashes (decode.ts layout), or null; read only for photos the index does not know yet. */
-  phashVariants: () => bigint[] | null;
+  /** Its rotation and crop-window hashes (decode.ts variantWordsFromHex), or null; read only for photos the index does not know yet. */
+  variantWords: () => VariantWords | null;
 }
 
 /**
@@ -73,7 +73,7 @@ export interface SearchVerdicts {
 }
 
 /** A photo's rotation and crop-window hashes as [lo, hi] 32-bit halves (bits.ts), made once per photo: BigInt arithmetic is slow. */
-interface VariantWords {
+export interface VariantWords {
   rotations: Uint32Array;
   windows: Uint32Array;
 }
@@ -170,10 +170,8 @@ export class CandidateIndex {
     for (const base of [...this.variants.keys()]) if (!wanted.has(base) || renewed.has(base)) this.variants.delete(base);
     for (const photo of photos) {
       if (this.variants.has(photo.base)) continue;
-      const variants = photo.phashVariants();
-      if (!variants) continue;
-      const { rotations, windows } = splitVariants(variants);
-      this.variants.set(photo.base, { rotations: hashWords(rotations), windows: hashWords(windows) });
+      const words = photo.variantWords();
+      if (words) this.variants.set(photo.base, words);
     }
     this.unsavedChanges += missing.length + removed;
     this.addedSinceDriftCheck += missing.length;

@@ -6,6 +6,7 @@ import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { PHASH_INPUT_SIZE, phashFromGrey, phashWithTurns } from './phash.ts';
 import { decodeHeic, readHeicExif } from './decode-heic.ts';
 import { extractRawPreview, rawFormatOf, rawOrientation } from './decode-raw.ts';
+import { hexWords } from './bits.ts';
 import { boxResample, boxResampleRegions } from './pixels.ts';
 import { sniffFormat, type SniffedFormat } from './sniff.ts';
 
@@ -94,6 +95,14 @@ export function splitVariants(variants: bigint[]): { rotations: bigint[]; window
   const rotations = variants.slice(0, ROTATION_VARIANT_COUNT);
   if (variants.length < ROTATION_VARIANT_COUNT + DETAIL_WORDS) return { rotations, windows: [], detail: null };
   return { rotations, windows: variants.slice(ROTATION_VARIANT_COUNT, variants.length - DETAIL_WORDS), detail: variants.slice(-DETAIL_WORDS) };
+}
+
+/** The rotation and crop-window hashes of a catalogued variant list (hex, splitVariants' layout) as [lo, hi] words (bits.ts). */
+export function variantWordsFromHex(hex: string): { rotations: Uint32Array; windows: Uint32Array } {
+  const count = hex.length >> 4;
+  const rotations = hexWords(hex, 0, Math.min(count, ROTATION_VARIANT_COUNT));
+  if (count < ROTATION_VARIANT_COUNT + DETAIL_WORDS) return { rotations, windows: new Uint32Array(0) };
+  return { rotations, windows: hexWords(hex, ROTATION_VARIANT_COUNT, count - DETAIL_WORDS) };
 }
 
 export interface DecodeOptions {

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { basename, dirname, extname, relative, resolve, sep } from 'node:path';
 import { openCatalog, type CatalogData, type CatalogEntry } from './catalog.ts';
 import { contentHash } from './content-hash.ts';
-import { DecodeError, decodeImage, SIGNALS_VERSION, type DecodedImage } from './decode.ts';
+import { DecodeError, decodeImage, SIGNALS_VERSION, variantWordsFromHex, type DecodedImage } from './decode.ts';
 import { DEFAULT_SETTINGS, MODEL_VIEWS } from './defaults.ts';
 import { CandidateIndex } from './candidates.ts';
 import { clusterPhotos, type JudgedPair } from './group.ts';
@@ -537,7 +537,7 @@ class DedupEngine implements Engine {
     const { keys, files } = this.library();
     const photos = keys.map((key) => {
       const entry = files.get(key)![0];
-      return { base: entry.vectorRow!, phash: phashFromHex(entry.phash!), phashVariants: () => (entry.phashVariants ? hashesFromHex(entry.phashVariants) : null) };
+      return { base: entry.vectorRow!, phash: phashFromHex(entry.phash!), variantWords: () => (entry.phashVariants ? variantWordsFromHex(entry.phashVariants) : null) };
     });
     // The index sees normalised vectors, like every comparison in the engine.
     this.candidates.sync(photos, (row) => normalise(this.vectors.read(row)));
