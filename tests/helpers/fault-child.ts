@@ -9,9 +9,9 @@
 // Tasks:
 //   {"task":"scan","catalog":PATH,"folder":PATH}                      one scan of the folder
 //   {"task":"catalog-write","catalog":PATH,"writes":N}                 N catalog saves (settings changes)
-//   {"task":"delete","catalog":PATH,"journal":PATH,"trash":PATH,"target":PATH,"rounds":N}
+//   {"task":"delete","catalog":PATH,"journal":PATH,"trash":PATH,"target":PATH,"rounds":N,"keepActions":K}
 //        N rounds of: remove every copy but one of the largest group (to the trash or, every other
-//        round, into the target folder), then undo it.
+//        round, into the target folder), then undo it. The journal keeps K actions (default 20).
 //   {"task":"permissions","catalog":PATH,"folder":PATH,"sub":PATH,"paths":[PATH...]}   (as an unprivileged user)
 //        scan while `sub` is made unreadable mid-scan; scan after it is readable again; scan while it
 //        is unreadable from the start. Prints one JSON line: the three summaries and the catalog's
@@ -31,6 +31,7 @@ interface Task {
   trash?: string;
   target?: string;
   rounds?: number;
+  keepActions?: number;
   sub?: string;
   paths?: string[];
 }
@@ -46,7 +47,7 @@ if (task.task === 'scan') {
   // Each save writes the whole catalog; the value written last is the count of saves so far.
   for (let i = 1; i <= task.writes!; i++) await engine.updateSettings({ nearCosine: Math.min(1, start + i / 1e6) });
 } else if (task.task === 'delete') {
-  const journal = await DeleteJournal.open({ journalPath: task.journal!, catalog: engine, trash: new FolderTrash(task.trash!) });
+  const journal = await DeleteJournal.open({ journalPath: task.journal!, catalog: engine, trash: new FolderTrash(task.trash!), keepActions: task.keepActions });
   for (let round = 0; round < task.rounds!; round++) {
     const group = (await engine.groups()).groups.sort((a, b) => b.files.length - a.files.length)[0];
     if (group && group.files.length > 1) {
