@@ -88,21 +88,26 @@ export const ROTATION_VARIANT_COUNT = 7;
 export const DETAIL_WORDS = 4;
 
 /**
- * A variant list split by that layout. Lists catalogued by older versions are read as they were
- * made: 7 hashes (rotations only), or rotations + fewer crop windows + detail.
+ * Where the parts of a variant list of `count` hashes lie, as [start, end) ranges. Lists catalogued
+ * by older versions are read as they were made: 7 hashes (rotations only), or rotations + fewer crop
+ * windows + detail.
  */
-export function splitVariants(variants: bigint[]): { rotations: bigint[]; windows: bigint[]; detail: bigint[] | null } {
-  const rotations = variants.slice(0, ROTATION_VARIANT_COUNT);
-  if (variants.length < ROTATION_VARIANT_COUNT + DETAIL_WORDS) return { rotations, windows: [], detail: null };
-  return { rotations, windows: variants.slice(ROTATION_VARIANT_COUNT, variants.length - DETAIL_WORDS), detail: variants.slice(-DETAIL_WORDS) };
+function variantRanges(count: number): { rotations: [number, number]; windows: [number, number]; detail: [number, number] | null } {
+  const rotationsEnd = Math.min(count, ROTATION_VARIANT_COUNT);
+  if (count < ROTATION_VARIANT_COUNT + DETAIL_WORDS) return { rotations: [0, rotationsEnd], windows: [rotationsEnd, rotationsEnd], detail: null };
+  return { rotations: [0, ROTATION_VARIANT_COUNT], windows: [ROTATION_VARIANT_COUNT, count - DETAIL_WORDS], detail: [count - DETAIL_WORDS, count] };
 }
 
-/** The rotation and crop-window hashes of a catalogued variant list (hex, splitVariants' layout) as [lo, hi] words (bits.ts). */
+/** A variant list split by that layout (variantRanges). */
+export function splitVariants(variants: bigint[]): { rotations: bigint[]; windows: bigint[]; detail: bigint[] | null } {
+  const { rotations, windows, detail } = variantRanges(variants.length);
+  return { rotations: variants.slice(...rotations), windows: variants.slice(...windows), detail: detail && variants.slice(...detail) };
+}
+
+/** The rotation and crop-window hashes of a catalogued variant list (hex, the same layout) as [lo, hi] words (bits.ts), without BigInts. */
 export function variantWordsFromHex(hex: string): { rotations: Uint32Array; windows: Uint32Array } {
-  const count = hex.length >> 4;
-  const rotations = hexWords(hex, 0, Math.min(count, ROTATION_VARIANT_COUNT));
-  if (count < ROTATION_VARIANT_COUNT + DETAIL_WORDS) return { rotations, windows: new Uint32Array(0) };
-  return { rotations, windows: hexWords(hex, ROTATION_VARIANT_COUNT, count - DETAIL_WORDS) };
+  const { rotations, windows } = variantRanges(hex.length >> 4);
+  return { rotations: hexWords(hex, ...rotations), windows: hexWords(hex, ...windows) };
 }
 
 export interface DecodeOptions {
