@@ -81,6 +81,36 @@ test('nearest() ranks centroids by exact cosine, nearest first; an item is filed
   assert.ok(cosine(lists.nearestOfItem(points, 0)) > cosine(truth[1]) - 0.01);
 });
 
+test('the scan in WebAssembly passes on every item that makes the top k: a full scan is the exact top k of the index\'s own cosines', () => {
+  for (const q of queries.slice(0, 8)) {
+    const everything = index.query(vectors[q], { k: 20, scan: index.size });
+    const truth = vectors.map((_, id) => ({ id, cosine: index.cosine(q, id) })).sort((x, y) => y.cosine - x.cosine);
+    everything.forEach((hit, i) => {
+      assert.ok(Math.abs(hit.cosine - truth[i].cosine) < 1e-6, `query ${q}, rank ${i}: ${hit.cosine} against ${truth[i].cosine}`);
+      assert.ok(Math.abs(hit.cosine - index.cosine(q, hit.id)) < 1e-6);
+    });
+    // Every item above the 20th (a clear margin, against ties) is among the hits.
+    const ids = new Set(everything.map((hit) => hit.id));
+    for (const t of truth) if (t.cosine > truth[19].cosine + 1e-6) assert.ok(ids.has(t.id), `query ${q}: ${t.id} at ${t.cosine} missed`);
+    // minCosine: all the items above it and none below.
+    const bar = truth[40].cosine;
+    const above = index.query(vectors[q], { k: 1000, minCosine: bar, scan: index.size });
+    assert.ok(above.every((hit) => hit.cosine >= bar));
+    assert.ok(above.length >= truth.filter((t) => t.cosine > bar + 1e-6).length, `query ${q}: ${above.length} items above ${bar}`);
+  }
+});
+
+test('bucket items are compared too when the lists are scanned: nothing the buckets find is lost', () => {
+  for (const q of queries) {
+    const bucketsOnly = index.query(vectors[q], { k: 10, probes: 8, scan: 0 });
+    const oneList = index.query(vectors[q], { k: 10, probes: 8, scan: 1 });
+    const kth = oneList[oneList.length - 1].cosine;
+    const ids = new Set(oneList.map((hit) => hit.id));
+    for (const hit of bucketsOnly) if (hit.cosine > kth + 1e-6) assert.ok(ids.has(hit.id), `query ${q}: bucket item ${hit.id} at ${hit.cosine} lost`);
+    for (const hit of oneList) assert.ok(Math.abs(hit.cosine - index.cosine(q, hit.id)) < 1e-6);
+  }
+});
+
 test('a small index has one list, and a query scans all of it', () => {
   const few = vectors.slice(0, 3000);
   const small = build(few);

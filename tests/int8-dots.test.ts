@@ -38,6 +38,45 @@ test('dots() equals the JavaScript dot product, extremes and a padded width incl
   }
 });
 
+test('above() and aboveAt() pass on exactly the rows whose float32 score beats the bar, with their dot products', () => {
+  const dim = 100;
+  const rand = mulberry32(5);
+  const rows = new Int8Rows(dim, true);
+  assert.equal(rows.stride, 112 + 16);
+  const count = 3000;
+  rows.reserve(count);
+  const plain = new Int8Array(count * dim);
+  const floats: number[][] = [];
+  for (let i = 0; i < count; i++) {
+    for (let j = 0; j < dim; j++) plain[i * dim + j] = rows.rows[i * rows.stride + j] = Math.floor(rand() * 256) - 128;
+    floats.push([rand(), rand() - 0.5, rand() - 0.5].map(Math.fround));
+    rows.setRowFloats(i, floats[i][0], floats[i][1], floats[i][2]);
+  }
+  const query = Int8Array.from({ length: dim }, () => Math.floor(rand() * 256) - 128);
+  rows.setQuery(query);
+  const [scale, offset] = [Math.fround(1e-5), Math.fround(0.7)];
+  const f = Math.fround;
+  const score = (i: number, dot: number) => f(f(f(f(f(dot) * scale) * floats[i][0]) + f(offset * floats[i][1])) + floats[i][2]);
+  const bar = 0.4;
+  const want = (ids: number[]) => ids.map((row, i) => ({ i, dot: jsDot(query, plain, row * dim, dim), row })).filter(({ row, dot }) => score(row, dot) > bar);
+  const pairsOf = (n: number) => Array.from({ length: n }, (_, p) => ({ i: rows.found[2 * p], dot: rows.found[2 * p + 1] }));
+
+  const first = 100;
+  const n = rows.above(first, 2000, scale, offset, bar);
+  const expected = want(Array.from({ length: 2000 }, (_, i) => first + i));
+  assert.ok(expected.length > 100 && expected.length < 1900, `${expected.length} pass: the bar should split the rows`);
+  assert.deepEqual(pairsOf(n), expected.map(({ i, dot }) => ({ i, dot })));
+
+  const at = Uint32Array.from({ length: 1500 }, () => Math.floor(rand() * count));
+  const m = rows.aboveAt(at, at.length, scale, offset, bar);
+  assert.deepEqual(pairsOf(m), want(Array.from(at)).map(({ i, dot }) => ({ i, dot })));
+  assert.equal(rows.aboveAt(at, 10, scale, offset, -Infinity), 10);
+
+  assert.throws(() => rows.aboveAt(Uint32Array.of(count), 1, scale, offset, bar), /out of range/);
+  assert.throws(() => new Int8Rows(dim).above(0, 1, scale, offset, bar), /without floats/);
+  assert.throws(() => rows.setRowFloats(count, 0, 0, 0), /no floats/);
+});
+
 test('reserve() keeps the rows when the memory grows; out-of-range calls are refused', () => {
   const rows = new Int8Rows(32);
   rows.reserve(10);

@@ -20,7 +20,9 @@
 //  5. file (for queries): coarse lists (coarse-lists.ts), k-means centroids over the stored codes,
 //     each item under its nearest. A query scans its nearest lists exactly (int8-dots.ts, in
 //     WebAssembly SIMD) besides its buckets: buckets find near-duplicates, lists find the plain
-//     nearest neighbours (same kind of scene), which share a bucket with it far too rarely.
+//     nearest neighbours (same kind of scene), which share a bucket with it far too rarely. The
+//     lists are scanned first; the bucket items are then compared in WebAssembly too, from the
+//     lists' int8 copy, and only those that may make the top k come back to JavaScript.
 //
 // Results are estimates: the engine verifies every candidate against the raw vectors it keeps.
 // The mean is fixed once items are added; see meanDrift() / needsRefit() for when to rebuild.
@@ -347,6 +349,8 @@ export class LshIndex {
   private listMDotU = new Float32Array(0);
   private listUNorm = new Float32Array(0);
   private listsDirty = true;
+  private listPosition = new Uint32Array(0); // slot -> its place in listMembers (live slots)
+  private gathered = new Uint32Array(1024); // query(): bucket items to compare
   /** Made by attach() over another thread's arrays: read-only. */
   private attached = false;
 
@@ -560,15 +564,57 @@ export class LshIndex {
       topRaw[pos] = raw;
       topCentred[pos] = centred;
     };
-    /** Compares one item with the query (once per query) and keeps it if it makes the top k. */
-    const consider = (slot: number) => {
-      if (stamp[slot] === mark) return;
+    // With the coarse lists in use, every item has an int8 copy in WebAssembly memory (in list
+    // order, listRows), and both the list scan and the bucket items are compared there; the module
+    // passes on only the items whose raw cosine, times |query|, may beat the k-th so far (the row
+    // floats of ensureLists() make that a sum of three products; a margin covers its float32
+    // rounding), and each item passed on is judged here exactly.
+    const rows = scan > 0 && this.lists && this.listRows ? this.listRows : null;
+    const queryCode = new Int8Array(D);
+    const queryInvNorm = quantise(unit, queryCode, 0);
+    const { listOffsets, listMembers, listPosition, listInvNorm, listXNorm, listMDotU, listUNorm, meanNormSq } = this;
+    const scale = queryInvNorm * stats.uNorm;
+    const offset = meanNormSq + stats.mDotU;
+    const scaledBar = () => {
+      const bar = found === k ? Math.max(minCosine, topRaw[k - 1]) : minCosine;
+      return stats.xNorm > 0 && bar > -Infinity ? (bar - 1e-3) * stats.xNorm : -Infinity;
+    };
+    /** Judges an item the module passed on: its list position and int8 dot product with the query. */
+    const judgeListed = (m: number, dot: number) => {
+      const centred = dot * queryInvNorm * listInvNorm[m];
+      const raw = rawCosineFrom(meanNormSq, stats.xNorm, stats.mDotU, stats.uNorm, listXNorm[m], listMDotU[m], listUNorm[m], centred);
+      if (raw < minCosine || (found === k && raw <= topRaw[k - 1])) return;
+      const slot = listMembers[m];
       stamp[slot] = mark;
-      const centred = dotFloatInt8(unit, codes, slot * D, D) * invNorm[slot];
-      const raw = this.rawFromStats(stats.xNorm, stats.mDotU, stats.uNorm, slot, centred);
-      if (raw >= minCosine && (found < k || raw > topRaw[k - 1])) keep(slot, raw, centred);
+      keep(slot, raw, centred);
     };
 
+    if (rows && this.lists) {
+      // The nearest coarse lists, until `scan` items: their members are found by neighbourhood, not
+      // by bucket. Scanned before the buckets so that the k-th is nearly final when the bucket
+      // items are compared and few pass. An item kept here is stamped; one not kept cannot make
+      // the top k from a bucket later.
+      // Lists vary in size: take up to four times as many as `scan` needs on average.
+      const listsWanted = Math.ceil(scan / (this.live / this.lists.count));
+      const listOrder = this.lists.nearest(queryCode, Math.max(32, 4 * listsWanted));
+      rows.setQuery(queryCode);
+      let scanned = 0;
+      for (let i = 0; i < listOrder.length && scanned < scan; i++) {
+        const list = listOrder[i];
+        const end = listOffsets[list + 1];
+        for (let first = listOffsets[list]; first < end; first += Int8Rows.RUN) {
+          const passed = rows.above(first, Math.min(Int8Rows.RUN, end - first), scale, offset, scaledBar());
+          const pairs = rows.found;
+          for (let p = 0; p < passed; p++) judgeListed(first + pairs[2 * p], pairs[2 * p + 1]);
+        }
+        scanned += end - listOffsets[list];
+      }
+    }
+
+    // The buckets: their items not compared yet are gathered first (as list positions when the
+    // lists are in use), then compared together: at 1M they are mostly strangers scattered over
+    // memory, and a loop over many independent items lets the processor wait for them together.
+    let gathered = 0;
     for (let t = 0; t < this.tables; t++) {
       const base = t * B;
       let signature = 0;
@@ -606,42 +652,40 @@ export class LshIndex {
           flipScore[best] = -1;
         }
         const end = offsets[bucket + 1];
-        for (let m = offsets[bucket]; m < end; m++) consider(members[m]);
+        for (let m = offsets[bucket]; m < end; m++) {
+          const slot = members[m];
+          if (stamp[slot] === mark) continue;
+          stamp[slot] = mark;
+          if (gathered === this.gathered.length) {
+            const bigger = new Uint32Array(2 * gathered);
+            bigger.set(this.gathered);
+            this.gathered = bigger;
+          }
+          this.gathered[gathered++] = rows ? listPosition[slot] : slot;
+        }
+      }
+    }
+    const items = this.gathered;
+    if (rows) {
+      for (let first = 0; first < gathered; first += Int8Rows.RUN) {
+        const passed = rows.aboveAt(items.subarray(first), Math.min(Int8Rows.RUN, gathered - first), scale, offset, scaledBar());
+        const pairs = rows.found;
+        for (let p = 0; p < passed; p++) judgeListed(items[first + pairs[2 * p]], pairs[2 * p + 1]);
+      }
+    } else {
+      // Without the lists (buckets only): in JavaScript, skipping without a dot product the items
+      // whose sketch is too far from the query's to beat the k-th.
+      const querySketch = new Int32Array(SKETCH_WORDS);
+      this.sketchInto(coords, querySketch, 0);
+      for (let i = 0; i < gathered; i++) {
+        const slot = items[i];
+        if (found === k && !this.sketchAllowsItem(querySketch, 0, stats.xNorm, stats.mDotU, stats.uNorm, slot, Math.max(minCosine, topRaw[k - 1]))) continue;
+        const centred = dotFloatInt8(unit, codes, slot * D, D) * invNorm[slot];
+        const raw = this.rawFromStats(stats.xNorm, stats.mDotU, stats.uNorm, slot, centred);
+        if (raw >= minCosine && (found < k || raw > topRaw[k - 1])) keep(slot, raw, centred);
       }
     }
 
-    if (scan > 0 && this.lists && this.listRows) {
-      // The nearest coarse lists, until `scan` items: their members are found by neighbourhood, not
-      // by bucket. Dot products in WebAssembly with the query in int8 (its rounding error is the
-      // stored codes' own); the stamp is only checked for items that would make the top k.
-      const query = new Int8Array(D);
-      const queryInvNorm = quantise(unit, query, 0);
-      // Lists vary in size: take up to four times as many as `scan` needs on average.
-      const listsWanted = Math.ceil(scan / (this.live / this.lists.count));
-      const listOrder = this.lists.nearest(query, Math.max(32, 4 * listsWanted));
-      this.listRows.setQuery(query);
-      const { listOffsets, listMembers, listInvNorm, listXNorm, listMDotU, listUNorm, meanNormSq } = this;
-      let scanned = 0;
-      for (let i = 0; i < listOrder.length && scanned < scan; i++) {
-        const list = listOrder[i];
-        const end = listOffsets[list + 1];
-        for (let first = listOffsets[list]; first < end; first += Int8Rows.RUN) {
-          const count = Math.min(Int8Rows.RUN, end - first);
-          const dots = this.listRows.dots(first, count);
-          for (let j = 0; j < count; j++) {
-            const m = first + j;
-            const centred = dots[j] * queryInvNorm * listInvNorm[m];
-            const raw = rawCosineFrom(meanNormSq, stats.xNorm, stats.mDotU, stats.uNorm, listXNorm[m], listMDotU[m], listUNorm[m], centred);
-            if (raw < minCosine || (found === k && raw <= topRaw[k - 1])) continue;
-            const slot = listMembers[m];
-            if (stamp[slot] === mark) continue;
-            stamp[slot] = mark;
-            keep(slot, raw, centred);
-          }
-        }
-        scanned += end - listOffsets[list];
-      }
-    }
     const hits: LshHit[] = [];
     for (let i = 0; i < found; i++) hits.push({ id: this.slotIds[topSlot[i]], cosine: topRaw[i], centredCosine: topCentred[i] });
     return hits;
@@ -844,15 +888,19 @@ export class LshIndex {
 
   /** forEachCandidatePair's sketch test for one pair of slots (scanBlock has it inline). */
   private sketchAllows(a: number, b: number, minCosine: number): boolean {
+    return this.sketchAllowsItem(this.sketches, a * SKETCH_WORDS, this.xNorm[a], this.mDotU[a], this.uNorm[a], b, minCosine);
+  }
+
+  /** The same test between an item given by its sketch (at sketchA[offsetA ..]) and stats, and stored slot b. */
+  private sketchAllowsItem(sketchA: Int32Array, offsetA: number, xNormA: number, mDotUA: number, uNormA: number, b: number, minCosine: number): boolean {
     if (minCosine === -Infinity) return true;
-    const need = minCosine * this.xNorm[a] * this.xNorm[b] - (this.meanNormSq + this.mDotU[a]) - this.mDotU[b]; // grouped as in scanBlock
-    const den = this.uNorm[a] * this.uNorm[b];
+    const need = minCosine * xNormA * this.xNorm[b] - (this.meanNormSq + mDotUA) - this.mDotU[b]; // grouped as in scanBlock
+    const den = uNormA * this.uNorm[b];
     const sk = this.sketches;
-    const oa = a * SKETCH_WORDS;
     const ob = b * SKETCH_WORDS;
     let distance = 0;
     for (let w = 0; w < SKETCH_WORDS; w++) {
-      distance += popcount32(sk[oa + w] ^ sk[ob + w]);
+      distance += popcount32(sketchA[offsetA + w] ^ sk[ob + w]);
       if (w === 1 && need > QUARTER_SKETCH_MAX_COSINE[distance] * den) return false;
       if (w === 3 && need > HALF_SKETCH_MAX_COSINE[distance] * den) return false;
     }
@@ -1029,7 +1077,7 @@ export class LshIndex {
     let bytes = 0;
     for (const a of [this.slotIds, this.alive, this.codes, this.codeInvNorm, this.xNorm, this.mDotU, this.uNorm, this.signatures, this.sketches, this.stamp])
       bytes += a.byteLength;
-    for (const a of [this.listOf, this.listOffsets, this.listMembers, this.listInvNorm, this.listXNorm, this.listMDotU, this.listUNorm]) bytes += a.byteLength;
+    for (const a of [this.listOf, this.listOffsets, this.listMembers, this.listPosition, this.listInvNorm, this.listXNorm, this.listMDotU, this.listUNorm]) bytes += a.byteLength;
     bytes += (this.listRows?.byteLength ?? 0) + (this.lists?.byteLength ?? 0);
     for (const a of [...this.tableOffsets, ...this.tableMembers]) bytes += a.byteLength;
     return bytes;
@@ -1314,9 +1362,11 @@ export class LshIndex {
     for (let s = 0; s < this.slotCount; s++) if (this.alive[s]) members[cursor[this.listOf[s]]++] = s;
     this.listOffsets = offsets;
     this.listMembers = members;
+    this.listPosition = new Uint32Array(this.slotCount);
+    for (let m = 0; m < members.length; m++) this.listPosition[members[m]] = m;
 
     const D = this.reducedDim;
-    const rows = (this.listRows ??= new Int8Rows(D));
+    const rows = (this.listRows ??= new Int8Rows(D, true));
     rows.reserve(this.live);
     const stride = rows.stride;
     this.listInvNorm = new Float32Array(this.live);
@@ -1330,6 +1380,11 @@ export class LshIndex {
       this.listXNorm[m] = this.xNorm[s];
       this.listMDotU[m] = this.mDotU[s];
       this.listUNorm[m] = this.uNorm[s];
+      // For Int8Rows.above: raw cosine * |query| = dot * (queryInvNorm |u_query|) * a
+      // + (|mean|^2 + mean . u_query) * b + c (rawCosineFrom, spread over query and item).
+      const x = this.xNorm[s];
+      if (x > 0) rows.setRowFloats(m, (this.codeInvNorm[s] * this.uNorm[s]) / x, 1 / x, this.mDotU[s] / x);
+      else rows.setRowFloats(m, 0, 0, 0);
     }
     this.listsDirty = false;
   }
