@@ -47,12 +47,12 @@ const SKETCH_BITS = SKETCH_WORDS * 32;
  *   after the 1792 -> 256 projection) and >= 99.8 % above 0.90. 16 bits x 48 tables find 99 %
  *   even after projection but cost 3x more pair checks at 1M; 20 bits need ~96 tables (too much
  *   memory). Pair search at 1M: ~60 s CPU on 2 shared cores.
- * - probes 4 and scanItems 16384 (the query's nearest coarse lists, about 32 of the 2,000 at 1M,
- *   compared in WebAssembly): at 1M, p50 1.7 ms, plain top-10 recall 0.94 and every neighbour at
- *   cosine >= 0.87 found; at 200k 1.0 ms and 0.99 (docs/BENCHMARKS.md). The lists find the plain
- *   neighbours (buckets alone: 0.41 at 1M even with 10 probes); the buckets find the near-duplicates
- *   that fall into another list (lists alone: 0.978 of those at 1M; with 2 probes still 0.978, with
- *   4 all). 10 probes cost 0.8 ms more at 1M for 0.01 of recall.
+ * - probes 4 and scanItems 32768 (the query's nearest coarse lists, about 64 of the 2,000 at 1M,
+ *   compared in WebAssembly): at 1M, plain top-10 recall 0.95-0.96 and every neighbour at cosine
+ *   >= 0.87 found, in less time than 16,384 items took before the scan was judged in WebAssembly
+ *   (docs/BENCHMARKS.md). The lists find the plain neighbours (buckets alone: 0.41 at 1M even with
+ *   10 probes; 16,384 items: 0.93); the buckets find the near-duplicates that fall into another
+ *   list (lists alone: 0.978 of those at 1M; with 2 probes still 0.978, with 4 all).
  */
 export const LSH_DEFAULTS = {
   reducedDim: 256,
@@ -66,7 +66,7 @@ export const LSH_DEFAULTS = {
   /** Pair search: buckets bigger than this are split by sketch bits (see forEachCandidatePair). */
   maxBucketSize: 2000,
   /** Items query() scans exactly from the coarse lists nearest to it (see QueryOptions.scan). */
-  scanItems: 16384,
+  scanItems: 32768,
 } as const;
 
 /**
