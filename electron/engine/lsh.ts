@@ -673,13 +673,9 @@ export class LshIndex {
         for (let p = 0; p < passed; p++) judgeListed(items[first + pairs[2 * p]], pairs[2 * p + 1]);
       }
     } else {
-      // Without the lists (buckets only): in JavaScript, skipping without a dot product the items
-      // whose sketch is too far from the query's to beat the k-th.
-      const querySketch = new Int32Array(SKETCH_WORDS);
-      this.sketchInto(coords, querySketch, 0);
+      // Without the lists (buckets only, as the benchmarks ask for): in JavaScript.
       for (let i = 0; i < gathered; i++) {
         const slot = items[i];
-        if (found === k && !this.sketchAllowsItem(querySketch, 0, stats.xNorm, stats.mDotU, stats.uNorm, slot, Math.max(minCosine, topRaw[k - 1]))) continue;
         const centred = dotFloatInt8(unit, codes, slot * D, D) * invNorm[slot];
         const raw = this.rawFromStats(stats.xNorm, stats.mDotU, stats.uNorm, slot, centred);
         if (raw >= minCosine && (found < k || raw > topRaw[k - 1])) keep(slot, raw, centred);
@@ -888,19 +884,15 @@ export class LshIndex {
 
   /** forEachCandidatePair's sketch test for one pair of slots (scanBlock has it inline). */
   private sketchAllows(a: number, b: number, minCosine: number): boolean {
-    return this.sketchAllowsItem(this.sketches, a * SKETCH_WORDS, this.xNorm[a], this.mDotU[a], this.uNorm[a], b, minCosine);
-  }
-
-  /** The same test between an item given by its sketch (at sketchA[offsetA ..]) and stats, and stored slot b. */
-  private sketchAllowsItem(sketchA: Int32Array, offsetA: number, xNormA: number, mDotUA: number, uNormA: number, b: number, minCosine: number): boolean {
     if (minCosine === -Infinity) return true;
-    const need = minCosine * xNormA * this.xNorm[b] - (this.meanNormSq + mDotUA) - this.mDotU[b]; // grouped as in scanBlock
-    const den = uNormA * this.uNorm[b];
+    const need = minCosine * this.xNorm[a] * this.xNorm[b] - (this.meanNormSq + this.mDotU[a]) - this.mDotU[b]; // grouped as in scanBlock
+    const den = this.uNorm[a] * this.uNorm[b];
     const sk = this.sketches;
+    const oa = a * SKETCH_WORDS;
     const ob = b * SKETCH_WORDS;
     let distance = 0;
     for (let w = 0; w < SKETCH_WORDS; w++) {
-      distance += popcount32(sketchA[offsetA + w] ^ sk[ob + w]);
+      distance += popcount32(sk[oa + w] ^ sk[ob + w]);
       if (w === 1 && need > QUARTER_SKETCH_MAX_COSINE[distance] * den) return false;
       if (w === 3 && need > HALF_SKETCH_MAX_COSINE[distance] * den) return false;
     }
