@@ -8,7 +8,7 @@
 // lower the index is asked to look, since its cosines are estimates), --similar (also time the
 // "similar" tier pair search at 0.80), --reduced 256 (compact dims), --scan 32768 (items a query scans from
 // the coarse lists; also timed at twice that), --no-phash, --threads N (worker
-// threads of the pair search, default: the cores; the near tier is also timed in one thread),
+// threads of the pair search and the lists' filing, default: the cores; the near tier is also timed in one thread),
 // --phash-distances 4,10,12 (default 4,10 above 200k items: 12 takes minutes there), --grid 4:16384,10:8192
 // (the query settings to time, probes:scan each, instead of the default rows), --no-pairs (skip the
 // all-pairs search).
@@ -21,7 +21,7 @@
 import os from 'node:os';
 import { LshIndex, LSH_DEFAULTS, type PairStats } from '../electron/engine/lsh.ts';
 import { SyntheticEmbeddings, type Planted } from './synthetic-embeddings.ts';
-import { closeParallelPairs, configureParallelPairs, forEachCandidatePairParallel, forEachHashPairParallel } from '../electron/engine/candidate-workers.ts';
+import { closeParallelPairs, configureParallelPairs, forEachCandidatePairParallel, forEachHashPairParallel, trainListsParallel } from '../electron/engine/candidate-workers.ts';
 import { PhashIndex, hamming } from '../electron/engine/phash-index.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -141,8 +141,15 @@ index.query(data.subarray(0, dim), { k: 1, scan: 0 }); // first query builds the
 row('bucket tables build (first query)', ms(performance.now() - t0));
 t0 = performance.now();
 const listsCpu = process.cpuUsage();
-index.query(data.subarray(0, dim), { k: 1 }); // first query that scans lists trains them
-row('coarse lists: training and filing every item (first query with lists), wall / CPU', `${sec(performance.now() - t0)} / ${sec(cpuSince(listsCpu))} (${index.coarseListCount} lists)`);
+// As the engine does before a query (candidates.ts prepareQuery): the filing on worker threads;
+// with --threads 1, the first query trains them in this thread.
+configureParallelPairs({ threads: pairThreads, minItems: 0 });
+const { threads: listThreads } = await trainListsParallel(index, (m) => console.error(m));
+index.query(data.subarray(0, dim), { k: 1 });
+row(
+  `coarse lists: training and filing every item (${listThreads === 1 ? 'one thread, first query' : `filing on ${listThreads} worker threads`}), wall / CPU of all threads`,
+  `${sec(performance.now() - t0)} / ${sec(cpuSince(listsCpu))} (${index.coarseListCount} lists)`,
+);
 const rssAfterIndex = process.memoryUsage().rss;
 row('index typed arrays', mb(index.memoryBytes()));
 row('RSS growth while building the index', mb(rssAfterIndex - rssBeforeIndex));

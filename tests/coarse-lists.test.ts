@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { crc32 } from 'node:zlib';
 import { CoarseLists } from '../electron/engine/coarse-lists.ts';
 import { quantise } from '../electron/engine/int8-dot.ts';
+import { closeParallelPairs, configureParallelPairs, trainListsParallel } from '../electron/engine/candidate-workers.ts';
 import { LshIndex, LISTS_FROM_ITEMS, mulberry32 } from '../electron/engine/lsh.ts';
 import { exactCosine } from './helpers/vectors.ts';
 
@@ -154,4 +155,41 @@ test('the lists survive serialize / deserialize; a version 1 file (no lists) sti
   const damaged = index.serialize();
   damaged.writeUInt32LE(damaged.readUInt32LE(44) + 4, 44); // a body longer than its list section says
   assert.throws(() => LshIndex.deserialize(damaged), /truncated|inconsistent/);
+});
+
+test('lists trained with the filing on worker threads are the lists query() trains in this thread', async () => {
+  const inThisThread = build(vectors);
+  inThisThread.query(vectors[0]); // trains them
+  const onWorkers = build(vectors);
+  assert.ok(onWorkers.listsNeedTraining);
+  configureParallelPairs({ threads: 2, minItems: 0 });
+  try {
+    const { threads } = await trainListsParallel(onWorkers);
+    assert.equal(threads, 2, 'the workers filed the items');
+  } finally {
+    configureParallelPairs({ threads: undefined, minItems: undefined });
+    await closeParallelPairs();
+  }
+  assert.ok(!onWorkers.listsNeedTraining);
+  assert.equal(onWorkers.coarseListCount, inThisThread.coarseListCount);
+  // The whole index, centroids and every item's list included, byte for byte.
+  assert.ok(onWorkers.serialize().equals(inThisThread.serialize()), 'the same lists and filing');
+});
+
+test('items added or removed while the lists train are filed under the new lists', async () => {
+  const changing = build(vectors.slice(0, LISTS_FROM_ITEMS));
+  const extra = clustered(50, 4);
+  let calls = 0;
+  await changing.trainLists(async (lists, slots) => {
+    if (calls++ === 3) {
+      extra.forEach((v, i) => changing.add(900_000 + i, v)); // arrive during the fourth round
+      for (let id = 0; id < 50; id++) changing.remove(id);
+    }
+    return lists.nearestOfItems(changing.compactPoints(), slots);
+  });
+  // Each live item's list is its nearest centroid of the trained lists (read through the index's privates).
+  const { lists, listOf, alive, slotCount } = changing as unknown as { lists: CoarseLists; listOf: Int32Array; alive: Uint8Array; slotCount: number };
+  const live = Array.from({ length: slotCount }, (_, s) => s).filter((s) => alive[s]);
+  assert.equal(live.length, LISTS_FROM_ITEMS);
+  assert.deepEqual(Array.from(live, (s) => listOf[s]), Array.from(lists.nearestOfItems(changing.compactPoints(), live)));
 });

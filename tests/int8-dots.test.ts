@@ -77,6 +77,45 @@ test('above() and aboveAt() pass on exactly the rows whose float32 score beats t
   assert.throws(() => rows.setRowFloats(count, 0, 0, 0), /no floats/);
 });
 
+test('nearestRows() picks the row of highest float32 dot * weight for each vector, the first of equals', () => {
+  for (const dim of [256, 100]) {
+    const rand = mulberry32(dim + 1);
+    const rowCount = 37;
+    const rows = new Int8Rows(dim);
+    rows.reserve(rowCount);
+    const plainRows = new Int8Array(rowCount * dim);
+    for (let r = 0; r < rowCount; r++) for (let j = 0; j < dim; j++) plainRows[r * dim + j] = rows.rows[r * rows.stride + j] = Math.floor(rand() * 256) - 128;
+    const weights = Float32Array.from({ length: rowCount }, () => 0.5 + rand());
+    // Rows 20 and 31 are copies of row 5, with its weight: a tie that row 5 must win.
+    for (const copy of [20, 31]) {
+      for (let j = 0; j < dim; j++) plainRows[copy * dim + j] = rows.rows[copy * rows.stride + j] = plainRows[5 * dim + j];
+      weights[copy] = weights[5];
+    }
+    const want = (vectors: Int8Array, v: number) => {
+      let best = 0;
+      let bestScore = -Infinity;
+      for (let r = 0; r < rowCount; r++) {
+        let dot = 0;
+        for (let j = 0; j < dim; j++) dot += vectors[v * dim + j] * plainRows[r * dim + j];
+        const score = Math.fround(dot * weights[r]);
+        if (score > bestScore) [best, bestScore] = [r, score];
+      }
+      return best;
+    };
+    // More than one call's worth of vectors, and counts that leave 1, 2 or 3 of a block of four.
+    for (const count of [Int8Rows.RUN + 3, 1, 2, 7]) {
+      const vectors = Int8Array.from({ length: count * dim }, () => Math.floor(rand() * 256) - 128);
+      vectors.set(plainRows.subarray(5 * dim, 6 * dim), 0); // vector 0 is row 5 itself
+      const got = new Int32Array(count);
+      rows.nearestRows(vectors, weights, got);
+      assert.deepEqual(Array.from(got), Array.from({ length: count }, (_, v) => want(vectors, v)), `dim ${dim}, ${count} vectors`);
+      assert.equal(got[0], 5, 'a row with equal copies: the first');
+    }
+    assert.throws(() => rows.nearestRows(new Int8Array(dim), weights.subarray(1), new Int32Array(1)), /expected 1 vectors/);
+    assert.throws(() => rows.nearestRows(new Int8Array(dim + 1), weights, new Int32Array(1)), /expected 1 vectors/);
+  }
+});
+
 test('reserve() keeps the rows when the memory grows; out-of-range calls are refused', () => {
   const rows = new Int8Rows(32);
   rows.reserve(10);

@@ -2,6 +2,7 @@
 // shared arrays (no copy), does its share and returns the pairs. Two searches: the LSH pair search
 // (a share of the tables), the pHash pair search (a share of the chunk tables) and the pHash search
 // of the variant hashes (a batch of queries).
+import { CoarseLists, type CompactPoints } from './coarse-lists.ts';
 import { LshIndex, type LshSharedState, type PairOptions, type PairStats } from './lsh.ts';
 import { NumberList } from './number-list.ts';
 import { PhashIndex, type PhashSharedState } from './phash-index.ts';
@@ -57,4 +58,18 @@ export function pairsWithin({ index, maxDistance, chunks }: HashPairTask): Float
   const pairs = new NumberList();
   PhashIndex.attach(index).forEachPairWithin(maxDistance, (a, b) => pairs.push(a, b), chunks);
   return pairs.toArray();
+}
+
+export interface FilingTask {
+  /** The index's compact vectors, on shared memory. */
+  points: CompactPoints;
+  /** The coarse lists' centroids (CoarseLists.centroids). */
+  centroids: Float64Array[];
+  /** The items to file (slots of `points`). */
+  slots: Int32Array;
+}
+
+/** Runs on a piscina worker thread: the nearest centroid of each item (CoarseLists.nearestOfItems). */
+export function fileItems({ points, centroids, slots }: FilingTask): Int32Array {
+  return new CoarseLists(centroids, points.dim).nearestOfItems(points, slots);
 }

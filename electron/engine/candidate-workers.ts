@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { LshIndex, PairOptions, PairStats } from './lsh.ts';
 import type { PhashIndex } from './phash-index.ts';
-import type { HashPairTask, PairWorkerResult, PairWorkerTask, VariantSearchTask } from './candidate-worker.ts';
+import type { FilingTask, HashPairTask, PairWorkerResult, PairWorkerTask, VariantSearchTask } from './candidate-worker.ts';
 import { execArgvFor, workerFileBeside } from './worker-files.ts';
 
 /** Below this many indexed vectors (or photos) a search stays in the calling thread (~0.1 s of work). */
@@ -102,6 +102,38 @@ export async function forEachCandidatePairParallel(
     log,
   );
   return { ...stats, threads };
+}
+
+/**
+ * Trains the LSH index's coarse lists (LshIndex.trainLists), when they need it, with the nearest
+ * centroids found on worker threads: each thread files a share of the items, the rest of k-means
+ * stays here. The same lists as query() would train in this thread (half a minute of CPU at a
+ * million), which it still does when the library is small or the workers fail.
+ */
+export async function trainListsParallel(index: LshIndex, log: (message: string) => void = () => {}): Promise<{ threads: number }> {
+  if (!index.listsNeedTraining) return { threads: 1 };
+  return onWorkers(
+    'list training',
+    wantedThreads(),
+    index.size,
+    () => {}, // query() trains them in this thread
+    async (piscina, threadCount) => {
+      const points = index.compactPoints();
+      await index.trainLists(async (lists, slots) => {
+        const share = Math.ceil(slots.length / threadCount);
+        const parts = await Promise.all(
+          Array.from({ length: threadCount }, (_, k) => {
+            const task: FilingTask = { points, centroids: lists.centroids, slots: slots.slice(k * share, (k + 1) * share) };
+            return piscina.run(task, { name: 'fileItems', transferList: [task.slots.buffer as ArrayBuffer] }) as Promise<Int32Array>;
+          }),
+        );
+        const nearest = new Int32Array(slots.length);
+        parts.forEach((part, k) => nearest.set(part, k * share));
+        return nearest;
+      });
+    },
+    log,
+  );
 }
 
 /**

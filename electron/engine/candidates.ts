@@ -9,7 +9,7 @@ import { popcount32 } from './bits.ts';
 import { splitVariants } from './decode.ts';
 import type { JudgedPair } from './group.ts';
 import { LshIndex } from './lsh.ts';
-import { forEachCandidatePairParallel, forEachHashHitParallel, forEachHashPairParallel, type HashSearch } from './candidate-workers.ts';
+import { forEachCandidatePairParallel, forEachHashHitParallel, forEachHashPairParallel, trainListsParallel, type HashSearch } from './candidate-workers.ts';
 import { PhashIndex, PHASH_MAX_DISTANCE } from './phash-index.ts';
 
 const MAGIC = 'PDDCAND3';
@@ -309,6 +309,14 @@ export class CandidateIndex {
       compare(base, rotations, rotatedMaxDistance);
       compare(base, windows, cropMaxDistance);
     }
+  }
+
+  /**
+   * Readies query() for a large library: the vector index's coarse lists, when they need training
+   * (the first query, or the library doubled), are trained on worker threads rather than in query().
+   */
+  async prepareQuery(log: (message: string) => void = () => {}): Promise<void> {
+    await trainListsParallel(this.lsh, log);
   }
 
   /** Photos (bases) that may match a probe: LSH neighbours of each of its views, and close pHashes. */

@@ -666,6 +666,8 @@ class DedupEngine implements Engine {
     };
     const settings = this.settings();
     this.syncIndex();
+    await this.candidates.prepareQuery(this.log);
+    this.syncIndex(); // the library may have changed while the lists trained
     const { keys, nodeOfBase, files } = this.library();
     const top = options.top ?? 10;
     let candidates = this.candidates.query(probe, { k: top, phashMaxDistance: Math.max(settings.phashMaxDistance, ROTATED_PHASH_MAX) });

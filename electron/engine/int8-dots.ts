@@ -33,13 +33,14 @@ export class Int8Rows {
   private readonly memory: WasmMemory;
   private readonly dotsExport: (query: number, rows: number, count: number, dim: number, stride: number, out: number) => void;
   private readonly aboveExport: (query: number, rows: number, count: number, dim: number, stride: number, scale: number, offset: number, bar: number, out: number) => number;
+  private readonly nearestExport: (items: number, count: number, rows: number, rowCount: number, dim: number, stride: number, weights: number, wide: number, out: number) => void;
   private readonly aboveAtExport: (query: number, rows: number, indices: number, count: number, dim: number, stride: number, scale: number, offset: number, bar: number, out: number) => number;
   private capacity = 0;
   private query!: Int8Array;
   private out!: Int32Array;
   private indices!: Uint32Array;
   private floats!: Float32Array;
-  /** The rows, `stride` bytes each, for the caller to fill; replaced when reserve() grows the memory. */
+  /** The rows, `stride` bytes each, for the caller to fill; replaced when the memory grows (reserve, nearestRows). */
   rows!: Int8Array;
 
   constructor(
@@ -54,6 +55,7 @@ export class Int8Rows {
     this.dotsExport = instance.exports.dots as Int8Rows['dotsExport'];
     this.aboveExport = instance.exports.above as Int8Rows['aboveExport'];
     this.aboveAtExport = instance.exports.aboveAt as Int8Rows['aboveAtExport'];
+    this.nearestExport = instance.exports.nearest as Int8Rows['nearestExport'];
     this.reserve(0);
   }
 
@@ -68,15 +70,25 @@ export class Int8Rows {
 
   /** Makes room for `count` rows (their contents are kept). */
   reserve(count: number): void {
-    const needed = this.rowsAt + count * this.stride;
-    if (needed > this.memory.buffer.byteLength) this.memory.grow(Math.ceil((needed - this.memory.buffer.byteLength) / PAGE));
+    this.ensureBytes(this.rowsAt + count * this.stride);
+    this.capacity = count;
+    this.remakeViews();
+  }
+
+  /** Grows the module's memory to at least `bytes`; the views on it are made again. */
+  private ensureBytes(bytes: number): void {
+    if (bytes <= this.memory.buffer.byteLength) return;
+    this.memory.grow(Math.ceil((bytes - this.memory.buffer.byteLength) / PAGE));
+    this.remakeViews();
+  }
+
+  private remakeViews(): void {
     const buffer = this.memory.buffer;
     this.query = new Int8Array(buffer, 0, this.span);
     this.out = new Int32Array(buffer, this.span, RUN * 2);
     this.indices = new Uint32Array(buffer, this.indicesAt, RUN);
-    this.rows = new Int8Array(buffer, this.rowsAt, count * this.stride);
-    this.floats = new Float32Array(buffer, this.rowsAt, (count * this.stride) / 4);
-    this.capacity = count;
+    this.rows = new Int8Array(buffer, this.rowsAt, this.capacity * this.stride);
+    this.floats = new Float32Array(buffer, this.rowsAt, (this.capacity * this.stride) / 4);
   }
 
   /** Bytes of the module's memory. */
@@ -132,6 +144,33 @@ export class Int8Rows {
     for (let i = 0; i < count; i++) if (at[i] >= this.capacity) throw new Error(`Int8Rows.aboveAt: row ${at[i]} out of range`);
     this.indices.set(at.subarray(0, count));
     return this.aboveAtExport(0, this.rowsAt, this.indicesAt, count, this.span, this.stride, scale, offset, bar, this.span);
+  }
+
+  /**
+   * For each of the `out.length` vectors in `vectors` (dim int8 values each, end to end), the row
+   * with the highest dot * weights[row] in float32, the first of equals (weights: one per row
+   * reserved): nearest-centroid filing, four vectors against each row at once in the module.
+   */
+  nearestRows(vectors: Int8Array, weights: Float32Array, out: Int32Array): void {
+    const count = out.length;
+    if (vectors.length !== count * this.dim || weights.length !== this.capacity || this.capacity === 0) {
+      throw new Error(`Int8Rows.nearestRows: expected ${count} vectors of ${this.dim} and ${this.capacity} weights, one or more`);
+    }
+    // Scratch after the rows: the weights, 4 widened vectors, then up to RUN vectors.
+    const weightsAt = this.rowsAt + this.capacity * this.stride;
+    const wideAt = weightsAt + Math.ceil(this.capacity / 4) * 16;
+    const vectorsAt = wideAt + 8 * this.span;
+    this.ensureBytes(vectorsAt + RUN * this.span);
+    const buffer = this.memory.buffer;
+    new Float32Array(buffer, weightsAt, this.capacity).set(weights);
+    const batch = new Int8Array(buffer, vectorsAt, RUN * this.span);
+    for (let first = 0; first < count; first += RUN) {
+      const n = Math.min(RUN, count - first);
+      if (this.span === this.dim) batch.set(vectors.subarray(first * this.dim, (first + n) * this.dim));
+      else for (let i = 0; i < n; i++) batch.set(vectors.subarray((first + i) * this.dim, (first + i + 1) * this.dim), i * this.span); // padding stays 0
+      this.nearestExport(vectorsAt, n, this.rowsAt, this.capacity, this.span, this.stride, weightsAt, wideAt, this.span);
+      out.set(this.out.subarray(0, n), first);
+    }
   }
 
   /** What above() and aboveAt() found: int32 pairs. */

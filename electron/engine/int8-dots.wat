@@ -20,9 +20,7 @@
           (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $q)) (i16x8.extend_high_i8x16_s (local.get $r)))))
         (local.set $j (i32.add (local.get $j) (i32.const 16)))
         (br $chunk)))
-    (i32.add
-      (i32.add (i32x4.extract_lane 0 (local.get $acc)) (i32x4.extract_lane 1 (local.get $acc)))
-      (i32.add (i32x4.extract_lane 2 (local.get $acc)) (i32x4.extract_lane 3 (local.get $acc)))))
+    (call $sum4 (local.get $acc)))
 
   ;; out[i] = dot(query, row i), for i < count; row i starts at rows + i * stride. out: int32.
   (func (export "dots") (param $query i32) (param $rows i32) (param $count i32) (param $dim i32) (param $stride i32) (param $out i32)
@@ -84,4 +82,110 @@
             (local.set $n (i32.add (local.get $n) (i32.const 1)))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $next)))
-    (local.get $n)))
+    (local.get $n))
+
+  ;; The four 32-bit lanes of v added up.
+  (func $sum4 (param $v v128) (result i32)
+    (i32.add
+      (i32.add (i32x4.extract_lane 0 (local.get $v)) (i32x4.extract_lane 1 (local.get $v)))
+      (i32.add (i32x4.extract_lane 2 (local.get $v)) (i32x4.extract_lane 3 (local.get $v)))))
+
+  ;; Copies the dim int8 values at $from to $to as 16-bit values, in the order $nearest reads them:
+  ;; for each 16 values, the low eight widened, then the high eight.
+  (func $widen (param $from i32) (param $to i32) (param $dim i32)
+    (local $j i32) (local $v v128)
+    (block $done
+      (loop $chunk
+        (br_if $done (i32.ge_u (local.get $j) (local.get $dim)))
+        (local.set $v (v128.load (i32.add (local.get $from) (local.get $j))))
+        (v128.store (local.get $to) (i16x8.extend_low_i8x16_s (local.get $v)))
+        (v128.store offset=16 (local.get $to) (i16x8.extend_high_i8x16_s (local.get $v)))
+        (local.set $to (i32.add (local.get $to) (i32.const 32)))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $chunk))))
+
+  ;; For each of the count vectors at $items (dim int8 values each, end to end), the row r < rowCount
+  ;; (at rows + r * stride) with the highest dot * weights[r] (float32), the first of equals: its
+  ;; index, as int32 at out. Four vectors at a time, widened to 16 bits once (into 8 * dim bytes at
+  ;; $wide), so that each row is loaded and widened once for the four: the coarse lists' filing.
+  (func (export "nearest") (param $items i32) (param $count i32) (param $rows i32) (param $rowCount i32)
+    (param $dim i32) (param $stride i32) (param $weights i32) (param $wide i32) (param $out i32)
+    (local $i i32) (local $k i32) (local $j i32) (local $r i32) (local $row i32) (local $end i32)
+    (local $w1 i32) (local $w2 i32) (local $w3 i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $v v128) (local $lo v128) (local $hi v128)
+    (local $weight f32) (local $s f32)
+    (local $b0 f32) (local $b1 f32) (local $b2 f32) (local $b3 f32)
+    (local $n0 i32) (local $n1 i32) (local $n2 i32) (local $n3 i32)
+    (local.set $w1 (i32.add (local.get $wide) (i32.mul (local.get $dim) (i32.const 2))))
+    (local.set $w2 (i32.add (local.get $wide) (i32.mul (local.get $dim) (i32.const 4))))
+    (local.set $w3 (i32.add (local.get $wide) (i32.mul (local.get $dim) (i32.const 6))))
+    (local.set $end (i32.mul (local.get $dim) (i32.const 2)))
+    (block $allDone
+      (loop $block
+        (br_if $allDone (i32.ge_u (local.get $i) (local.get $count)))
+        ;; widen vectors i .. i + 3; past the end, the last vector again
+        (local.set $k (i32.const 0))
+        (block $widened
+          (loop $each
+            (br_if $widened (i32.ge_u (local.get $k) (i32.const 4)))
+            (call $widen
+              (i32.add (local.get $items)
+                (i32.mul (select (i32.add (local.get $i) (local.get $k)) (i32.sub (local.get $count) (i32.const 1))
+                                 (i32.lt_u (i32.add (local.get $i) (local.get $k)) (local.get $count)))
+                         (local.get $dim)))
+              (i32.add (local.get $wide) (i32.mul (local.get $k) (local.get $end)))
+              (local.get $dim))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br $each)))
+        (local.set $b0 (f32.const -inf)) (local.set $b1 (f32.const -inf))
+        (local.set $b2 (f32.const -inf)) (local.set $b3 (f32.const -inf))
+        (local.set $n0 (i32.const 0)) (local.set $n1 (i32.const 0))
+        (local.set $n2 (i32.const 0)) (local.set $n3 (i32.const 0))
+        (local.set $r (i32.const 0))
+        (local.set $row (local.get $rows))
+        (block $rowsDone
+          (loop $nextRow
+            (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rowCount)))
+            (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (v128.const i32x4 0 0 0 0))
+            (local.set $a2 (v128.const i32x4 0 0 0 0)) (local.set $a3 (v128.const i32x4 0 0 0 0))
+            (local.set $j (i32.const 0))
+            (block $dotsDone
+              (loop $chunk
+                (br_if $dotsDone (i32.ge_u (local.get $j) (local.get $end)))
+                (local.set $v (v128.load (i32.add (local.get $row) (i32.shr_u (local.get $j) (i32.const 1)))))
+                (local.set $lo (i16x8.extend_low_i8x16_s (local.get $v)))
+                (local.set $hi (i16x8.extend_high_i8x16_s (local.get $v)))
+                (local.set $a0 (i32x4.add (local.get $a0) (i32x4.add
+                  (i32x4.dot_i16x8_s (v128.load (i32.add (local.get $wide) (local.get $j))) (local.get $lo))
+                  (i32x4.dot_i16x8_s (v128.load offset=16 (i32.add (local.get $wide) (local.get $j))) (local.get $hi)))))
+                (local.set $a1 (i32x4.add (local.get $a1) (i32x4.add
+                  (i32x4.dot_i16x8_s (v128.load (i32.add (local.get $w1) (local.get $j))) (local.get $lo))
+                  (i32x4.dot_i16x8_s (v128.load offset=16 (i32.add (local.get $w1) (local.get $j))) (local.get $hi)))))
+                (local.set $a2 (i32x4.add (local.get $a2) (i32x4.add
+                  (i32x4.dot_i16x8_s (v128.load (i32.add (local.get $w2) (local.get $j))) (local.get $lo))
+                  (i32x4.dot_i16x8_s (v128.load offset=16 (i32.add (local.get $w2) (local.get $j))) (local.get $hi)))))
+                (local.set $a3 (i32x4.add (local.get $a3) (i32x4.add
+                  (i32x4.dot_i16x8_s (v128.load (i32.add (local.get $w3) (local.get $j))) (local.get $lo))
+                  (i32x4.dot_i16x8_s (v128.load offset=16 (i32.add (local.get $w3) (local.get $j))) (local.get $hi)))))
+                (local.set $j (i32.add (local.get $j) (i32.const 32)))
+                (br $chunk)))
+            (local.set $weight (f32.load (i32.add (local.get $weights) (i32.shl (local.get $r) (i32.const 2)))))
+            (local.set $s (f32.mul (f32.convert_i32_s (call $sum4 (local.get $a0))) (local.get $weight)))
+            (if (f32.gt (local.get $s) (local.get $b0)) (then (local.set $b0 (local.get $s)) (local.set $n0 (local.get $r))))
+            (local.set $s (f32.mul (f32.convert_i32_s (call $sum4 (local.get $a1))) (local.get $weight)))
+            (if (f32.gt (local.get $s) (local.get $b1)) (then (local.set $b1 (local.get $s)) (local.set $n1 (local.get $r))))
+            (local.set $s (f32.mul (f32.convert_i32_s (call $sum4 (local.get $a2))) (local.get $weight)))
+            (if (f32.gt (local.get $s) (local.get $b2)) (then (local.set $b2 (local.get $s)) (local.set $n2 (local.get $r))))
+            (local.set $s (f32.mul (f32.convert_i32_s (call $sum4 (local.get $a3))) (local.get $weight)))
+            (if (f32.gt (local.get $s) (local.get $b3)) (then (local.set $b3 (local.get $s)) (local.set $n3 (local.get $r))))
+            (local.set $row (i32.add (local.get $row) (local.get $stride)))
+            (local.set $r (i32.add (local.get $r) (i32.const 1)))
+            (br $nextRow)))
+        ;; the block's answers, for the vectors that exist
+        (i32.store (local.get $out) (local.get $n0))
+        (if (i32.lt_u (i32.add (local.get $i) (i32.const 1)) (local.get $count)) (then (i32.store offset=4 (local.get $out) (local.get $n1))))
+        (if (i32.lt_u (i32.add (local.get $i) (i32.const 2)) (local.get $count)) (then (i32.store offset=8 (local.get $out) (local.get $n2))))
+        (if (i32.lt_u (i32.add (local.get $i) (i32.const 3)) (local.get $count)) (then (i32.store offset=12 (local.get $out) (local.get $n3))))
+        (local.set $out (i32.add (local.get $out) (i32.const 16)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $block)))))

@@ -32,7 +32,7 @@ import { popcount32 } from './bits.ts';
 import { sharedArray } from './shared-arrays.ts';
 import { dotFloatInt8, quantise } from './int8-dot.ts';
 import { Int8Rows } from './int8-dots.ts';
-import { CoarseLists, listCountFor, type CompactPoints } from './coarse-lists.ts';
+import { CoarseLists, listCountFor, type CompactPoints, type Filing } from './coarse-lists.ts';
 
 /** Sketch words (32 bits) per item; pair search tests the first half, then all. */
 const SKETCH_WORDS = 8;
@@ -349,6 +349,7 @@ export class LshIndex {
   private listMDotU = new Float32Array(0);
   private listUNorm = new Float32Array(0);
   private listsDirty = true;
+  private changes = 0; // adds and removes so far: trainLists() notices those made while it waited
   private listPosition = new Uint32Array(0); // slot -> its place in listMembers (live slots)
   private gathered = new Uint32Array(1024); // query(): bucket items to compare
   /** Made by attach() over another thread's arrays: read-only. */
@@ -473,6 +474,7 @@ export class LshIndex {
     this.alive[slot] = 1;
     this.idToSlot.set(id, slot);
     this.live++;
+    this.changes++;
     this.tablesDirty = true;
     if (this.lists) this.listOf[slot] = this.lists.nearestOfItem(this.compactPoints(), slot);
     this.listsDirty = true;
@@ -485,6 +487,7 @@ export class LshIndex {
     this.alive[slot] = 0;
     this.freeSlots.push(slot);
     this.live--;
+    this.changes++;
     this.tablesDirty = true;
     this.listsDirty = true;
     return true;
@@ -1322,29 +1325,25 @@ export class LshIndex {
     this.capacity = capacity;
   }
 
-  /** The stored compact vectors, as coarse-lists.ts reads them. */
-  private compactPoints(): CompactPoints {
+  /** The stored compact vectors, as coarse-lists.ts reads them (on shared memory: worker threads can file them). */
+  compactPoints(): CompactPoints {
     return { dim: this.reducedDim, codes: this.codes, codeInvNorm: this.codeInvNorm };
   }
 
   /**
    * Trains the coarse lists when there are none or the index has doubled or halved since they were
-   * trained (k-means on a sample, then every item filed: ~13 ns per item and list, 26 µs an item at 1M), and after changes rebuilds
+   * trained (k-means on a sample, then every item filed: ~7 ns per item and list, 14 µs an item at 1M), and after changes rebuilds
    * the members of each list (counting sort) and their list-ordered copies.
    */
   private ensureLists(): void {
     if (this.live === 0) return;
-    if (!this.lists || this.live > 2 * this.listsTrainedAt || this.live < this.listsTrainedAt / 2) {
-      const slots: number[] = [];
-      for (let s = 0; s < this.slotCount; s++) if (this.alive[s]) slots.push(s);
+    if (this.listsNeedTraining) {
+      const slots = this.liveSlots();
       const points = this.compactPoints();
       const lists = CoarseLists.train(points, slots, listCountFor(this.live, LISTS_FROM_ITEMS), stream(this.seed, 4));
-      for (const s of slots) this.listOf[s] = lists.nearestOfItem(points, s);
-      this.lists = lists;
-      this.listsTrainedAt = this.live;
-      this.listsDirty = true;
+      this.adoptLists(lists, slots, lists.nearestOfItems(points, slots));
     }
-    if (!this.listsDirty) return;
+    if (!this.listsDirty || !this.lists) return;
     const count = this.lists.count;
     const offsets = new Uint32Array(count + 1);
     const members = new Uint32Array(this.live);
@@ -1379,6 +1378,44 @@ export class LshIndex {
       else rows.setRowFloats(m, 0, 0, 0);
     }
     this.listsDirty = false;
+  }
+
+  /** Whether the next query() trains the coarse lists: there are none, or the index doubled or halved since. */
+  get listsNeedTraining(): boolean {
+    return this.live > 0 && (!this.lists || this.live > 2 * this.listsTrainedAt || this.live < this.listsTrainedAt / 2);
+  }
+
+  /**
+   * Trains the coarse lists now (what query() would do when listsNeedTraining), with `file` finding
+   * the nearest centroids, most of the work: candidate-workers.ts runs it on worker threads. The same
+   * lists as query() would train. Items added or removed meanwhile are filed again in this thread.
+   */
+  async trainLists(file: Filing): Promise<void> {
+    if (!this.listsNeedTraining) return;
+    const changes = this.changes;
+    let slots = this.liveSlots();
+    const lists = await CoarseLists.trainWith(this.compactPoints(), slots, listCountFor(this.live, LISTS_FROM_ITEMS), stream(this.seed, 4), file);
+    let nearest = await file(lists, slots);
+    if (this.changes !== changes) {
+      slots = this.liveSlots();
+      nearest = lists.nearestOfItems(this.compactPoints(), slots);
+    }
+    this.adoptLists(lists, slots, nearest);
+  }
+
+  private liveSlots(): Int32Array {
+    const slots = new Int32Array(this.live);
+    let n = 0;
+    for (let s = 0; s < this.slotCount; s++) if (this.alive[s]) slots[n++] = s;
+    return slots;
+  }
+
+  /** Takes newly trained lists, with each live slot's list (`nearest[i]` for `slots[i]`). */
+  private adoptLists(lists: CoarseLists, slots: Int32Array, nearest: Int32Array): void {
+    slots.forEach((s, i) => (this.listOf[s] = nearest[i]));
+    this.lists = lists;
+    this.listsTrainedAt = this.live;
+    this.listsDirty = true;
   }
 
   /** Rebuilds the bucket tables after adds/removes (counting sort per table: ~0.1 s per 1M items). */
