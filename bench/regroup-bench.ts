@@ -119,6 +119,16 @@ async function main() {
   const full = await timed('the same regrouping with every search in full');
   const describe = (result: GroupsResult) => JSON.stringify(result.groups.map((g) => [g.kind, g.files.map((f) => f.path).sort()]).sort());
   rows.push(['groups after the updates = groups of a full search', describe(full) === describe(last) ? 'yes' : 'NO']);
+
+  // 4. Stricter match settings: the last matches are judged again, without a search; the groups
+  //    must be those of a full search with the same settings.
+  const defaults = engine.settings();
+  await engine.updateSettings({ nearCosine: 0.98, phashMaxDistance: 8 });
+  const stricter = await timed('regroup after stricter match settings (near cosine 0.98, pHash 8 bits)');
+  engine.forgetJudgedPairs();
+  const stricterFull = await timed('the same settings, every search in full');
+  rows.push(['groups after stricter settings = groups of a full search', describe(stricter) === describe(stricterFull) ? 'yes' : 'NO']);
+  await engine.updateSettings({ nearCosine: defaults.nearCosine, phashMaxDistance: defaults.phashMaxDistance });
   rows.push(['peak RSS of this run', `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`]);
   await engine.close();
   await closeParallelPairs();

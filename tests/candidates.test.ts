@@ -3,6 +3,7 @@
 // of a new search over the same photos (synthetic hashes with planted turned and cropped matches
 // both ways, and embeddings with planted close copies).
 import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { xxh3 } from '@node-rs/xxhash';
@@ -11,7 +12,7 @@ import { hashWords } from '../electron/engine/bits.ts';
 import { CandidateIndex, type IndexedPhoto } from '../electron/engine/candidates.ts';
 import { splitVariants, variantWordsFromHex } from '../electron/engine/decode.ts';
 import { hashesToHex } from '../electron/engine/phash.ts';
-import { mulberry32 } from '../electron/engine/lsh.ts';
+import { mulberry32, type LshIndex } from '../electron/engine/lsh.ts';
 import { removeDir, tempDir } from './helpers/photos.ts';
 
 const DIM = 32;
@@ -120,9 +121,16 @@ test('after photos are added and removed, the last pairs and the updated ones eq
   const hashPairs = updated.pairs.filter(([a, b]) => a >= 375 && a < 380 && b === a - 375 + 1005).length;
   assert.equal(hashPairs, 5, 'the close whole hashes of new photos are found by the update');
 
-  // Nothing changed: an update with no pairs to add. Other distances: a new search.
+  // Nothing changed: an update with no pairs to add. Stricter options are covered by the last
+  // search (an update); looser ones in any respect need a new search.
   assert.deepEqual(await index.pairs(options), { pairs: [], changed: new Set() });
-  assert.equal((await index.pairs({ ...options, cropMaxDistance: 4 })).changed, null);
+  assert.deepEqual(await index.pairs({ ...options, cropMaxDistance: 4, minCosine: 0.97, rotatedMaxDistance: null }), { pairs: [], changed: new Set() });
+  for (const looser of [{ cropMaxDistance: 6 }, { minCosine: 0.95 }, { rotatedMaxDistance: 10 }, { phashMaxDistance: 12 }]) {
+    const last = { ...options, cropMaxDistance: 4, minCosine: 0.97, rotatedMaxDistance: null, phashMaxDistance: 10 };
+    index.forgetPairs();
+    await index.pairs(last);
+    assert.equal((await index.pairs({ ...last, ...looser })).changed, null, `looser: ${JSON.stringify(looser)}`);
+  }
   index.forgetPairs();
   assert.equal((await index.pairs({ ...options, cropMaxDistance: 4 })).changed, null, 'forgetPairs() makes the next search a full one');
 });
@@ -166,6 +174,28 @@ test('the last search and its verdicts are saved with the index; reopened, the p
   assert.equal(again.lastVerdicts, null);
   again.sync(indexed([...photos.slice(2), before, afterSave]), readVector);
   assert.equal((await again.pairs(options)).changed, null);
+});
+
+test('lists trained by a query are saved on close, even when nothing else changed', async () => {
+  const photos = Array.from({ length: 200 }, (_, i) => makePhoto(i));
+  const byBase = new Map(photos.map((p) => [p.base, p]));
+  const path = join(dir, 'with-lists');
+  const index = CandidateIndex.open(path, DIM, 1, 0, () => {});
+  index.sync(indexed(photos), (row) => byBase.get(row)!.vector);
+  index.saveIfDue(path, true);
+  const withoutLists = readFileSync(path);
+  const lshOf = (candidates: CandidateIndex) => (candidates as unknown as { lsh: LshIndex }).lsh;
+  assert.ok(lshOf(CandidateIndex.open(path, DIM, 1, 0, () => {})).listsNeedTraining, 'saved before any query: no lists');
+
+  await index.prepareQuery();
+  index.query({ vectors: [photos[3].vector], phash: photos[3].phash, phashVariants: null }, { k: 5, phashMaxDistance: 10 });
+  index.saveIfDue(path, true); // what the engine's close() does
+  assert.ok(!readFileSync(path).equals(withoutLists), 'saved again');
+  const reopened = CandidateIndex.open(path, DIM, 1, 0, () => {});
+  assert.ok(!lshOf(reopened).listsNeedTraining, 'the lists came back with the file');
+  const inode = statSync(path).ino;
+  reopened.saveIfDue(path, true);
+  assert.equal(statSync(path).ino, inode, 'nothing new to save: the file was not written again (a save renames a new file over it)');
 });
 
 test('an index saved in format 2 (no last search) still opens; a damaged last search is found', async () => {

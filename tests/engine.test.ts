@@ -214,6 +214,50 @@ describe('engine on real photos', () => {
     assert.deepEqual(full, { groups, errors: full.errors });
   });
 
+  test('stricter match settings judge the last matches again instead of searching in full; looser ones search in full', async () => {
+    const before = await engine.groups();
+    const defaults = engine.settings();
+    let added = '';
+    const shape = (result: { groups: { kind: string; files: { path: string }[] }[] }) => result.groups.map((g) => `${g.kind}: ${g.files.map((f) => basename(f.path)).sort().join(', ')}`).sort();
+    try {
+      await engine.updateSettings({ nearCosine: 0.999, similarCosine: 0.9, phashMaxDistance: 1, rotationInvariant: false });
+      const stricter = await engine.groups();
+      assert.match(engine.lastRegroup(), /^updated for 0 changed photos: 0 new candidate pairs judged, [1-9]\d* earlier matches judged again under stricter settings$/);
+      assert.notDeepEqual(shape(stricter), shape(before), 'the stricter settings take some matches away');
+      engine.forgetJudgedPairs();
+      const full = await engine.groups();
+      assert.match(engine.lastRegroup(), /^searched in full/);
+      assert.deepEqual(shape(stricter), shape(full), 'the same groups as a full search with those settings');
+      // Stricter again, with a new photo: its pairs are searched, the rest judged again.
+      added = join(library, 'p7_recompress.jpg');
+      origin.set('p7_recompress.jpg', 'p7');
+      await editPhoto(DISTINCT_PHOTOS[7], 'recompress', added);
+      await engine.scan([library]);
+      await engine.updateSettings({ phashMaxDistance: 0 });
+      const withNew = await engine.groups();
+      assert.match(engine.lastRegroup(), /^updated for 1 changed photo: \d+ new candidate pairs judged, [1-9]\d* earlier matches judged again/);
+      engine.forgetJudgedPairs();
+      assert.deepEqual(shape(withNew), shape(await engine.groups()));
+      // Back to the defaults: looser, so a full search.
+      await engine.updateSettings({ nearCosine: defaults.nearCosine, similarCosine: defaults.similarCosine, phashMaxDistance: defaults.phashMaxDistance, rotationInvariant: defaults.rotationInvariant });
+      const back = await engine.groups();
+      assert.match(engine.lastRegroup(), /^searched in full/);
+      const group = back.groups.find((g) => g.kind !== 'similar' && g.files.some((f) => f.path === added));
+      assert.deepEqual(groupOrigins(group!), new Set(['p7']), 'the new copy groups with its original');
+      assert.deepEqual(shape(back).filter((line) => !line.includes('p7_recompress')), shape(before));
+      // A lower near bar alone leaves the search's options as they were, but is looser: in full too.
+      await engine.updateSettings({ nearCosine: 0.9 });
+      await engine.groups();
+      assert.match(engine.lastRegroup(), /^searched in full/);
+    } finally {
+      await engine.updateSettings({ nearCosine: defaults.nearCosine, similarCosine: defaults.similarCosine, phashMaxDistance: defaults.phashMaxDistance, rotationInvariant: defaults.rotationInvariant });
+      if (added) {
+        await unlink(added); // the later tests expect the library as it was
+        await engine.scan([library]);
+      }
+    }
+  });
+
   test('a folder that cannot be listed keeps its catalogued files; removing a folder forgets them', async () => {
     const gone = join(dir, 'unplugged');
     await mkdir(gone);

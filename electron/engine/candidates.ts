@@ -39,6 +39,17 @@ export interface PairSearchOptions {
   cropMaxDistance: number | null;
 }
 
+/**
+ * Whether a search with options `last` found every pair one with `next` finds: `next` asks for no
+ * lower cosine and no more distant hashes. (Up to the LSH estimate: a pair whose estimated cosine
+ * fell between the two bars is found only by the looser search.) The engine then judges the last
+ * search's matches again under its stricter settings instead of searching in full.
+ */
+export function searchCovers(last: PairSearchOptions, next: PairSearchOptions): boolean {
+  const within = (bound: number | null, wanted: number | null) => wanted === null || (bound !== null && wanted <= bound);
+  return next.minCosine >= last.minCosine && next.phashMaxDistance <= last.phashMaxDistance && within(last.rotatedMaxDistance, next.rotatedMaxDistance) && within(last.cropMaxDistance, next.cropMaxDistance);
+}
+
 export interface IndexedPhoto {
   base: number; // first vector row
   phash: bigint;
@@ -61,7 +72,8 @@ export interface CandidatePairs {
   /**
    * null: the library was searched in full and `pairs` are all its candidate pairs. Otherwise the
    * last search was updated: these photos were added, replaced or removed since, `pairs` holds only
-   * the pairs with one of them, and every other pair is as the last search found it.
+   * the pairs with one of them, and every other pair is as the last search found it (that search
+   * may have had looser options: searchCovers).
    */
   changed: ReadonlySet<number> | null;
 }
@@ -88,6 +100,9 @@ export class CandidateIndex {
    * grouping after a restart is an update too; null while a search is under way or none was kept.
    */
   private verdicts: SearchVerdicts | null = null;
+  /** The LSH index as last saved or opened, and how many times it had trained its lists then. */
+  private savedLsh: LshIndex;
+  private savedListTrainings = 0;
   /** The last search or its verdicts changed since the index was saved. */
   private searchUnsaved = false;
   /** Photos added or removed since the index was saved or opened: the saved file is a cache, brought up to date by sync() on open. */
@@ -101,7 +116,9 @@ export class CandidateIndex {
     private readonly variants: Map<number, VariantWords>,
     readonly views: number,
     private readonly generation: number,
-  ) {}
+  ) {
+    this.savedLsh = lsh; // as opened (or empty)
+  }
 
   /** Loads the saved index, or starts an empty one when there is none or it is damaged or stale. */
   static open(path: string, dim: number, views: number, generation: number, log: (message: string) => void): CandidateIndex {
@@ -196,7 +213,8 @@ export class CandidateIndex {
    * The variant layout is decode.ts's: rotations first, then one hash per crop window (detail words last, unused here).
    *
    * A full search grows as the square of the library (the variant search most: 61 hashes a photo),
-   * so when few photos changed since the last search with the same options, only the pairs with a
+   * so when few photos changed since the last search with the same options (or looser ones, see
+   * searchCovers), only the pairs with a
    * changed photo are looked for (see CandidatePairs.changed): the changed photos' embeddings are
    * checked against the LSH buckets they fall in, their hashes are looked up in the pHash index, and
    * every other photo's turned and cropped hashes are compared with their whole hashes one by one.
@@ -209,7 +227,7 @@ export class CandidateIndex {
     this.searchUnsaved = true;
     const changed = new Set(this.changedSinceSearch);
     const added = [...changed].filter((base) => this.phashes.has(base));
-    const update = this.lastSearchKey === key && this.variantWordsOutside(changed) * added.length <= INCREMENTAL_CHECKS;
+    const update = this.lastSearchKey !== null && searchCovers(JSON.parse(this.lastSearchKey), options) && this.variantWordsOutside(changed) * added.length <= INCREMENTAL_CHECKS;
 
     const pairs: Array<[number, number]> = [];
     const addPair = this.eachPairOnce((a, b) => pairs.push([a, b]));
@@ -338,7 +356,9 @@ export class CandidateIndex {
    * search alone is saved only when `always`.
    */
   saveIfDue(path: string, always = false): void {
-    const due = always ? this.unsavedChanges > 0 || this.searchUnsaved : this.unsavedChanges >= Math.max(1000, this.size / 100);
+    // Lists trained since the save count on close: at a million photos they take half a minute.
+    const listsUnsaved = this.lsh !== this.savedLsh || this.lsh.listTrainings !== this.savedListTrainings;
+    const due = always ? this.unsavedChanges > 0 || this.searchUnsaved || listsUnsaved : this.unsavedChanges >= Math.max(1000, this.size / 100);
     if (due) this.save(path);
   }
 
@@ -360,6 +380,8 @@ export class CandidateIndex {
     renameSync(`${path}.tmp`, path);
     this.unsavedChanges = 0;
     this.searchUnsaved = false;
+    this.savedLsh = this.lsh;
+    this.savedListTrainings = this.lsh.listTrainings;
   }
 
   /**

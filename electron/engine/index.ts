@@ -12,7 +12,7 @@ import { DecodeError, decodeImage, SIGNALS_VERSION, variantWordsFromHex, type De
 import { DEFAULT_SETTINGS, MODEL_VIEWS } from './defaults.ts';
 import { CandidateIndex } from './candidates.ts';
 import { clusterPhotos, type JudgedPair } from './group.ts';
-import { comparePhotos, judge, MATCH_LIMITS, normalise, ROTATED_PHASH_MAX, type PhotoSignature } from './match.ts';
+import { comparePhotos, judge, MATCH_LIMITS, normalise, ROTATED_PHASH_MAX, settingsAreStricter, type PhotoSignature } from './match.ts';
 import { DEFAULT_MODEL_DIR, EmbeddingModel, loadManifest } from './model.ts';
 import { hashesFromHex, hashesToHex, phashFromHex, phashToHex } from './phash.ts';
 import { ProgressReporter } from './progress.ts';
@@ -25,6 +25,7 @@ import type {
   EngineSettings,
   FolderInfo,
   GroupsResult,
+  MatchSettings,
   PhotoFacts,
   ProviderInfo,
   QueryHit,
@@ -547,7 +548,7 @@ class DedupEngine implements Engine {
 
   async groups(): Promise<GroupsResult> {
     const settings = this.settings();
-    const matchKey = JSON.stringify([settings.nearCosine, settings.similarCosine, settings.phashMaxDistance, settings.rotationInvariant]);
+    const matchKey = matchSettingsKey(settings);
     const settingsKey = `${matchKey} ${this.data.notDuplicates.length}`;
     if (this.cachedGroups && this.cachedGroups.version === this.version && this.cachedGroups.settingsKey === settingsKey) return this.cachedGroups.result;
     // The pairs (by base) the last grouping judged near or similar, and the match settings it judged
@@ -555,8 +556,11 @@ class DedupEngine implements Engine {
     // the candidate index with its last search (and saved with it, so this holds after a restart);
     // pairs() drops them and they are put back only once this grouping is done: if it fails
     // half-way, the next searches in full.
+    // Settings made stricter (higher cosines, fewer hash bits, turns no longer matched) only take
+    // matches away: the last matches are judged again instead of searching in full.
     const previous = this.candidates.lastVerdicts;
-    if (previous?.settingsKey !== matchKey) this.candidates.forgetPairs();
+    const stricter = previous !== null && previous.settingsKey !== matchKey && settingsAreStricter(matchSettingsOfKey(previous.settingsKey), settings);
+    if (previous?.settingsKey !== matchKey && !stricter) this.candidates.forgetPairs();
     this.syncIndex();
     const { keys, bases: baseOf, nodeOfBase, files } = this.library();
     const found = await this.candidates.pairs(
@@ -569,12 +573,17 @@ class DedupEngine implements Engine {
       this.log,
     );
     const candidatePairs = found.pairs.map(([a, b]): [number, number] => [nodeOfBase.get(a)!, nodeOfBase.get(b)!]);
-    // After a search that was only updated, the pairs of unchanged photos keep their verdicts.
+    // After a search that was only updated, the pairs of unchanged photos keep their verdicts, or
+    // are judged again when the settings became stricter.
     const kept: JudgedPair[] = [];
+    let judgedAgain = 0;
     if (found.changed !== null) {
       for (const { a, b, verdict } of previous!.pairs) {
         if (found.changed.has(a) || found.changed.has(b)) continue;
-        kept.push({ a: nodeOfBase.get(a)!, b: nodeOfBase.get(b)!, verdict });
+        if (stricter) {
+          candidatePairs.push([nodeOfBase.get(a)!, nodeOfBase.get(b)!]);
+          judgedAgain++;
+        } else kept.push({ a: nodeOfBase.get(a)!, b: nodeOfBase.get(b)!, verdict });
       }
     }
     // Only photos that appear in a pair are ever compared: load just their signatures.
@@ -591,7 +600,8 @@ class DedupEngine implements Engine {
     this.lastRegroupSummary =
       found.changed === null
         ? `searched in full: ${candidatePairs.length.toLocaleString('en')} candidate pairs judged`
-        : `updated for ${found.changed.size.toLocaleString('en')} changed photo${found.changed.size === 1 ? '' : 's'}: ${candidatePairs.length.toLocaleString('en')} new candidate pairs judged, ${kept.length.toLocaleString('en')} matches kept`;
+        : `updated for ${found.changed.size.toLocaleString('en')} changed photo${found.changed.size === 1 ? '' : 's'}: ${(candidatePairs.length - judgedAgain).toLocaleString('en')} new candidate pairs judged, ` +
+          (stricter ? `${judgedAgain.toLocaleString('en')} earlier matches judged again under stricter settings` : `${kept.length.toLocaleString('en')} matches kept`);
     const groups: DuplicateGroup[] = [];
     const inNearGroup = new Set<number>();
     for (const cluster of clustering.near) {
@@ -743,6 +753,16 @@ async function readRegularFile(path: string): Promise<Buffer> {
   } finally {
     await handle.close();
   }
+}
+
+/** The match settings as the kept verdicts record them (SearchVerdicts.settingsKey). */
+function matchSettingsKey(settings: MatchSettings): string {
+  return JSON.stringify([settings.nearCosine, settings.similarCosine, settings.phashMaxDistance, settings.rotationInvariant]);
+}
+
+function matchSettingsOfKey(key: string): MatchSettings {
+  const [nearCosine, similarCosine, phashMaxDistance, rotationInvariant] = JSON.parse(key) as [number, number, number, boolean];
+  return { nearCosine, similarCosine, phashMaxDistance, rotationInvariant };
 }
 
 function blankEntry(file: ListedFile): CatalogEntry {

@@ -350,6 +350,7 @@ export class LshIndex {
   private listUNorm = new Float32Array(0);
   private listsDirty = true;
   private changes = 0; // adds and removes so far: trainLists() notices those made while it waited
+  private trainings = 0; // times the lists were trained in this session (listTrainings)
   private listPosition = new Uint32Array(0); // slot -> its place in listMembers (live slots)
   private gathered = new Uint32Array(1024); // query(): bucket items to compare
   /** Made by attach() over another thread's arrays: read-only. */
@@ -1380,6 +1381,11 @@ export class LshIndex {
     this.listsDirty = false;
   }
 
+  /** How many times this object trained its coarse lists: a saved copy lacks the lists of the later trainings. */
+  get listTrainings(): number {
+    return this.trainings;
+  }
+
   /** Whether the next query() trains the coarse lists: there are none, or the index doubled or halved since. */
   get listsNeedTraining(): boolean {
     return this.live > 0 && (!this.lists || this.live > 2 * this.listsTrainedAt || this.live < this.listsTrainedAt / 2);
@@ -1412,6 +1418,7 @@ export class LshIndex {
 
   /** Takes newly trained lists, with each live slot's list (`nearest[i]` for `slots[i]`). */
   private adoptLists(lists: CoarseLists, slots: Int32Array, nearest: Int32Array): void {
+    this.trainings++;
     slots.forEach((s, i) => (this.listOf[s] = nearest[i]));
     this.lists = lists;
     this.listsTrainedAt = this.live;

@@ -300,6 +300,21 @@ export function isRelated(evidence: PairEvidence, limits: MatchLimits = MATCH_LI
   );
 }
 
+/**
+ * Whether `next` matches no pair that `last` did not: no lower cosine bars, no more pHash bits, and
+ * turns matched only if they were. judge() and nearReason() only ever compare evidence with these
+ * settings one way (at least the cosine, at most the distance), so a pair that neither tier took
+ * under `last` is taken by neither under `next`, and a regrouping may judge just the last matches again.
+ */
+export function settingsAreStricter(last: MatchSettings, next: MatchSettings): boolean {
+  return (
+    next.nearCosine >= last.nearCosine &&
+    next.similarCosine >= last.similarCosine &&
+    next.phashMaxDistance <= last.phashMaxDistance &&
+    (last.rotationInvariant || !next.rotationInvariant)
+  );
+}
+
 export function judge(evidence: PairEvidence, settings: MatchSettings, limits: MatchLimits = MATCH_LIMITS): MatchVerdict {
   const score = Math.max(evidence.cosine, evidence.cropCosine, phashSimilarity(evidence.phashDistance), phashSimilarity(evidence.rotatedPhashDistance));
   if (nearReason(evidence, settings, limits)) return { tier: 'near', score, related: true };
