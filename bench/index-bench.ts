@@ -19,7 +19,7 @@
 // "similar" pairs (0.75-0.86). In reduced mode the same model is drawn in 256 dims without the
 // ReLU, which skips the projection (its cost in recall is measured by the full mode).
 import os from 'node:os';
-import { LshIndex, LSH_DEFAULTS, type PairStats } from '../electron/engine/lsh.ts';
+import { LshIndex, LSH_DEFAULTS, PENDING_LIMIT, type PairStats } from '../electron/engine/lsh.ts';
 import { SyntheticEmbeddings, type Planted } from './synthetic-embeddings.ts';
 import { closeParallelPairs, configureParallelPairs, forEachCandidatePairParallel, forEachHashPairParallel, trainListsParallel } from '../electron/engine/candidate-workers.ts';
 import { PhashIndex, hamming } from '../electron/engine/phash-index.ts';
@@ -351,6 +351,40 @@ if (!flag('no-phash')) {
   let brute = 0;
   for (let i = 0; i < n; i++) if (hamming(hashes[0], hashes[i]) <= 10) brute++;
   row('pHash brute-force query (bigint)', `${ms(performance.now() - start)} (${brute} within 10)`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Items arriving after the index was built (the folder watcher's new photos): the first query after
+// them. A few are compared exactly by each query; past PENDING_LIMIT the tables and lists are rebuilt.
+{
+  const noisy = (r: number) => {
+    const v = Float32Array.from(data.subarray(r * dim, (r + 1) * dim));
+    for (let j = 0; j < dim; j++) v[j] += 0.01 * (rand() - 0.5);
+    return v;
+  };
+  let nextId = n;
+  const queryAfter = (label: string, adds: number) => {
+    const start = performance.now();
+    for (let i = 0; i < adds; i++) index.add(nextId++, noisy(Math.floor(rand() * n)));
+    const addMs = performance.now() - start;
+    const q = queries[adds % queries.length];
+    const t = performance.now();
+    index.query(data.subarray(q * dim, (q + 1) * dim), { k: 11 });
+    const first = performance.now() - t;
+    const times: number[] = [];
+    for (const q2 of queries.slice(0, 50)) {
+      const t2 = performance.now();
+      index.query(data.subarray(q2 * dim, (q2 + 1) * dim), { k: 11 });
+      times.push(performance.now() - t2);
+    }
+    row(
+      `${label}: adding them / the first query after / p50 of the next 50 (changes not rebuilt into the tables then)`,
+      `${ms(addMs)} / ${ms(first)} / ${ms(percentile(times, 0.5))} (${index.pendingChanges})`,
+    );
+  };
+  queryAfter('1 new item', 1);
+  queryAfter(`${PENDING_LIMIT - 1} more new items`, PENDING_LIMIT - 1);
+  queryAfter('10 more new items (over the limit: tables and lists rebuilt)', 10);
 }
 
 // ---------------------------------------------------------------------------------------------

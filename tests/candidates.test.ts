@@ -222,9 +222,85 @@ test('an index saved in format 2 (no last search) still opens; a damaged last se
   assert.equal(old.lastVerdicts, null);
 
   const damaged = Buffer.from(v3);
-  damaged[damaged.length - 5] ^= 1; // inside the last-search section
+  damaged[damaged.length - 5] ^= 1; // inside the pHash index
   await writeFile(path, damaged);
   const rebuilt = CandidateIndex.open(path, DIM, 1, 0, (message) => logged.push(message));
   assert.equal(rebuilt.size, 0);
   assert.match(logged.join('\n'), /checksum mismatch/);
+});
+
+test('the last search is saved in a small file of its own; one damaged, or older than the index, is not used', async () => {
+  const photos = Array.from({ length: 60 }, (_, i) => makePhoto(i));
+  const readVector = (row: number) => photos[row].vector;
+  const path = join(dir, 'search-file');
+  const verdicts = { settingsKey: 'k', pairs: [{ a: 1, b: 2, verdict: { tier: 'near' as const, score: 0.75, related: true } }] };
+  const index = CandidateIndex.open(path, DIM, 1, 0, () => {});
+  index.sync(indexed(photos), readVector);
+  await index.pairs(options);
+  index.keepVerdicts(verdicts);
+  index.saveIfDue(path, true);
+  assert.equal(readFileSync(path).readUInt32LE(32), 0, 'no search section in the index file');
+
+  // A regrouping with nothing else changed: only the search file is written.
+  const indexInode = statSync(path).ino;
+  const searchBefore = readFileSync(`${path}.search`);
+  await index.pairs(options);
+  const next = { ...verdicts, settingsKey: 'k2' };
+  index.keepVerdicts(next);
+  index.saveIfDue(path, true);
+  assert.equal(statSync(path).ino, indexInode, 'the index file was not written again');
+  assert.ok(!readFileSync(`${path}.search`).equals(searchBefore), 'the search file was');
+  const logged: string[] = [];
+  assert.deepEqual(CandidateIndex.open(path, DIM, 1, 0, (m) => logged.push(m)).lastVerdicts, next);
+  assert.equal(logged.length, 0, logged.join('\n'));
+
+  // The index saved again, and the app stopped before the search was: that older search is not used.
+  const olderSearch = readFileSync(`${path}.search`);
+  const grown = CandidateIndex.open(path, DIM, 1, 0, () => {});
+  const more = [...photos, makePhoto(60)];
+  grown.sync(indexed(more), (row) => more[row].vector);
+  grown.save(path);
+  await writeFile(`${path}.search`, olderSearch);
+  const stale = CandidateIndex.open(path, DIM, 1, 0, (m) => logged.push(m));
+  assert.equal(stale.size, 61);
+  assert.equal(stale.lastVerdicts, null);
+  assert.equal(logged.length, 0, 'a search file left by a crash is normal, not an error');
+
+  // A damaged search file: the index still opens; the next grouping searches in full.
+  grown.save(path);
+  const damaged = readFileSync(`${path}.search`);
+  damaged[damaged.length - 3] ^= 1;
+  await writeFile(`${path}.search`, damaged);
+  const withDamage = CandidateIndex.open(path, DIM, 1, 0, (m) => logged.push(m));
+  assert.equal(withDamage.size, 61);
+  assert.equal(withDamage.lastVerdicts, null);
+  assert.match(logged.join('\n'), /the saved last search is damaged/);
+});
+
+test('an index file saved with the search inside (before it had a file of its own) still gives its search back', async () => {
+  const photos = Array.from({ length: 40 }, (_, i) => makePhoto(i));
+  const path = join(dir, 'inline-search');
+  const verdicts = { settingsKey: 'inline', pairs: [{ a: 3, b: 4, verdict: { tier: 'similar' as const, score: 0.5, related: true } }] };
+  const index = CandidateIndex.open(path, DIM, 1, 0, () => {});
+  index.sync(indexed(photos), (row) => photos[row].vector);
+  await index.pairs(options);
+  index.keepVerdicts(verdicts);
+  index.save(path);
+  // The same bytes as the earlier format 3 wrote: the search section appended to the index file.
+  const section = readFileSync(`${path}.search`).subarray(24);
+  const inline = Buffer.concat([readFileSync(path), section]);
+  inline.writeUInt32LE(section.length, 32);
+  inline.writeBigUInt64LE(xxh3.xxh64(Buffer.concat([inline.subarray(0, 24), inline.subarray(32)])), 24);
+  await writeFile(path, inline);
+  await writeFile(`${path}.search`, Buffer.alloc(0)); // whatever is beside it is not read
+  const logged: string[] = [];
+  const reopened = CandidateIndex.open(path, DIM, 1, 0, (m) => logged.push(m));
+  assert.deepEqual(reopened.lastVerdicts, verdicts);
+  assert.equal(logged.length, 0, logged.join('\n'));
+  // Its next saved search rewrites the index without the section, and comes back.
+  await reopened.pairs(options);
+  reopened.keepVerdicts({ ...verdicts, settingsKey: 'after' });
+  reopened.saveIfDue(path, true);
+  assert.equal(readFileSync(path).readUInt32LE(32), 0);
+  assert.equal(CandidateIndex.open(path, DIM, 1, 0, () => {}).lastVerdicts?.settingsKey, 'after');
 });

@@ -75,6 +75,12 @@ export const LSH_DEFAULTS = {
  * halved since.
  */
 export const LISTS_FROM_ITEMS = 20_000;
+/**
+ * Changes (items added or removed) a query takes without rebuilding its tables and lists: each
+ * added item costs every query an exact comparison (~0.3 µs), a rebuild costs seconds at a million;
+ * at most this many, or a thousandth of the items.
+ */
+export const PENDING_LIMIT = 1000;
 
 export interface LshOptions {
   /** Length of the vectors given to add() and query(). */
@@ -352,6 +358,14 @@ export class LshIndex {
   private changes = 0; // adds and removes so far: trainLists() notices those made while it waited
   private trainings = 0; // times the lists were trained in this session (listTrainings)
   private listPosition = new Uint32Array(0); // slot -> its place in listMembers (live slots)
+  // What query() has not folded into its bucket tables and list copy yet (refreshForQuery): slots
+  // added since (judged exactly by every query; flagged so that stale entries are skipped) and how
+  // many were removed since (left in place, skipped as dead).
+  private pending: number[] = [];
+  private pendingFlag = new Uint8Array(0);
+  private pendingRemovals = 0;
+  private tablesBuiltForQuery = false;
+  private listsBuiltForQuery = false;
   private gathered = new Uint32Array(1024); // query(): bucket items to compare
   /** Made by attach() over another thread's arrays: read-only. */
   private attached = false;
@@ -476,6 +490,8 @@ export class LshIndex {
     this.idToSlot.set(id, slot);
     this.live++;
     this.changes++;
+    this.pending.push(slot);
+    this.pendingFlag[slot] = 1;
     this.tablesDirty = true;
     if (this.lists) this.listOf[slot] = this.lists.nearestOfItem(this.compactPoints(), slot);
     this.listsDirty = true;
@@ -489,6 +505,7 @@ export class LshIndex {
     this.freeSlots.push(slot);
     this.live--;
     this.changes++;
+    this.pendingRemovals++;
     this.tablesDirty = true;
     this.listsDirty = true;
     return true;
@@ -526,9 +543,8 @@ export class LshIndex {
     if (!Number.isInteger(probes) || probes < 0) throw new Error('LshIndex.query: probes must be a non-negative integer');
     const scan = options.scan ?? LSH_DEFAULTS.scanItems;
     if (!Number.isInteger(scan) || scan < 0) throw new Error('LshIndex.query: scan must be a non-negative integer');
-    if (scan > 0) this.ensureLists();
+    this.refreshForQuery(scan > 0);
     const stats = this.embed(vector, 'LshIndex.query');
-    this.ensureTables();
     if (this.live === 0) return [];
 
     // Top-k kept sorted by raw cosine, best first.
@@ -576,7 +592,7 @@ export class LshIndex {
     const rows = scan > 0 && this.lists && this.listRows ? this.listRows : null;
     const queryCode = new Int8Array(D);
     const queryInvNorm = quantise(unit, queryCode, 0);
-    const { listOffsets, listMembers, listPosition, listInvNorm, listXNorm, listMDotU, listUNorm, meanNormSq } = this;
+    const { listOffsets, listMembers, listPosition, listInvNorm, listXNorm, listMDotU, listUNorm, meanNormSq, alive, pendingFlag } = this;
     const scale = queryInvNorm * stats.uNorm;
     const offset = meanNormSq + stats.mDotU;
     const scaledBar = () => {
@@ -589,6 +605,7 @@ export class LshIndex {
       const raw = rawCosineFrom(meanNormSq, stats.xNorm, stats.mDotU, stats.uNorm, listXNorm[m], listMDotU[m], listUNorm[m], centred);
       if (raw < minCosine || (found === k && raw <= topRaw[k - 1])) return;
       const slot = listMembers[m];
+      if (!alive[slot] || pendingFlag[slot]) return; // removed since, or its slot reused: a stale row
       stamp[slot] = mark;
       keep(slot, raw, centred);
     };
@@ -658,7 +675,7 @@ export class LshIndex {
         const end = offsets[bucket + 1];
         for (let m = offsets[bucket]; m < end; m++) {
           const slot = members[m];
-          if (stamp[slot] === mark) continue;
+          if (stamp[slot] === mark || !alive[slot] || pendingFlag[slot]) continue;
           stamp[slot] = mark;
           if (gathered === this.gathered.length) {
             const bigger = new Uint32Array(2 * gathered);
@@ -676,14 +693,19 @@ export class LshIndex {
         const pairs = rows.found;
         for (let p = 0; p < passed; p++) judgeListed(items[first + pairs[2 * p]], pairs[2 * p + 1]);
       }
-    } else {
-      // Without the lists (buckets only, as the benchmarks ask for): in JavaScript.
-      for (let i = 0; i < gathered; i++) {
-        const slot = items[i];
-        const centred = dotFloatInt8(unit, codes, slot * D, D) * invNorm[slot];
-        const raw = this.rawFromStats(stats.xNorm, stats.mDotU, stats.uNorm, slot, centred);
-        if (raw >= minCosine && (found < k || raw > topRaw[k - 1])) keep(slot, raw, centred);
-      }
+    }
+    // Without the lists (buckets only, as the benchmarks ask for), the bucket items; and the items
+    // added since the tables and lists were built (refreshForQuery): in JavaScript, one by one.
+    const judgeExactly = (slot: number) => {
+      const centred = dotFloatInt8(unit, codes, slot * D, D) * invNorm[slot];
+      const raw = this.rawFromStats(stats.xNorm, stats.mDotU, stats.uNorm, slot, centred);
+      if (raw >= minCosine && (found < k || raw > topRaw[k - 1])) keep(slot, raw, centred);
+    };
+    if (!rows) for (let i = 0; i < gathered; i++) judgeExactly(items[i]);
+    for (const slot of this.pending) {
+      if (!alive[slot] || stamp[slot] === mark) continue; // removed again, or met twice (re-added)
+      stamp[slot] = mark;
+      judgeExactly(slot);
     }
 
     const hits: LshHit[] = [];
@@ -1323,6 +1345,7 @@ export class LshIndex {
     this.sketches = grow(this.sketches, (n) => sharedArray(Int32Array, n), SKETCH_WORDS);
     this.stamp = grow(this.stamp, (n) => new Uint32Array(n), 1);
     this.listOf = grow(this.listOf, (n) => new Int32Array(n), 1);
+    this.pendingFlag = grow(this.pendingFlag, (n) => new Uint8Array(n), 1);
     this.capacity = capacity;
   }
 
@@ -1423,6 +1446,32 @@ export class LshIndex {
     this.lists = lists;
     this.listsTrainedAt = this.live;
     this.listsDirty = true;
+    this.listsBuiltForQuery = false;
+  }
+
+  /** Items added or removed since query() last rebuilt its tables and lists (see refreshForQuery). */
+  get pendingChanges(): number {
+    return this.pending.length + this.pendingRemovals;
+  }
+
+  /**
+   * Readies the bucket tables and (when `scanning`) the coarse lists' members and int8 copy for a
+   * query. Rebuilding them goes over every item (3-4 s at a million), too much to pay on the first
+   * query after each photo the watcher brings: while the changes since the last rebuild are few
+   * (PENDING_LIMIT), the query compares the items added since exactly, one by one, and skips the
+   * entries of items removed (or whose slot was reused) since. Beyond that, everything is rebuilt.
+   */
+  private refreshForQuery(scanning: boolean): void {
+    const few = this.pending.length + this.pendingRemovals <= Math.max(PENDING_LIMIT, this.live / 1000);
+    const listsReady = !scanning || (this.listsBuiltForQuery && !this.listsNeedTraining);
+    if (few && this.tablesBuiltForQuery && listsReady) return;
+    if (scanning) this.ensureLists();
+    this.ensureTables();
+    for (const slot of this.pending) this.pendingFlag[slot] = 0;
+    this.pending = [];
+    this.pendingRemovals = 0;
+    this.tablesBuiltForQuery = true;
+    this.listsBuiltForQuery = scanning && this.lists !== null; // not rebuilt otherwise: stale once the pending changes are forgotten
   }
 
   /** Rebuilds the bucket tables after adds/removes (counting sort per table: ~0.1 s per 1M items). */
