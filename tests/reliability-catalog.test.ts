@@ -9,7 +9,7 @@ import { copyFile, mkdir, readdir, readFile, truncate, writeFile } from 'node:fs
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { CATALOG_FORMAT_VERSION } from '../electron/engine/catalog.ts';
+import { CATALOG_FORMAT_VERSION, catalogSaveDue } from '../electron/engine/catalog.ts';
 import { openEngine } from '../electron/engine/index.ts';
 import type { Engine } from '../electron/engine/types.ts';
 import { snapshotTree } from './helpers/fault-kill.ts';
@@ -283,3 +283,14 @@ describe('a damaged or old catalog', () => {
 function asList(variants: string | null): string[] | null {
   return variants === null ? null : (variants.match(/.{16}/g) ?? []);
 }
+
+test('a scan saves the catalog every 2 s, and less often when a save is slow (at most a tenth of the time)', () => {
+  // Fast saves (a small catalog): 2 s after the last one ended.
+  assert.equal(catalogSaveDue(11_999, 10_000, 40), false);
+  assert.equal(catalogSaveDue(12_000, 10_000, 40), true);
+  // A save that took 4 s (the whole catalog of 100,000 photos): not before 36 s have passed.
+  assert.equal(catalogSaveDue(10_000 + 35_999, 10_000, 4000), false);
+  assert.equal(catalogSaveDue(10_000 + 36_000, 10_000, 4000), true);
+  // The first save of a session is due at once.
+  assert.equal(catalogSaveDue(Date.now(), 0, 0), true);
+});

@@ -74,6 +74,21 @@ function emptyCatalog(): CatalogData {
   return { formatVersion: CATALOG_FORMAT_VERSION, embedding: null, vectorRows: 0, vectorGeneration: 0, folders: [], files: [], notDuplicates: [], settings: {} };
 }
 
+/** Least time between two saves of the catalog during a scan. */
+export const SAVE_INTERVAL_MS = 2000;
+/** Most of a scan's time that saving the catalog may take (see catalogSaveDue). */
+export const SAVE_SHARE = 0.1;
+
+/**
+ * Whether a scan should save the catalog now: 2 s after the last save ended, so that a crash loses
+ * little work, but later when saves are slow. A save writes the whole catalog (seconds at 100,000
+ * photos), and saving every 2 s would then take most of the scan: the wait is at least
+ * (1 - SAVE_SHARE) / SAVE_SHARE times what the last save took.
+ */
+export function catalogSaveDue(now: number, lastSaveEnd: number, lastSaveMs: number): boolean {
+  return now - lastSaveEnd >= Math.max(SAVE_INTERVAL_MS, (lastSaveMs * (1 - SAVE_SHARE)) / SAVE_SHARE);
+}
+
 export interface OpenedCatalog {
   db: Low<CatalogData>;
   /** Set when the catalog on disk could not be used and a fresh one was started (the old file is kept). */

@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { open, realpath, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { basename, dirname, extname, relative, resolve, sep } from 'node:path';
-import { openCatalog, type CatalogData, type CatalogEntry } from './catalog.ts';
+import { catalogSaveDue, openCatalog, type CatalogData, type CatalogEntry } from './catalog.ts';
 import { contentHash } from './content-hash.ts';
 import { DecodeError, decodeImage, SIGNALS_VERSION, variantWordsFromHex, type DecodedImage } from './decode.ts';
 import { DEFAULT_SETTINGS, MODEL_VIEWS } from './defaults.ts';
@@ -81,7 +81,8 @@ class DedupEngine implements Engine {
   private version = 0; // bumped on every catalog change: invalidates the cached groups
   private cachedGroups: { version: number; result: GroupsResult; settingsKey: string } | null = null;
   private lastRegroupSummary = 'no grouping yet';
-  private lastSaveAt = 0;
+  private lastSaveEnd = 0; // when the last catalog save ended, and how long it took (catalogSaveDue)
+  private lastSaveMs = 0;
   private readonly sessionSettings: Partial<EngineSettings>;
 
   constructor(
@@ -713,14 +714,16 @@ class DedupEngine implements Engine {
   // ---------------------------------------------------------------- persistence
 
   private async saveIfDue(): Promise<void> {
-    if (Date.now() - this.lastSaveAt > 2000) await this.save();
+    if (catalogSaveDue(Date.now(), this.lastSaveEnd, this.lastSaveMs)) await this.save();
   }
 
   private async save(): Promise<void> {
-    this.lastSaveAt = Date.now();
+    const started = Date.now();
     this.data.files = [...this.entries.values()];
     this.data.vectorRows = this.vectors ? this.vectors.rowCount : this.data.vectorRows;
     await this.db.write();
+    this.lastSaveEnd = Date.now();
+    this.lastSaveMs = this.lastSaveEnd - started;
   }
 
   private exclusive<T>(task: () => Promise<T>): Promise<T> {
