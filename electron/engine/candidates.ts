@@ -118,8 +118,7 @@ export class CandidateIndex {
    * grouping after a restart is an update too; null while a search is under way or none was kept.
    */
   private verdicts: SearchVerdicts | null = null;
-  /** The LSH index as last saved or opened, and how many times it had trained its lists then. */
-  private savedLsh: LshIndex;
+  /** How many times the LSH index had trained its lists when it was last saved or opened. */
   private savedListTrainings = 0;
   /** Checksum of the index file as last saved or opened (null: none yet); the last-search file names it. */
   private savedIndexChecksum: bigint | null = null;
@@ -136,9 +135,7 @@ export class CandidateIndex {
     private readonly variants: Map<number, VariantWords>,
     readonly views: number,
     private readonly generation: number,
-  ) {
-    this.savedLsh = lsh; // as opened (or empty)
-  }
+  ) {}
 
   /** Loads the saved index, or starts an empty one when there is none or it is damaged or stale. */
   static open(path: string, dim: number, views: number, generation: number, log: (message: string) => void): CandidateIndex {
@@ -385,8 +382,9 @@ export class CandidateIndex {
    * writing the whole index).
    */
   saveIfDue(path: string, always = false): void {
-    // Lists trained since the save count on close: at a million photos they take half a minute.
-    const indexUnsaved = this.unsavedChanges > 0 || this.lsh !== this.savedLsh || this.lsh.listTrainings !== this.savedListTrainings;
+    // Lists trained since the save count on close: at a million photos they take half a minute. (A
+    // new LSH index, refitted by sync(), always comes with unsaved changes: every photo added again.)
+    const indexUnsaved = this.unsavedChanges > 0 || this.lsh.listTrainings !== this.savedListTrainings;
     if (!always) {
       if (this.unsavedChanges >= Math.max(1000, this.size / 100)) this.save(path);
     } else if (indexUnsaved || (this.searchUnsaved && this.savedIndexChecksum === null)) {
@@ -412,7 +410,6 @@ export class CandidateIndex {
     file.writeBigUInt64LE(sum, CHECKSUM_AT);
     replaceFile(path, file);
     this.unsavedChanges = 0;
-    this.savedLsh = this.lsh;
     this.savedListTrainings = this.lsh.listTrainings;
     this.savedIndexChecksum = sum;
     this.saveLastSearch(path);

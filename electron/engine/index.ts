@@ -560,8 +560,9 @@ class DedupEngine implements Engine {
     // Settings made stricter (higher cosines, fewer hash bits, turns no longer matched) only take
     // matches away: the last matches are judged again instead of searching in full.
     const previous = this.candidates.lastVerdicts;
-    const stricter = previous !== null && previous.settingsKey !== matchKey && settingsAreStricter(matchSettingsOfKey(previous.settingsKey), settings);
-    if (previous?.settingsKey !== matchKey && !stricter) this.candidates.forgetPairs();
+    const settingsChanged = previous?.settingsKey !== matchKey;
+    const stricter = previous !== null && settingsChanged && settingsAreStricter(matchSettingsOfKey(previous.settingsKey), settings);
+    if (settingsChanged && !stricter) this.candidates.forgetPairs();
     this.syncIndex();
     const { keys, bases: baseOf, nodeOfBase, files } = this.library();
     const found = await this.candidates.pairs(
