@@ -2,9 +2,9 @@
 // than the dev photos (bench/query-bench.ts, bench/regroup-bench.ts): the seed photos are scanned by
 // the engine, then made-up entries and embeddings are appended to the same catalog and vector store,
 // so that the engine opens a catalog like any other.
-import { writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../electron/engine/atomic-file.ts';
+import { catalogLines, readCatalogDocument } from '../electron/engine/catalog-file.ts';
 import type { CatalogData, CatalogEntry } from '../electron/engine/catalog.ts';
 import { openEngine } from '../electron/engine/index.ts';
 import { VectorStore } from '../electron/engine/vectors.ts';
@@ -43,7 +43,7 @@ export async function buildSyntheticLibrary(
   await seedEngine.scan([seedDir]);
   await seedEngine.close();
 
-  const data = JSON.parse(await readFile(catalogPath, 'utf8')) as CatalogData;
+  const data = (await readCatalogDocument(catalogPath)) as CatalogData;
   const dim = data.embedding!.dimension;
   const views = data.embedding!.views.length;
   const template = data.files.find((f) => f.phashVariants)!;
@@ -77,7 +77,7 @@ export async function buildSyntheticLibrary(
   }
   data.vectorRows = store.rowCount;
   store.close();
-  writeFileSync(catalogPath, JSON.stringify(data));
+  await writeFileAtomic(catalogPath, catalogLines(data));
   return data.files.length;
 }
 

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { CatalogData } from '../electron/engine/catalog.ts';
+import { catalogLines, parseCatalogText } from '../electron/engine/catalog-file.ts';
 import { SIGNALS_VERSION } from '../electron/engine/decode.ts';
 import { openEngine, type Engine } from '../electron/engine/index.ts';
 import type { DuplicateGroup } from '../electron/engine/types.ts';
@@ -110,10 +112,10 @@ describe('engine on real photos', () => {
   test('photos catalogued by an older version of the signals are decoded and embedded again', async () => {
     const catalogPath = join(dir, 'catalog', 'catalog.json');
     await engine.close();
-    const catalog = JSON.parse(await readFile(catalogPath, 'utf8'));
-    assert.equal(catalog.embedding.signals, SIGNALS_VERSION);
-    delete catalog.embedding.signals; // as written before the version was recorded (1)
-    await writeFile(catalogPath, JSON.stringify(catalog));
+    const catalog = parseCatalogText(await readFile(catalogPath, 'utf8')) as CatalogData;
+    assert.equal(catalog.embedding?.signals, SIGNALS_VERSION);
+    delete catalog.embedding!.signals; // as written before the version was recorded (1)
+    await writeFile(catalogPath, [...catalogLines(catalog)].join(''));
     engine = await openEngine({ catalogPath, settings: { executionProvider: 'cpu' } });
     const summary = await engine.scan();
     assert.equal(summary.changed, summary.total, 'every photo decoded again');

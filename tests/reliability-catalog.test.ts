@@ -5,11 +5,12 @@
 // first format, without vectorGeneration or vector checksums) and version 2 (pHash variants as a list).
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { CATALOG_FORMAT_VERSION, catalogSaveDue } from '../electron/engine/catalog.ts';
+import { catalogLines, parseCatalogText } from '../electron/engine/catalog-file.ts';
 import { openEngine } from '../electron/engine/index.ts';
 import type { Engine } from '../electron/engine/types.ts';
 import { snapshotTree } from './helpers/fault-kill.ts';
@@ -60,7 +61,7 @@ describe('a damaged or old catalog', () => {
     } finally {
       await engine.close();
     }
-    const migrated = JSON.parse(await readFile(catalogPath, 'utf8'));
+    const migrated = readCatalog(await readFile(catalogPath, 'utf8'));
     assert.equal(migrated.formatVersion, CATALOG_FORMAT_VERSION);
     return migrated;
   };
@@ -91,7 +92,8 @@ describe('a damaged or old catalog', () => {
   test('unreadable or wrongly shaped catalog JSON: detected, told, kept aside, rebuilt from the photos', async () => {
     const good = await readFile(baseline, 'utf8');
     const random = prng(SEED);
-    const document = JSON.parse(good);
+    const document = readCatalog(good);
+    const lines = good.split('\n');
     const damages: [string, string | Buffer][] = [
       ['empty file', ''],
       ['binary garbage', Buffer.from(Array.from({ length: 3000 }, () => random.int(0, 255)))],
@@ -103,16 +105,21 @@ describe('a damaged or old catalog', () => {
       ['null', 'null'],
       ['an array', '[]'],
       ['a string', '"catalog"'],
-      ['files is not an array', JSON.stringify({ ...document, files: 'x' })],
-      ['a null entry', JSON.stringify({ ...document, files: [null, ...document.files] })],
-      ['an entry whose path is a number', JSON.stringify({ ...document, files: [{ ...document.files[0], path: 5 }] })],
-      ['an entry with a negative vector row', JSON.stringify({ ...document, files: [{ ...document.files[0], vectorRow: -3 }] })],
-      ['an entry with an unknown status', JSON.stringify({ ...document, files: [{ ...document.files[0], status: 'deleted' }] })],
-      ['vectorRows not a number', JSON.stringify({ ...document, vectorRows: 'many' })],
-      ['folders of numbers', JSON.stringify({ ...document, folders: [1, 2] })],
-      ['decisions that are not lists of hashes', JSON.stringify({ ...document, notDuplicates: [[1, 2]] })],
-      ['settings that are not an object', JSON.stringify({ ...document, settings: 'fast' })],
-      ['a newer format', JSON.stringify({ ...document, formatVersion: 999 })],
+      // The lines layout (format 4): a line that is not JSON, fewer or more lines than the first line counts.
+      ['a file line that is not JSON', [...lines.slice(0, 2), '{"path": "/x", "size', ...lines.slice(3)].join('\n')],
+      ['a file line missing', [...lines.slice(0, 2), ...lines.slice(3)].join('\n')],
+      ['a file line too many', [...lines.slice(0, 2), lines[2], ...lines.slice(2)].join('\n')],
+      ['files is not an array (a whole document, formats 0-3)', JSON.stringify({ ...document, files: 'x' })],
+      ['a null entry', asLines({ ...document, files: [null, ...document.files] })],
+      ['an entry whose path is a number', asLines({ ...document, files: [{ ...document.files[0], path: 5 }] })],
+      ['an entry with a negative vector row', asLines({ ...document, files: [{ ...document.files[0], vectorRow: -3 }] })],
+      ['an entry with an unknown status', asLines({ ...document, files: [{ ...document.files[0], status: 'deleted' }] })],
+      ['an entry with an unknown status (a whole document)', JSON.stringify({ ...document, files: [{ ...document.files[0], status: 'deleted' }] })],
+      ['vectorRows not a number', asLines({ ...document, vectorRows: 'many' })],
+      ['folders of numbers', asLines({ ...document, folders: [1, 2] })],
+      ['decisions that are not lists of hashes', asLines({ ...document, notDuplicates: [[1, 2]] })],
+      ['settings that are not an object', asLines({ ...document, settings: 'fast' })],
+      ['a newer format', asLines({ ...document, formatVersion: 999 })],
     ];
     for (const [what, content] of damages) {
       const catalogPath = await copyBaseline();
@@ -212,7 +219,7 @@ describe('a damaged or old catalog', () => {
     // Version 0: no formatVersion, no vectorGeneration; entries without pHash variants (the rotated
     // copy can only be found once they are computed) nor vector checksums.
     const catalogPath = await copyBaseline();
-    const document = JSON.parse(await readFile(catalogPath, 'utf8'));
+    const document = readCatalog(await readFile(catalogPath, 'utf8'));
     delete document.formatVersion;
     delete document.vectorGeneration;
     for (const entry of document.files) {
@@ -230,14 +237,14 @@ describe('a damaged or old catalog', () => {
     } finally {
       await engine.close();
     }
-    const migrated = JSON.parse(await readFile(catalogPath, 'utf8'));
+    const migrated = readCatalog(await readFile(catalogPath, 'utf8'));
     assert.equal(migrated.formatVersion, CATALOG_FORMAT_VERSION);
     assert.ok(migrated.files.every((entry: { phashVariants: unknown; vectorHash: unknown }) => typeof entry.phashVariants === 'string' && typeof entry.vectorHash === 'string'));
   });
 
   test('catalog format 1 (no vectorGeneration, no vector checksums) is migrated without reading a photo again', async () => {
     const catalogPath = await copyBaseline();
-    const document = JSON.parse(await readFile(catalogPath, 'utf8'));
+    const document = readCatalog(await readFile(catalogPath, 'utf8'));
     document.formatVersion = 1;
     delete document.vectorGeneration;
     for (const entry of document.files) {
@@ -252,7 +259,7 @@ describe('a damaged or old catalog', () => {
 
   test('catalog format 2 (pHash variants as a list of strings) is migrated without reading a photo again', async () => {
     const catalogPath = await copyBaseline();
-    const document = JSON.parse(await readFile(catalogPath, 'utf8'));
+    const document = readCatalog(await readFile(catalogPath, 'utf8'));
     const variants = document.files.map((entry: { phashVariants: string }) => entry.phashVariants);
     document.formatVersion = 2;
     for (const entry of document.files) entry.phashVariants = asList(entry.phashVariants);
@@ -264,11 +271,70 @@ describe('a damaged or old catalog', () => {
     );
   });
 
+  test('opening, grouping, querying and closing leave an unchanged catalog unwritten; a change is written', async () => {
+    // A whole-catalog write takes seconds at 100,000 photos: an app start and quit that changed
+    // nothing must not pay it (nor rewrite the user's file for nothing).
+    const catalogPath = await copyBaseline();
+    const before = await stat(catalogPath);
+    const bytes = await readFile(catalogPath);
+    let { engine } = await openLogged(catalogPath);
+    try {
+      assert.deepEqual(await groupsOf(engine), expectedGroups);
+      assert.ok((await engine.query(join(photos, (await readdir(photos))[0]))).length > 0);
+    } finally {
+      await engine.close();
+    }
+    const after = await stat(catalogPath);
+    assert.deepEqual([after.ino, after.mtimeMs], [before.ino, before.mtimeMs], 'the catalog file was written again');
+    assert.deepEqual(await readFile(catalogPath), bytes);
+
+    // A change (a setting) is written, and is there after a restart.
+    ({ engine } = await openLogged(catalogPath));
+    try {
+      await engine.updateSettings({ nearCosine: 0.97 });
+    } finally {
+      await engine.close();
+    }
+    ({ engine } = await openLogged(catalogPath));
+    try {
+      assert.equal(engine.settings().nearCosine, 0.97);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  test('catalog format 3 (one indented JSON document, as lowdb wrote it) becomes lines without reading a photo again', async () => {
+    const catalogPath = await copyBaseline();
+    const document = readCatalog(await readFile(catalogPath, 'utf8'));
+    document.formatVersion = 3;
+    await writeFile(catalogPath, JSON.stringify(document, null, 2));
+    const { engine, log } = await openLogged(catalogPath);
+    try {
+      assert.ok(log.some((line) => /format 3; it is now in format 4/.test(line)), `not told about the migration: ${JSON.stringify(log)}`);
+      assert.deepEqual(await groupsOf(engine), expectedGroups);
+    } finally {
+      await engine.close();
+    }
+    // Written as lines on open (not only after the next change): one line for the fields, one per file.
+    const text = await readFile(catalogPath, 'utf8');
+    const lines = text.trimEnd().split('\n');
+    assert.equal(lines.length, 1 + document.files.length);
+    assert.equal(JSON.parse(lines[0]).formatVersion, CATALOG_FORMAT_VERSION);
+    assert.deepEqual(readCatalog(text).files, document.files);
+    const { engine: again } = await openLogged(catalogPath);
+    try {
+      const summary = await again.scan();
+      assert.equal(summary.unchanged, document.files.length, 'no photo read again');
+    } finally {
+      await again.close();
+    }
+  });
+
   test('variant hashes that are not 16-digit hex words make the catalog damaged, set aside', async () => {
     const catalogPath = await copyBaseline();
-    const document = JSON.parse(await readFile(catalogPath, 'utf8'));
+    const document = readCatalog(await readFile(catalogPath, 'utf8'));
     document.files[0].phashVariants = document.files[0].phashVariants.slice(1);
-    await writeFile(catalogPath, JSON.stringify(document));
+    await writeFile(catalogPath, asLines(document));
     const { engine, log } = await openLogged(catalogPath);
     try {
       assert.ok(log.some((line) => /could not be read/.test(line)), `not told: ${JSON.stringify(log)}`);
@@ -278,6 +344,17 @@ describe('a damaged or old catalog', () => {
     }
   });
 });
+
+/** A catalog document from a file's text (lines or, formats 0-3, one document), as loosely typed as the damage done to it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function readCatalog(text: string): any {
+  return parseCatalogText(text);
+}
+
+/** A document in the lines layout of format 4. */
+function asLines(document: { files: unknown[] }): string {
+  return [...catalogLines(document)].join('');
+}
 
 /** Format 3's variant string as the list of 16-digit words formats 1 and 2 stored. */
 function asList(variants: string | null): string[] | null {

@@ -3,8 +3,9 @@
 // (phash-index.ts). Items are identified by vector rows; a photo's views occupy `views` consecutive
 // rows from its first row (its "base"), so any row maps back to its photo. The indexes are saved
 // beside the catalog and brought up to date incrementally (add new photos, remove gone ones).
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { xxh3 } from '@node-rs/xxhash';
+import { removeLeftoverTemps, writeFileAtomicSync } from './atomic-file.ts';
 import { popcount32 } from './bits.ts';
 import { splitVariants } from './decode.ts';
 import type { JudgedPair } from './group.ts';
@@ -41,12 +42,6 @@ const SEARCH_MAGIC = 'PDDSRCH1';
 const SEARCH_HEADER_BYTES = 24;
 const searchPathOf = (indexPath: string) => `${indexPath}.search`;
 
-/** Writes `bytes` to `path` through a temporary file and a rename: a crash leaves the old file or the new one. */
-function replaceFile(path: string, bytes: Buffer): void {
-  writeFileSync(`${path}.tmp`, bytes);
-  renameSync(`${path}.tmp`, path);
-}
-
 /** Margin under the similar threshold for LSH's estimated cosine (int8 + projection error, measured ≤ 0.02). */
 const ESTIMATE_MARGIN = 0.05;
 
@@ -71,7 +66,7 @@ export function searchCovers(last: PairSearchOptions, next: PairSearchOptions): 
 export interface IndexedPhoto {
   base: number; // first vector row
   phash: bigint;
-  /** Its rotation and crop-window hashes (decode.ts variantWordsFromHex), or null; read only for photos the index does not know yet. */
+  /** Its rotation and crop-window hashes (decode.ts variantWordsFromHex), or null; read once, by the first search that needs them. */
   variantWords: () => VariantWords | null;
 }
 
@@ -126,6 +121,11 @@ export class CandidateIndex {
   private searchUnsaved = false;
   /** Photos added or removed since the index was saved or opened: the saved file is a cache, brought up to date by sync() on open. */
   unsavedChanges = 0;
+  /**
+   * Photos whose variant words were not read yet: reading them all takes over a second at 100,000
+   * photos, and only a pair search needs them (not a query, nor a close after a restart).
+   */
+  private readonly unreadVariants = new Map<number, () => VariantWords | null>();
   /** Photos added since the LSH centre was last checked (that check reads every stored vector). */
   private addedSinceDriftCheck = Infinity;
 
@@ -139,6 +139,7 @@ export class CandidateIndex {
 
   /** Loads the saved index, or starts an empty one when there is none or it is damaged or stale. */
   static open(path: string, dim: number, views: number, generation: number, log: (message: string) => void): CandidateIndex {
+    for (const file of [path, searchPathOf(path)]) removeLeftoverTemps(file);
     if (existsSync(path)) {
       try {
         const bytes = readFileSync(path);
@@ -206,14 +207,10 @@ export class CandidateIndex {
       this.phashes.add(photo.base, photo.phash);
       for (let v = 0; v < this.views; v++) this.lsh.add(photo.base + v, readVector(photo.base + v));
     }
-    // Variant words: kept for photos already known, made for new ones (and rows that now hold another photo).
+    // Variant words: kept for photos already known, read later for new ones (and rows that now hold another photo).
     const renewed = new Set(missing.map((photo) => photo.base));
-    for (const base of [...this.variants.keys()]) if (!wanted.has(base) || renewed.has(base)) this.variants.delete(base);
-    for (const photo of photos) {
-      if (this.variants.has(photo.base)) continue;
-      const words = photo.variantWords();
-      if (words) this.variants.set(photo.base, words);
-    }
+    for (const known of [this.variants, this.unreadVariants]) for (const base of [...known.keys()]) if (!wanted.has(base) || renewed.has(base)) known.delete(base);
+    for (const photo of photos) if (!this.variants.has(photo.base)) this.unreadVariants.set(photo.base, photo.variantWords);
     this.unsavedChanges += missing.length + removed;
     this.addedSinceDriftCheck += missing.length;
     // The centre can only drift once the library grew by a good share.
@@ -276,8 +273,18 @@ export class CandidateIndex {
   /** How many turned and cropped hashes the photos not in `changed` have: what an update compares with each changed photo. */
   private variantWordsOutside(changed: ReadonlySet<number>): number {
     let words = 0;
-    for (const [base, { rotations, windows }] of this.variants) if (!changed.has(base)) words += (rotations.length + windows.length) / 2;
+    for (const [base, { rotations, windows }] of this.allVariants()) if (!changed.has(base)) words += (rotations.length + windows.length) / 2;
     return words;
+  }
+
+  /** Every photo's variant words, read now where they were not yet. */
+  private allVariants(): Map<number, VariantWords> {
+    for (const [base, read] of this.unreadVariants) {
+      const words = read();
+      if (words) this.variants.set(base, words);
+    }
+    this.unreadVariants.clear();
+    return this.variants;
   }
 
   /** Makes the next pairs() search in full (the caller no longer has what the last one found). */
@@ -312,7 +319,7 @@ export class CandidateIndex {
    */
   private async searchVariantPairs(options: PairSearchOptions, added: number[] | null, record: (a: number, b: number) => void, log: (message: string) => void): Promise<void> {
     const { rotatedMaxDistance, cropMaxDistance } = options;
-    const variants = this.variants;
+    const variants = this.allVariants();
     const searchesOf = (bases: Iterable<number>): Iterable<HashSearch> => ({
       [Symbol.iterator]: function* (this: void): Generator<HashSearch> {
         for (const base of bases) {
@@ -408,7 +415,7 @@ export class CandidateIndex {
     const file = Buffer.concat([header, lsh, phashes]);
     const sum = checksum(file);
     file.writeBigUInt64LE(sum, CHECKSUM_AT);
-    replaceFile(path, file);
+    writeFileAtomicSync(path, file);
     this.unsavedChanges = 0;
     this.savedListTrainings = this.lsh.listTrainings;
     this.savedIndexChecksum = sum;
@@ -422,7 +429,7 @@ export class CandidateIndex {
     header.write(SEARCH_MAGIC, 0, 'latin1');
     header.writeBigUInt64LE(this.savedIndexChecksum!, 8);
     header.writeBigUInt64LE(xxh3.xxh64(search), 16);
-    replaceFile(searchPathOf(path), Buffer.concat([header, search]));
+    writeFileAtomicSync(searchPathOf(path), Buffer.concat([header, search]));
     this.searchUnsaved = false;
   }
 

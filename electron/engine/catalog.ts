@@ -1,13 +1,15 @@
-// The catalog: one JSON document (lowdb) with the scanned folders, what we know of every image file,
-// the user's "not duplicates" decisions and the settings. Embeddings are not in it (see vectors.ts);
-// a file points at its rows there. lowdb writes through steno: a temp file renamed over the old one,
-// so a crash mid-write leaves the previous catalog intact.
+// The catalog: a lowdb document with the scanned folders, what we know of every image file, the
+// user's "not duplicates" decisions and the settings. Embeddings are not in it (see vectors.ts); a
+// file points at its rows there. On disk it is JSON Lines, one line per file (catalog-file.ts),
+// written to a temp file and renamed over the old one, so a crash mid-write leaves the previous
+// catalog intact.
 import { existsSync, renameSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Low } from 'lowdb';
-import { JSONFile } from 'lowdb/node';
 import { z } from 'zod';
+import { removeLeftoverTemps } from './atomic-file.ts';
+import { CatalogLinesFile, readCatalogDocument } from './catalog-file.ts';
 import type { EngineSettings } from './types.ts';
 
 /**
@@ -20,8 +22,10 @@ import type { EngineSettings } from './types.ts';
  *   3: an entry's pHash variants are one string (16 hex digits each, end to end), not a list of 61
  *      strings: six million strings fewer in memory for 100,000 photos, which made opening the
  *      catalog and every garbage collection slow.
+ *   4: the same document as JSON Lines, one line per file (catalog-file.ts): a one-string document
+ *      could not be saved past ~350,000 photos (V8's longest string).
  */
-export const CATALOG_FORMAT_VERSION = 3;
+export const CATALOG_FORMAT_VERSION = 4;
 
 export type FileStatus = 'ok' | 'error' | 'unsupported';
 
@@ -103,12 +107,13 @@ export interface OpenedCatalog {
  */
 export async function openCatalog(path: string): Promise<OpenedCatalog> {
   await mkdir(dirname(path), { recursive: true });
-  const db = new Low<CatalogData>(new JSONFile<CatalogData>(path), emptyCatalog());
+  removeLeftoverTemps(path);
+  const db = new Low<CatalogData>(new CatalogLinesFile<CatalogData>(path, readCatalog), emptyCatalog());
   let recovered: string | null = null;
   let migrated: string | null = null;
   if (existsSync(path)) {
     try {
-      const result = migrate(JSON.parse(await readFile(path, 'utf8')));
+      const result = migrate(await readCatalogDocument(path));
       db.data = result.data;
       migrated = result.message;
     } catch (error) {
@@ -119,6 +124,11 @@ export async function openCatalog(path: string): Promise<OpenedCatalog> {
     }
   }
   return { db, recovered, migrated };
+}
+
+/** The checked, migrated catalog in a file; null when there is none (lowdb's adapter read). */
+async function readCatalog(path: string): Promise<CatalogData | null> {
+  return existsSync(path) ? migrate(await readCatalogDocument(path)).data : null;
 }
 
 // What a catalog document must look like (every format; fields added later are optional here and

@@ -1,7 +1,7 @@
 // The engine: one object that scans folders into the catalog, finds duplicate groups and answers
 // similarity queries. It imports nothing from Electron: the CLI, the app's utility process and the
 // tests all use it the same way (see types.ts for the API).
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { open, realpath, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
@@ -61,7 +61,7 @@ export async function openEngine(options: OpenEngineOptions): Promise<Engine> {
   const log = options.log ?? (() => {});
   if (recovered) log(recovered);
   if (migrated) log(migrated);
-  const engine = new DedupEngine(catalogPath, db, options, log);
+  const engine = new DedupEngine(catalogPath, db, options, log, migrated !== null || !existsSync(catalogPath));
   await engine.init();
   return engine;
 }
@@ -83,6 +83,12 @@ class DedupEngine implements Engine {
   private lastRegroupSummary = 'no grouping yet';
   private lastSaveEnd = 0; // when the last catalog save ended, and how long it took (catalogSaveDue)
   private lastSaveMs = 0;
+  /**
+   * Edits to the catalog document since it was last written; save() takes away those it wrote. A
+   * whole-catalog write takes seconds at 100,000 photos, so opening and closing write only when
+   * there is something to write.
+   */
+  private unsavedEdits = 0;
   private readonly sessionSettings: Partial<EngineSettings>;
 
   constructor(
@@ -90,8 +96,11 @@ class DedupEngine implements Engine {
     private readonly db: Awaited<ReturnType<typeof openCatalog>>['db'],
     private readonly options: OpenEngineOptions,
     private readonly log: (message: string) => void,
+    /** The document on disk differs from the one opened (a migrated format, a damaged file set aside): write it. */
+    openedChanged: boolean,
   ) {
     this.sessionSettings = options.settings ?? {};
+    if (openedChanged) this.edited();
   }
 
   private get data(): CatalogData {
@@ -111,6 +120,7 @@ class DedupEngine implements Engine {
       this.data.vectorRows = 0;
       this.data.vectorGeneration = (this.data.vectorGeneration ?? 0) + 1;
       this.data.embedding = embedding;
+      this.edited();
     }
     this.vectors = VectorStore.open(`${this.catalogPath}.vectors`, embedding.dimension, this.data.vectorRows);
     const views = MODEL_VIEWS.length;
@@ -119,6 +129,7 @@ class DedupEngine implements Engine {
       this.log(`vector file holds ${this.vectors.rowCount} of ${this.data.vectorRows} rows; the missing photos will be embedded again`);
       this.data.vectorGeneration = (this.data.vectorGeneration ?? 0) + 1; // rows will be reused
     }
+    if (this.data.vectorRows !== this.vectors.rowCount) this.edited();
     this.data.vectorRows = this.vectors.rowCount;
     this.candidates = CandidateIndex.open(this.indexPath, embedding.dimension, views, this.data.vectorGeneration ?? 0, this.log);
     // Every photo's rows must be there and hold what was written (their checksum): damaged ones are
@@ -133,14 +144,16 @@ class DedupEngine implements Engine {
       }
       let hash = rowHashes.get(entry.vectorRow);
       if (hash === undefined) rowHashes.set(entry.vectorRow, (hash = this.vectors.hashRows(entry.vectorRow, views)));
-      if (entry.vectorHash === null) entry.vectorHash = hash;
-      else if (entry.vectorHash !== hash) {
+      if (entry.vectorHash === null) {
+        entry.vectorHash = hash;
+        this.edited();
+      } else if (entry.vectorHash !== hash) {
         this.invalidate(entry);
         damaged++;
       }
     }
     if (damaged > 0) this.log(`the vector file holds damaged embeddings for ${damaged} photo(s); they will be embedded again`);
-    await this.save();
+    if (this.unsavedEdits > 0) await this.save();
   }
 
   private get indexPath(): string {
@@ -148,6 +161,7 @@ class DedupEngine implements Engine {
   }
 
   private invalidate(entry: CatalogEntry): void {
+    this.edited();
     entry.vectorRow = null;
     entry.vectorHash = null;
     // A zero mtime never matches the file again, so the next scan re-reads it.
@@ -163,6 +177,7 @@ class DedupEngine implements Engine {
   async updateSettings(patch: Partial<EngineSettings>): Promise<EngineSettings> {
     const previous = this.settings();
     Object.assign(this.data.settings, patch);
+    this.edited();
     for (const key of Object.keys(patch) as (keyof EngineSettings)[]) delete this.sessionSettings[key];
     await this.save();
     if (patch.executionProvider && patch.executionProvider !== previous.executionProvider && this.model) {
@@ -236,6 +251,7 @@ class DedupEngine implements Engine {
       const requested = (folders && folders.length > 0 ? folders : this.data.folders.map((f) => f.path)).map((f) => resolve(f));
       for (const folder of requested) {
         if (!this.data.folders.some((f) => f.path === folder)) this.data.folders.push({ path: folder, lastScanAt: null });
+        this.edited(); // a new folder, and lastScanAt below
       }
       const problems: ScanProblem[] = [];
       const progress = new ProgressReporter(options.onProgress);
@@ -490,8 +506,15 @@ class DedupEngine implements Engine {
     this.changed();
   }
 
+  /** The library changed (files, their facts or decisions): cached groups and the index are out of date, and the catalog unsaved. */
   private changed(): void {
     this.version++;
+    this.edited();
+  }
+
+  /** The catalog document changed (any field): the next save() or close() writes it. */
+  private edited(): void {
+    this.unsavedEdits++;
   }
 
   // ---------------------------------------------------------------- groups and queries
@@ -720,9 +743,12 @@ class DedupEngine implements Engine {
 
   private async save(): Promise<void> {
     const started = Date.now();
+    // The document is serialised when the write starts: edits made while it is written stay unsaved.
+    const edits = this.unsavedEdits;
     this.data.files = [...this.entries.values()];
     this.data.vectorRows = this.vectors ? this.vectors.rowCount : this.data.vectorRows;
     await this.db.write();
+    this.unsavedEdits -= edits;
     this.lastSaveEnd = Date.now();
     this.lastSaveMs = this.lastSaveEnd - started;
   }
@@ -735,7 +761,7 @@ class DedupEngine implements Engine {
 
   async close(): Promise<void> {
     await this.busy;
-    await this.save();
+    if (this.unsavedEdits > 0) await this.save();
     this.syncIndex();
     this.candidates.saveIfDue(this.indexPath, true);
     this.vectors.close();

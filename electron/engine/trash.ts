@@ -29,6 +29,7 @@ import { constants as fsConstants } from 'node:fs';
 import { copyFile, link, lstat, mkdir, open, readdir, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
+import { removeLeftoverTemps, writeFileAtomic } from './atomic-file.ts';
 import { contentHash } from './content-hash.ts';
 import type { GroupsResult, PhotoFacts, RemoveDestination, RemoveRequest, RemoveRequestItem, RemoveResult, UndoResult } from './types.ts';
 
@@ -151,22 +152,6 @@ async function findMovedFile(folder: string, originalName: string, identity: Fil
     if (info?.isFile() && sameIdentity(info, identity) && (ino === undefined || info.ino === ino)) return candidate;
   }
   return null;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Atomic JSON files.
-
-/** Writes a file so that a crash leaves either the old or the new content: temp file, fsync, rename. */
-export async function writeFileAtomic(path: string, content: string): Promise<void> {
-  const temp = `${path}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`;
-  const handle = await open(temp, 'w');
-  try {
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, path);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -384,6 +369,7 @@ export class DeleteJournal {
   /** Opens (or creates) the journal and repairs an action a crash left in progress. */
   static async open(options: DeleteJournalOptions): Promise<DeleteJournal> {
     await mkdir(dirname(options.journalPath), { recursive: true });
+    removeLeftoverTemps(options.journalPath);
     let data: JournalFile = { version: 1, actions: [] };
     try {
       const parsed = JSON.parse(await readFile(options.journalPath, 'utf8')) as JournalFile;

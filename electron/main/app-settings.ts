@@ -4,7 +4,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../engine/trash.ts';
+import { writeFileAtomic } from '../engine/atomic-file.ts';
 import type { Language } from '../shared/api.ts';
 import { languageSchema } from '../shared/ipc-contract.ts';
 

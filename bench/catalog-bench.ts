@@ -1,0 +1,109 @@
+// Benchmark of the catalog file at a million photos: saving and opening it (catalog-file.ts, JSON
+// Lines since format 4), against the whole-document JSON of formats 0-3, which V8 cannot make past
+// ~350,000 photos (its strings end at 2^29 - 24 characters).
+//
+//   npx tsx bench/catalog-bench.ts [--files 1000000]
+//
+// The entries are synthetic but shaped like real ones: a path in dated folders, a content hash, a
+// pHash and the 61 variant hashes (976 hex digits, most of an entry), a vector row and its checksum.
+// Opening is timed in a fresh process (its peak memory is then the open's alone), as the app opens it.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { CATALOG_FORMAT_VERSION, openCatalog, type CatalogData, type CatalogEntry } from '../electron/engine/catalog.ts';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+if (args[0] === '--open-only') {
+  // The child: open the catalog as the engine does (read, check every entry, migrate), report time and peak memory.
+  const started = performance.now();
+  const { db, recovered } = await openCatalog(args[1]);
+  const ms = performance.now() - started;
+  console.log(JSON.stringify({ ms, files: db.data.files.length, recovered, maxRss: process.resourceUsage().maxRSS * 1024 }));
+  process.exit(0);
+}
+
+const count = Number(option('files', '1000000'));
+const work = join(import.meta.dirname, '..', '.bench', 'catalog-bench');
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+const catalogPath = join(work, 'catalog.json');
+const rows: [string, string][] = [];
+
+// A reproducible stream of hex digits (xorshift), so every entry differs like real hashes do.
+let state = 0x9e3779b9;
+const hex = (digits: number) => {
+  let out = '';
+  while (out.length < digits) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    out += (state >>> 0).toString(16).padStart(8, '0');
+  }
+  return out.slice(0, digits);
+};
+const files: CatalogEntry[] = Array.from({ length: count }, (_, i) => ({
+  path: `/home/someone/Pictures/${2005 + (i % 20)}/${2005 + (i % 20)}-${String(1 + (i % 12)).padStart(2, '0')} trip ${Math.floor(i / 500)}/IMG_${String(i).padStart(8, '0')}.jpg`,
+  size: 2_000_000 + i,
+  mtimeMs: 1_600_000_000_000 + i * 1000.25,
+  contentHash: hex(32),
+  format: 'jpeg',
+  width: 4032,
+  height: 3024,
+  content: null,
+  takenAt: new Date(1_600_000_000_000 + i * 1000).toISOString(),
+  phash: hex(16),
+  phashVariants: hex(61 * 16),
+  vectorRow: i,
+  vectorHash: hex(16),
+  status: 'ok',
+  error: null,
+}));
+const data: CatalogData = {
+  formatVersion: CATALOG_FORMAT_VERSION,
+  embedding: { model: 'mobilenet_v2_140_224', sha256: hex(64), dimension: 1792, views: ['full'], signals: 2 },
+  vectorRows: count,
+  vectorGeneration: 1,
+  folders: [{ path: '/home/someone/Pictures', lastScanAt: new Date().toISOString() }],
+  files,
+  notDuplicates: [],
+  settings: {},
+};
+
+// Formats 0-3: one JSON string (as lowdb's JSONFile made it, indented).
+let started = performance.now();
+try {
+  const text = JSON.stringify(data, null, 2);
+  rows.push(['formats 0-3: the whole document as one JSON string (indented, as written before)', `${seconds(performance.now() - started)}, ${mib(text.length)}`]);
+} catch (error) {
+  rows.push(['formats 0-3: the whole document as one JSON string (indented, as written before)', `**fails** after ${seconds(performance.now() - started)}: ${(error as Error).name}: ${(error as Error).message}`]);
+}
+
+// Format 4: lines, written a piece at a time through the catalog's lowdb adapter (temp file, fsync, rename).
+const { db } = await openCatalog(catalogPath);
+db.data = data;
+const rssBefore = process.memoryUsage().rss;
+started = performance.now();
+await db.write();
+const saveMs = performance.now() - started;
+rows.push(['format 4: save (lines, temp file, fsync, rename)', `${seconds(saveMs)}, file ${mib(statSync(catalogPath).size)}, RSS grew ${mib(Math.max(0, process.memoryUsage().rss - rssBefore))}`]);
+
+const child = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--open-only', catalogPath], { encoding: 'utf8', maxBuffer: 1 << 20 });
+if (child.status !== 0) throw new Error(`the open failed: ${child.stderr}`);
+const opened = JSON.parse(child.stdout.trim().split('\n').pop()!) as { ms: number; files: number; recovered: string | null; maxRss: number };
+if (opened.files !== count || opened.recovered) throw new Error(`opened ${opened.files} of ${count} files (${opened.recovered})`);
+rows.push(['format 4: open in a fresh process (read, check each entry, migrate)', `${seconds(opened.ms)}, peak RSS ${mib(opened.maxRss)}`]);
+rmSync(work, { recursive: true, force: true });
+
+console.log(`### The catalog file at ${count.toLocaleString('en')} photos\n`);
+console.log(`Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}`);
+console.log(`Command: npx tsx bench/catalog-bench.ts ${args.join(' ')}\n`);
+console.log('| measurement | result |\n|---|---|');
+for (const [what, value] of rows) console.log(`| ${what} | ${value} |`);

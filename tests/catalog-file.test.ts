@@ -1,0 +1,132 @@
+// The catalog's file layout (JSON Lines, catalog-file.ts) and atomic file replacement
+// (atomic-file.ts): what is written reads back the same, whatever the paths hold; a file cut short
+// or with a broken line is refused; older whole-document catalogs still read; saves land in order;
+// a failed or killed write leaves the old file and no temporary file behind.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { removeLeftoverTemps, writeFileAtomic, writeFileAtomicSync } from '../electron/engine/atomic-file.ts';
+import { CatalogLinesFile, catalogLines, parseCatalogText, readCatalogDocument, type CatalogDocument } from '../electron/engine/catalog-file.ts';
+import { removeDir, tempDir } from './helpers/photos.ts';
+
+let dir: string;
+before(async () => {
+  dir = await tempDir('catalog-file-');
+});
+after(async () => {
+  await removeDir(dir);
+});
+
+/** Paths a user's disk may hold: line breaks, a JavaScript line separator, quotes, backslashes, non-BMP characters. */
+const ODD_PATHS = ['/photos/a\nb.jpg', '/photos/c\rd.jpg', '/photos/e\u2028f\u2029g.jpg', '/photos/"quoted" \\ back.jpg', '/照片/𝄞 2024.jpg', ''];
+
+function documentOf(count: number): CatalogDocument & { formatVersion: number; folders: unknown[]; settings: object } {
+  const files = Array.from({ length: count }, (_, i) => ({
+    path: ODD_PATHS[i % ODD_PATHS.length] + i,
+    size: i,
+    mtimeMs: 1.5 + i,
+    phashVariants: 'f0'.repeat(488), // as long as a real entry's
+    vectorRow: i % 3 === 0 ? null : i,
+  }));
+  return { formatVersion: 4, folders: [{ path: '/photos\nnew', lastScanAt: null }], settings: { nearCosine: 0.9 }, files };
+}
+
+const readLayouts = async (path: string) => ({ streamed: await readCatalogDocument(path), whole: parseCatalogText(await readFile(path, 'utf8')) });
+
+test('a catalog in lines reads back the same, one line per file, whatever its paths hold, in pieces of bounded size', async () => {
+  for (const count of [0, 1, 3000]) {
+    const document = documentOf(count);
+    const path = join(dir, `round-${count}.json`);
+    await new CatalogLinesFile(path, async () => null).write(document);
+    const { streamed, whole } = await readLayouts(path);
+    assert.deepEqual(streamed, document);
+    assert.deepEqual(whole, document);
+    const text = await readFile(path, 'utf8');
+    assert.equal(text.split('\n').length, 1 + count + 1, 'the first line, a line per file, the final newline');
+    const pieces = [...catalogLines(document)];
+    assert.ok(pieces.every((piece) => piece.length < 2 ** 20 + 4096), 'no piece is much over 1 MiB');
+    if (count === 3000) assert.ok(pieces.length > 3, `${pieces.length} pieces for ~3 MiB`);
+  }
+});
+
+test('a lines catalog cut short, run on, or with a broken line is refused, with where', async () => {
+  const path = join(dir, 'damaged.json');
+  const good = [...catalogLines(documentOf(5))].join('');
+  const lines = good.trimEnd().split('\n');
+  const damages: [string, string, RegExp][] = [
+    ['cut after the first line', `${lines[0]}\n`, /lists 5 files but holds 0/],
+    ['cut at a line end', `${lines.slice(0, 4).join('\n')}\n`, /lists 5 files but holds 3/],
+    ['cut mid-line', good.slice(0, good.length - 20), /line 6 of the catalog is not JSON/],
+    ['one line too many', `${good}${lines[1]}\n`, /lists 5 files but holds 6/],
+    ['a line of garbage', [lines[0], lines[1], 'garbage', ...lines.slice(3)].join('\n'), /line 3 of the catalog is not JSON/],
+    ['empty', '', /empty|JSON/],
+  ];
+  for (const [what, text, message] of damages) {
+    await writeFile(path, text);
+    await assert.rejects(readCatalogDocument(path), message, what);
+    assert.throws(() => parseCatalogText(text), message, what);
+  }
+});
+
+test('whole-document catalogs (formats 0-3, indented or not) still read', async () => {
+  const document = { ...documentOf(40), formatVersion: 3 };
+  for (const text of [JSON.stringify(document, null, 2), JSON.stringify(document)]) {
+    const path = join(dir, 'whole.json');
+    await writeFile(path, text);
+    const { streamed, whole } = await readLayouts(path);
+    assert.deepEqual(streamed, document);
+    assert.deepEqual(whole, document);
+  }
+});
+
+test('saves land in the order they were asked for, each with the files as they were then', async () => {
+  const path = join(dir, 'ordered.json');
+  const file = new CatalogLinesFile(path, async () => null);
+  const big = documentOf(3000); // slow to write
+  const small = documentOf(2);
+  const first = file.write(big);
+  big.files = [...big.files, { path: 'added after the save was asked for' }]; // the engine hands a new list per save
+  (big.files as unknown[]).push({ path: 'pushed after' });
+  const second = file.write(small);
+  await Promise.all([first, second]);
+  assert.deepEqual(await readCatalogDocument(path), small, 'the later save is the one on disk');
+  // The first save wrote its own snapshot: check by saving it alone.
+  const alone = documentOf(3000);
+  const pending = file.write(alone);
+  (alone.files as unknown[]).push({ path: 'pushed after' });
+  await pending;
+  assert.equal(((await readCatalogDocument(path)) as CatalogDocument).files.length, 3000);
+});
+
+test('a write that fails half-way leaves the old file and no temporary file; leftovers of dead processes are removed on open', async () => {
+  const folder = join(dir, 'atomic');
+  await mkdir(folder);
+  const target = join(folder, 'catalog.json');
+  await writeFileAtomic(target, 'old content');
+  async function* failing(): AsyncGenerator<string> {
+    yield 'new '.repeat(100_000);
+    throw new Error('disk full');
+  }
+  await assert.rejects(writeFileAtomic(target, failing()), /disk full/);
+  assert.equal(await readFile(target, 'utf8'), 'old content');
+  assert.deepEqual(await readdir(folder), ['catalog.json']);
+  // The synchronous form: the rename fails (the target is a folder).
+  const blocked = join(folder, 'a-folder');
+  await mkdir(blocked);
+  assert.throws(() => writeFileAtomicSync(blocked, Buffer.from('bytes')));
+  assert.deepEqual((await readdir(folder)).sort(), ['a-folder', 'catalog.json']);
+  writeFileAtomicSync(target, 'synchronous');
+  assert.equal(await readFile(target, 'utf8'), 'synchronous');
+
+  // A killed writer's temp file (its process is gone), a running one's (ours), and files that only look alike.
+  const deadPid = spawnSync(process.execPath, ['-e', 'process.pid']).pid!;
+  const leftovers = [`catalog.json.${deadPid}.0a1b2c3d.tmp`];
+  const kept = [`catalog.json.${process.pid}.0a1b2c3d.tmp`, 'catalog.json.notes.tmp', `other.json.${deadPid}.0a1b2c3d.tmp`, 'catalog.json.index'];
+  for (const name of [...leftovers, ...kept]) await writeFile(join(folder, name), 'x');
+  assert.equal(removeLeftoverTemps(target), 1);
+  for (const name of leftovers) assert.equal(existsSync(join(folder, name)), false, name);
+  for (const name of kept) assert.equal(existsSync(join(folder, name)), true, name);
+});
