@@ -18,16 +18,84 @@ const option = (name: string, fallback: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : fallback;
 };
+
+// A reproducible stream of hex digits (xorshift), so every entry differs like real hashes do.
+let state = 0x9e3779b9;
+const hex = (digits: number) => {
+  const words: string[] = [];
+  for (let length = 0; length < digits; length += 8) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    words.push((state >>> 0).toString(16).padStart(8, '0'));
+  }
+  // A flat string of exactly `digits` characters, as JSON.parse makes them (not a slice of a longer one).
+  return JSON.parse(JSON.stringify(words.join('').slice(0, digits))) as string;
+};
+/** A catalog of `count` synthetic photos, each entry shaped like a real one. */
+function syntheticCatalog(count: number): CatalogData {
+  const files: CatalogEntry[] = Array.from({ length: count }, (_, i) => ({
+    path: `/home/someone/Pictures/${2005 + (i % 20)}/${2005 + (i % 20)}-${String(1 + (i % 12)).padStart(2, '0')} trip ${Math.floor(i / 500)}/IMG_${String(i).padStart(8, '0')}.jpg`,
+    size: 2_000_000 + i,
+    mtimeMs: 1_600_000_000_000 + i * 1000.25,
+    contentHash: hex(32),
+    format: 'jpeg',
+    width: 4032,
+    height: 3024,
+    content: null,
+    takenAt: new Date(1_600_000_000_000 + i * 1000).toISOString(),
+    phash: hex(16),
+    phashVariants: hex(61 * 16),
+    vectorRow: i,
+    vectorHash: hex(16),
+    status: 'ok',
+    error: null,
+  }));
+  return {
+    formatVersion: CATALOG_FORMAT_VERSION,
+    embedding: { model: 'mobilenet_v2_140_224', sha256: hex(64), dimension: 1792, views: ['full'], signals: 2 },
+    vectorRows: count,
+    vectorGeneration: 1,
+    folders: [{ path: '/home/someone/Pictures', lastScanAt: new Date().toISOString() }],
+    files,
+    notDuplicates: [],
+    settings: {},
+  };
+}
+
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-if (args[0] === '--open-only') {
-  // The child: open the catalog as the engine does (read, check every entry, migrate), report time and peak memory.
+if (args[0] === '--open-only' || args[0] === '--old-layout') {
+  // Children, so that a failure of the old layout (a RangeError, or the heap running out) is
+  // reported rather than fatal, and so that the open's peak memory is its own.
+  if (args[0] === '--old-layout') {
+    // Formats 0-3: one JSON string (as lowdb's JSONFile made it, indented).
+    const data = syntheticCatalog(Number(args[1]));
+    const started = performance.now();
+    let outcome: string;
+    try {
+      const length = JSON.stringify(data, null, 2).length;
+      outcome = `made in ${seconds(performance.now() - started)}: ${mib(length)}`;
+    } catch (error) {
+      outcome = `**fails** after ${seconds(performance.now() - started)}: ${(error as Error).name}: ${(error as Error).message}`;
+    }
+    console.log(JSON.stringify({ outcome }));
+    process.exit(0);
+  }
+  // Open the catalog as the engine does (read, check every entry, migrate).
   const started = performance.now();
   const { db, recovered } = await openCatalog(args[1]);
   const ms = performance.now() - started;
   console.log(JSON.stringify({ ms, files: db.data.files.length, recovered, maxRss: process.resourceUsage().maxRSS * 1024 }));
   process.exit(0);
+}
+
+/** Runs this file as a child with `childArgs`; its last line of output, parsed, or null when it died (and why). */
+function child<T>(childArgs: string[]): T | string {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, ...childArgs], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (run.status !== 0) return `**fails**: the process ended with ${run.signal ?? `status ${run.status}`} (${/heap out of memory/.test(run.stderr) ? 'JavaScript heap out of memory' : run.stderr.trim().split('\n').pop()})`;
+  return JSON.parse(run.stdout.trim().split('\n').pop()!) as T;
 }
 
 const count = Number(option('files', '1000000'));
@@ -37,67 +105,23 @@ mkdirSync(work, { recursive: true });
 const catalogPath = join(work, 'catalog.json');
 const rows: [string, string][] = [];
 
-// A reproducible stream of hex digits (xorshift), so every entry differs like real hashes do.
-let state = 0x9e3779b9;
-const hex = (digits: number) => {
-  let out = '';
-  while (out.length < digits) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    out += (state >>> 0).toString(16).padStart(8, '0');
-  }
-  return out.slice(0, digits);
-};
-const files: CatalogEntry[] = Array.from({ length: count }, (_, i) => ({
-  path: `/home/someone/Pictures/${2005 + (i % 20)}/${2005 + (i % 20)}-${String(1 + (i % 12)).padStart(2, '0')} trip ${Math.floor(i / 500)}/IMG_${String(i).padStart(8, '0')}.jpg`,
-  size: 2_000_000 + i,
-  mtimeMs: 1_600_000_000_000 + i * 1000.25,
-  contentHash: hex(32),
-  format: 'jpeg',
-  width: 4032,
-  height: 3024,
-  content: null,
-  takenAt: new Date(1_600_000_000_000 + i * 1000).toISOString(),
-  phash: hex(16),
-  phashVariants: hex(61 * 16),
-  vectorRow: i,
-  vectorHash: hex(16),
-  status: 'ok',
-  error: null,
-}));
-const data: CatalogData = {
-  formatVersion: CATALOG_FORMAT_VERSION,
-  embedding: { model: 'mobilenet_v2_140_224', sha256: hex(64), dimension: 1792, views: ['full'], signals: 2 },
-  vectorRows: count,
-  vectorGeneration: 1,
-  folders: [{ path: '/home/someone/Pictures', lastScanAt: new Date().toISOString() }],
-  files,
-  notDuplicates: [],
-  settings: {},
-};
-
-// Formats 0-3: one JSON string (as lowdb's JSONFile made it, indented).
-let started = performance.now();
-try {
-  const text = JSON.stringify(data, null, 2);
-  rows.push(['formats 0-3: the whole document as one JSON string (indented, as written before)', `${seconds(performance.now() - started)}, ${mib(text.length)}`]);
-} catch (error) {
-  rows.push(['formats 0-3: the whole document as one JSON string (indented, as written before)', `**fails** after ${seconds(performance.now() - started)}: ${(error as Error).name}: ${(error as Error).message}`]);
-}
+const old = child<{ outcome: string }>(['--old-layout', String(count)]);
+rows.push(['formats 0-3: the whole document as one JSON string (indented, as written before)', typeof old === 'string' ? old : old.outcome]);
+const heapBefore = process.memoryUsage().heapUsed;
+const data = syntheticCatalog(count);
+rows.push(['the entries in memory (JS heap)', mib(process.memoryUsage().heapUsed - heapBefore)]);
 
 // Format 4: lines, written a piece at a time through the catalog's lowdb adapter (temp file, fsync, rename).
 const { db } = await openCatalog(catalogPath);
 db.data = data;
 const rssBefore = process.memoryUsage().rss;
-started = performance.now();
+const started = performance.now();
 await db.write();
 const saveMs = performance.now() - started;
 rows.push(['format 4: save (lines, temp file, fsync, rename)', `${seconds(saveMs)}, file ${mib(statSync(catalogPath).size)}, RSS grew ${mib(Math.max(0, process.memoryUsage().rss - rssBefore))}`]);
 
-const child = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--open-only', catalogPath], { encoding: 'utf8', maxBuffer: 1 << 20 });
-if (child.status !== 0) throw new Error(`the open failed: ${child.stderr}`);
-const opened = JSON.parse(child.stdout.trim().split('\n').pop()!) as { ms: number; files: number; recovered: string | null; maxRss: number };
+const opened = child<{ ms: number; files: number; recovered: string | null; maxRss: number }>(['--open-only', catalogPath]);
+if (typeof opened === 'string') throw new Error(`the open failed: ${opened}`);
 if (opened.files !== count || opened.recovered) throw new Error(`opened ${opened.files} of ${count} files (${opened.recovered})`);
 rows.push(['format 4: open in a fresh process (read, check each entry, migrate)', `${seconds(opened.ms)}, peak RSS ${mib(opened.maxRss)}`]);
 rmSync(work, { recursive: true, force: true });
