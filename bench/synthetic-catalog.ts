@@ -4,7 +4,7 @@
 // so that the engine opens a catalog like any other.
 import { join } from 'node:path';
 import { writeFileAtomic } from '../electron/engine/atomic-file.ts';
-import { catalogLines, readCatalogDocument } from '../electron/engine/catalog-file.ts';
+import { catalogPieces, readCatalogDocument } from '../electron/engine/catalog-file.ts';
 import type { CatalogData, CatalogEntry } from '../electron/engine/catalog.ts';
 import { openEngine } from '../electron/engine/index.ts';
 import { VectorStore } from '../electron/engine/vectors.ts';
@@ -77,7 +77,7 @@ export async function buildSyntheticLibrary(
   }
   data.vectorRows = store.rowCount;
   store.close();
-  await writeFileAtomic(catalogPath, catalogLines(data));
+  await writeFileAtomic(catalogPath, catalogPieces(data));
   return data.files.length;
 }
 

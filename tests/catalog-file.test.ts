@@ -1,4 +1,4 @@
-// The catalog's file layout (JSON Lines, catalog-file.ts) and atomic file replacement
+// The catalog's file layout (JSON lines and binary variant hashes, catalog-file.ts) and atomic file replacement
 // (atomic-file.ts): what is written reads back the same, whatever the paths hold; a file cut short
 // or with a broken line is refused; older whole-document catalogs still read; saves land in order;
 // a failed or killed write leaves the old file and no temporary file behind.
@@ -9,7 +9,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { removeLeftoverTemps, writeFileAtomic, writeFileAtomicSync } from '../electron/engine/atomic-file.ts';
-import { CatalogLinesFile, catalogLines, parseCatalogText, readCatalogDocument, type CatalogDocument } from '../electron/engine/catalog-file.ts';
+import { CatalogFile, catalogBytes, catalogPieces, parseCatalogBytes, readCatalogDocument, type CatalogDocument } from '../electron/engine/catalog-file.ts';
 import { removeDir, tempDir } from './helpers/photos.ts';
 
 let dir: string;
@@ -23,55 +23,76 @@ after(async () => {
 /** Paths a user's disk may hold: line breaks, a JavaScript line separator, quotes, backslashes, non-BMP characters. */
 const ODD_PATHS = ['/photos/a\nb.jpg', '/photos/c\rd.jpg', '/photos/e\u2028f\u2029g.jpg', '/photos/"quoted" \\ back.jpg', '/照片/𝄞 2024.jpg', ''];
 
-function documentOf(count: number): CatalogDocument & { formatVersion: number; folders: unknown[]; settings: object } {
+interface TestEntry {
+  path: string;
+  phashVariants: string | null;
+  [field: string]: unknown;
+}
+
+function documentOf(count: number): CatalogDocument & { formatVersion: number; folders: unknown[]; settings: object; files: TestEntry[] } {
   const files = Array.from({ length: count }, (_, i) => ({
     path: ODD_PATHS[i % ODD_PATHS.length] + i,
     size: i,
     mtimeMs: 1.5 + i,
-    phashVariants: 'f0'.repeat(488), // as long as a real entry's
+    // As long as a real entry's, every byte value (a newline too); none, or a few.
+    phashVariants: i % 5 === 4 ? null : i % 7 === 6 ? '0a0d0a0d0a0d0a0d' : Buffer.from(Array.from({ length: 488 }, (_, k) => (i + k) % 256)).toString('hex'),
     vectorRow: i % 3 === 0 ? null : i,
   }));
   return { formatVersion: 4, folders: [{ path: '/photos\nnew', lastScanAt: null }], settings: { nearCosine: 0.9 }, files };
 }
 
-const readLayouts = async (path: string) => ({ streamed: await readCatalogDocument(path), whole: parseCatalogText(await readFile(path, 'utf8')) });
+const readLayouts = async (path: string) => ({ streamed: await readCatalogDocument(path), whole: parseCatalogBytes(await readFile(path)) });
 
-test('a catalog in lines reads back the same, one line per file, whatever its paths hold, in pieces of bounded size', async () => {
-  for (const count of [0, 1, 3000]) {
+test('a catalog reads back the same, one line per file and the variant hashes in binary, whatever its paths hold, in pieces of bounded size', async () => {
+  for (const count of [0, 1, 6000]) {
     const document = documentOf(count);
     const path = join(dir, `round-${count}.json`);
-    await new CatalogLinesFile(path, async () => null).write(document);
+    await new CatalogFile(path, async () => null).write(document);
     const { streamed, whole } = await readLayouts(path);
     assert.deepEqual(streamed, document);
     assert.deepEqual(whole, document);
-    const text = await readFile(path, 'utf8');
-    assert.equal(text.split('\n').length, 1 + count + 1, 'the first line, a line per file, the final newline');
-    const pieces = [...catalogLines(document)];
-    assert.ok(pieces.every((piece) => piece.length < 2 ** 20 + 4096), 'no piece is much over 1 MiB');
-    if (count === 3000) assert.ok(pieces.length > 3, `${pieces.length} pieces for ~3 MiB`);
+    const bytes = await readFile(path);
+    const variantBytes = document.files.reduce((sum: number, file: TestEntry) => sum + (file.phashVariants?.length ?? 0) / 2, 0);
+    const text = bytes.subarray(0, bytes.length - variantBytes).toString();
+    assert.equal(text.split('\n').length, 1 + count + 1, 'the first line, a line per file, then the binary hashes');
+    assert.ok(!text.includes('f0f1f2'), 'no hex in the lines');
+    const pieces = [...catalogPieces(document)];
+    assert.ok(pieces.every((piece) => piece.length <= 2 ** 20 + 4096), 'no piece is much over 1 MiB');
+    if (count === 6000) assert.ok(pieces.length > 3, `${pieces.length} pieces for ~3 MiB`);
   }
 });
 
 test('a lines catalog cut short, run on, or with a broken line is refused, with where', async () => {
   const path = join(dir, 'damaged.json');
-  const good = [...catalogLines(documentOf(5))].join('');
-  const lines = good.trimEnd().split('\n');
-  const damages: [string, string, RegExp][] = [
-    ['cut after the first line', `${lines[0]}\n`, /lists 5 files but holds 0/],
-    ['cut at a line end', `${lines.slice(0, 4).join('\n')}\n`, /lists 5 files but holds 3/],
-    ['cut mid-line', good.slice(0, good.length - 20), /line 6 of the catalog is not JSON/],
-    ['one line too many', `${good}${lines[1]}\n`, /lists 5 files but holds 6/],
-    ['a line of garbage', [lines[0], lines[1], 'garbage', ...lines.slice(3)].join('\n'), /line 3 of the catalog is not JSON/],
-    ['empty', '', /empty|JSON/],
+  const document = documentOf(5);
+  const good = catalogBytes(document);
+  const variantBytes = document.files.reduce((sum: number, file: TestEntry) => sum + (file.phashVariants?.length ?? 0) / 2, 0);
+  const lines = good.subarray(0, good.length - variantBytes).toString().trimEnd().split('\n');
+  const binary = good.subarray(good.length - variantBytes);
+  const withLines = (parts: string[]) => Buffer.concat([Buffer.from(parts.map((line) => `${line}\n`).join('')), binary]);
+  const damages: [string, Buffer, RegExp][] = [
+    ['cut after the first line', Buffer.from(`${lines[0]}\n`), /lists 5 files but holds 0/],
+    ['cut at a line end', Buffer.from(`${lines.slice(0, 4).join('\n')}\n`), /lists 5 files but holds 3/],
+    ['cut mid-line', Buffer.from(lines.join('\n').slice(0, -20)), /line 6 of the catalog is not JSON/],
+    ['cut in the variant hashes', good.subarray(0, good.length - 100), new RegExp(`take ${variantBytes - 100} bytes, not ${variantBytes}`)],
+    ['a line too many (read as hashes)', withLines([...lines, lines[1]]), /bytes, not/],
+    ['a line missing (hashes read as a line)', withLines([lines[0], ...lines.slice(2)]), /not JSON/],
+    ['a line of garbage', withLines([lines[0], lines[1], 'garbage', ...lines.slice(3)]), /line 3 of the catalog is not JSON/],
+    ['an entry pointing past the hashes', withLines([lines[0], lines[1].replace(/"phashVariants":\d+/, '"phashVariants":99999'), ...lines.slice(2)]), /not whole hashes/],
+    ['an entry with a hashes count that is not whole', withLines([lines[0], lines[1].replace(/"phashVariants":\d+/, '"phashVariants":1.5'), ...lines.slice(2)]), /not whole hashes/],
+    ['an entry with hex instead of a byte count', withLines([lines[0], lines[1].replace(/"phashVariants":\d+/, '"phashVariants":"00ff00ff00ff00ff"'), ...lines.slice(2)]), /not a number of bytes/],
+    ['an entry with part of a hash', withLines([lines[0], lines[1].replace(/"phashVariants":\d+/, '"phashVariants":4'), ...lines.slice(2)]), /not whole hashes/],
+    ['empty', Buffer.alloc(0), /empty|JSON/],
   ];
-  for (const [what, text, message] of damages) {
-    await writeFile(path, text);
+  for (const [what, bytes, message] of damages) {
+    await writeFile(path, bytes);
     await assert.rejects(readCatalogDocument(path), message, what);
-    assert.throws(() => parseCatalogText(text), message, what);
+    assert.throws(() => parseCatalogBytes(bytes), message, what);
   }
 });
 
 test('whole-document catalogs (formats 0-3, indented or not) still read', async () => {
+  // Hex strings in the document, as formats 0-3 kept them.
   const document = { ...documentOf(40), formatVersion: 3 };
   for (const text of [JSON.stringify(document, null, 2), JSON.stringify(document)]) {
     const path = join(dir, 'whole.json');
@@ -84,11 +105,11 @@ test('whole-document catalogs (formats 0-3, indented or not) still read', async 
 
 test('saves land in the order they were asked for, each with the files as they were then', async () => {
   const path = join(dir, 'ordered.json');
-  const file = new CatalogLinesFile(path, async () => null);
+  const file = new CatalogFile(path, async () => null);
   const big = documentOf(3000); // slow to write
   const small = documentOf(2);
   const first = file.write(big);
-  big.files = [...big.files, { path: 'added after the save was asked for' }]; // the engine hands a new list per save
+  big.files = [...big.files, { path: 'added after the save was asked for', phashVariants: null }]; // the engine hands a new list per save
   (big.files as unknown[]).push({ path: 'pushed after' });
   const second = file.write(small);
   await Promise.all([first, second]);

@@ -4,7 +4,7 @@ import { copyFile, mkdir, readFile, rename, rm, unlink, writeFile } from 'node:f
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { CatalogData } from '../electron/engine/catalog.ts';
-import { catalogLines, parseCatalogText } from '../electron/engine/catalog-file.ts';
+import { catalogBytes, parseCatalogBytes } from '../electron/engine/catalog-file.ts';
 import { SIGNALS_VERSION } from '../electron/engine/decode.ts';
 import { openEngine, type Engine } from '../electron/engine/index.ts';
 import type { DuplicateGroup } from '../electron/engine/types.ts';
@@ -112,10 +112,10 @@ describe('engine on real photos', () => {
   test('photos catalogued by an older version of the signals are decoded and embedded again', async () => {
     const catalogPath = join(dir, 'catalog', 'catalog.json');
     await engine.close();
-    const catalog = parseCatalogText(await readFile(catalogPath, 'utf8')) as CatalogData;
+    const catalog = parseCatalogBytes(await readFile(catalogPath)) as CatalogData;
     assert.equal(catalog.embedding?.signals, SIGNALS_VERSION);
     delete catalog.embedding!.signals; // as written before the version was recorded (1)
-    await writeFile(catalogPath, [...catalogLines(catalog)].join(''));
+    await writeFile(catalogPath, catalogBytes(catalog));
     engine = await openEngine({ catalogPath, settings: { executionProvider: 'cpu' } });
     const summary = await engine.scan();
     assert.equal(summary.changed, summary.total, 'every photo decoded again');

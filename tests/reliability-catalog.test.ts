@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { CATALOG_FORMAT_VERSION, catalogSaveDue } from '../electron/engine/catalog.ts';
-import { catalogLines, parseCatalogText } from '../electron/engine/catalog-file.ts';
+import { catalogBytes, parseCatalogBytes } from '../electron/engine/catalog-file.ts';
 import { openEngine } from '../electron/engine/index.ts';
 import type { Engine } from '../electron/engine/types.ts';
 import { snapshotTree } from './helpers/fault-kill.ts';
@@ -61,7 +61,7 @@ describe('a damaged or old catalog', () => {
     } finally {
       await engine.close();
     }
-    const migrated = readCatalog(await readFile(catalogPath, 'utf8'));
+    const migrated = readCatalog(await readFile(catalogPath));
     assert.equal(migrated.formatVersion, CATALOG_FORMAT_VERSION);
     return migrated;
   };
@@ -90,25 +90,30 @@ describe('a damaged or old catalog', () => {
   });
 
   test('unreadable or wrongly shaped catalog JSON: detected, told, kept aside, rebuilt from the photos', async () => {
-    const good = await readFile(baseline, 'utf8');
+    const good = await readFile(baseline);
     const random = prng(SEED);
     const document = readCatalog(good);
-    const lines = good.split('\n');
+    // The first lines (the fields, then files), the rest (more files, then the binary variant hashes).
+    const [fields, file1, file2, ...rest] = splitLines(good, 3);
     const damages: [string, string | Buffer][] = [
       ['empty file', ''],
       ['binary garbage', Buffer.from(Array.from({ length: 3000 }, () => random.int(0, 255)))],
       ['zeros (a file system that lost the data)', Buffer.alloc(good.length)],
-      ...Array.from({ length: 5 }, (_, i): [string, string] => {
+      ...Array.from({ length: 5 }, (_, i): [string, Buffer] => {
         const cut = random.int(1, good.length - 2);
-        return [`truncated at ${cut} of ${good.length} bytes (${i + 1})`, good.slice(0, cut)];
+        return [`truncated at ${cut} of ${good.length} bytes (${i + 1})`, good.subarray(0, cut)];
       }),
       ['null', 'null'],
       ['an array', '[]'],
       ['a string', '"catalog"'],
-      // The lines layout (format 4): a line that is not JSON, fewer or more lines than the first line counts.
-      ['a file line that is not JSON', [...lines.slice(0, 2), '{"path": "/x", "size', ...lines.slice(3)].join('\n')],
-      ['a file line missing', [...lines.slice(0, 2), ...lines.slice(3)].join('\n')],
-      ['a file line too many', [...lines.slice(0, 2), lines[2], ...lines.slice(2)].join('\n')],
+      // Format 4's layout: a line that is not JSON, fewer or more lines than the first line counts,
+      // variant hashes cut short or run on, an entry's variant bytes out of range.
+      ['a file line that is not JSON', Buffer.concat([fields, file1, Buffer.from('{"path": "/x", "size\n'), ...rest])],
+      ['a file line missing', Buffer.concat([fields, file1, ...rest])],
+      ['a file line too many', Buffer.concat([fields, file1, file1, file2, ...rest])],
+      ['variant hashes cut short', good.subarray(0, good.length - 1)],
+      ['variant hashes run on', Buffer.concat([good, Buffer.from([0])])],
+      ['an entry claiming more variant bytes than there are', Buffer.concat([fields, Buffer.from(file1.toString().replace(/"phashVariants":\d+/, '"phashVariants":100000')), file2, ...rest])],
       ['files is not an array (a whole document, formats 0-3)', JSON.stringify({ ...document, files: 'x' })],
       ['a null entry', asLines({ ...document, files: [null, ...document.files] })],
       ['an entry whose path is a number', asLines({ ...document, files: [{ ...document.files[0], path: 5 }] })],
@@ -219,7 +224,7 @@ describe('a damaged or old catalog', () => {
     // Version 0: no formatVersion, no vectorGeneration; entries without pHash variants (the rotated
     // copy can only be found once they are computed) nor vector checksums.
     const catalogPath = await copyBaseline();
-    const document = readCatalog(await readFile(catalogPath, 'utf8'));
+    const document = readCatalog(await readFile(catalogPath));
     delete document.formatVersion;
     delete document.vectorGeneration;
     for (const entry of document.files) {
@@ -237,14 +242,14 @@ describe('a damaged or old catalog', () => {
     } finally {
       await engine.close();
     }
-    const migrated = readCatalog(await readFile(catalogPath, 'utf8'));
+    const migrated = readCatalog(await readFile(catalogPath));
     assert.equal(migrated.formatVersion, CATALOG_FORMAT_VERSION);
     assert.ok(migrated.files.every((entry: { phashVariants: unknown; vectorHash: unknown }) => typeof entry.phashVariants === 'string' && typeof entry.vectorHash === 'string'));
   });
 
   test('catalog format 1 (no vectorGeneration, no vector checksums) is migrated without reading a photo again', async () => {
     const catalogPath = await copyBaseline();
-    const document = readCatalog(await readFile(catalogPath, 'utf8'));
+    const document = readCatalog(await readFile(catalogPath));
     document.formatVersion = 1;
     delete document.vectorGeneration;
     for (const entry of document.files) {
@@ -259,7 +264,7 @@ describe('a damaged or old catalog', () => {
 
   test('catalog format 2 (pHash variants as a list of strings) is migrated without reading a photo again', async () => {
     const catalogPath = await copyBaseline();
-    const document = readCatalog(await readFile(catalogPath, 'utf8'));
+    const document = readCatalog(await readFile(catalogPath));
     const variants = document.files.map((entry: { phashVariants: string }) => entry.phashVariants);
     document.formatVersion = 2;
     for (const entry of document.files) entry.phashVariants = asList(entry.phashVariants);
@@ -305,7 +310,7 @@ describe('a damaged or old catalog', () => {
 
   test('catalog format 3 (one indented JSON document, as lowdb wrote it) becomes lines without reading a photo again', async () => {
     const catalogPath = await copyBaseline();
-    const document = readCatalog(await readFile(catalogPath, 'utf8'));
+    const document = readCatalog(await readFile(catalogPath));
     document.formatVersion = 3;
     await writeFile(catalogPath, JSON.stringify(document, null, 2));
     const { engine, log } = await openLogged(catalogPath);
@@ -316,11 +321,10 @@ describe('a damaged or old catalog', () => {
       await engine.close();
     }
     // Written as lines on open (not only after the next change): one line for the fields, one per file.
-    const text = await readFile(catalogPath, 'utf8');
-    const lines = text.trimEnd().split('\n');
-    assert.equal(lines.length, 1 + document.files.length);
-    assert.equal(JSON.parse(lines[0]).formatVersion, CATALOG_FORMAT_VERSION);
-    assert.deepEqual(readCatalog(text).files, document.files);
+    const bytes = await readFile(catalogPath);
+    const [first] = splitLines(bytes, 1);
+    assert.equal(JSON.parse(first.toString()).formatVersion, CATALOG_FORMAT_VERSION);
+    assert.deepEqual(readCatalog(bytes).files, document.files);
     const { engine: again } = await openLogged(catalogPath);
     try {
       const summary = await again.scan();
@@ -330,11 +334,14 @@ describe('a damaged or old catalog', () => {
     }
   });
 
-  test('variant hashes that are not 16-digit hex words make the catalog damaged, set aside', async () => {
+  test('variant hashes that are not 16-digit hex words (formats 0-3 kept them as text) make the catalog damaged, set aside', async () => {
     const catalogPath = await copyBaseline();
-    const document = readCatalog(await readFile(catalogPath, 'utf8'));
+    const document = readCatalog(await readFile(catalogPath));
+    document.formatVersion = 3;
     document.files[0].phashVariants = document.files[0].phashVariants.slice(1);
-    await writeFile(catalogPath, asLines(document));
+    document.files[1].phashVariants = document.files[1].phashVariants.replace(/^./, 'g');
+    await writeFile(catalogPath, JSON.stringify(document));
+    assert.throws(() => asLines(document), /not 16-digit hex words/, 'nor can the engine save them');
     const { engine, log } = await openLogged(catalogPath);
     try {
       assert.ok(log.some((line) => /could not be read/.test(line)), `not told: ${JSON.stringify(log)}`);
@@ -345,15 +352,27 @@ describe('a damaged or old catalog', () => {
   });
 });
 
-/** A catalog document from a file's text (lines or, formats 0-3, one document), as loosely typed as the damage done to it. */
+/** A catalog document from a file's bytes (format 4, or 0-3: one JSON document), as loosely typed as the damage done to it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-function readCatalog(text: string): any {
-  return parseCatalogText(text);
+function readCatalog(bytes: Buffer): any {
+  return parseCatalogBytes(bytes);
 }
 
-/** A document in the lines layout of format 4. */
-function asLines(document: { files: unknown[] }): string {
-  return [...catalogLines(document)].join('');
+/** A document in the layout of format 4. */
+function asLines(document: { files: unknown[] }): Buffer {
+  return catalogBytes(document);
+}
+
+/** The first `count` lines of a file's bytes (each with its newline), then the rest. */
+function splitLines(bytes: Buffer, count: number): Buffer[] {
+  const parts: Buffer[] = [];
+  let start = 0;
+  for (let i = 0; i < count; i++) {
+    const end = bytes.indexOf(10, start) + 1;
+    parts.push(bytes.subarray(start, end));
+    start = end;
+  }
+  return [...parts, bytes.subarray(start)];
 }
 
 /** Format 3's variant string as the list of 16-digit words formats 1 and 2 stored. */

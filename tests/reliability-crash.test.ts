@@ -11,7 +11,7 @@ import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { openCatalog, type CatalogData } from '../electron/engine/catalog.ts';
-import { catalogLines, parseCatalogText } from '../electron/engine/catalog-file.ts';
+import { catalogBytes, parseCatalogBytes } from '../electron/engine/catalog-file.ts';
 import { contentHash } from '../electron/engine/content-hash.ts';
 import { MODEL_VIEWS, openEngine } from '../electron/engine/index.ts';
 import { DeleteJournal, FolderTrash, sameIdentity, type JournalAction } from '../electron/engine/trash.ts';
@@ -25,7 +25,7 @@ const DIMENSION = 1792;
 const HEADER_BYTES = 32;
 
 function readCatalog(path: string): CatalogData {
-  return parseCatalogText(readFileSync(path, 'utf8')) as CatalogData; // throws if a kill left it torn (cut short, a broken line)
+  return parseCatalogBytes(readFileSync(path)) as CatalogData; // throws if a kill left it torn (cut short, a broken line)
 }
 
 /** What the engine may rely on after any crash: the catalog parses and its vector rows exist. */
@@ -166,7 +166,7 @@ describe('crash safety (SIGKILL at random points)', { concurrency: false }, () =
       status: 'unsupported',
       error: 'unsupported image format: BMP',
     }));
-    await writeFile(catalog, [...catalogLines(data)].join(''));
+    await writeFile(catalog, catalogBytes(data));
 
     const calibration = await runChild({ task: 'catalog-write', catalog, writes: 10 }, null);
     const perWrite = Math.max(5, calibration.workedMs / 10);

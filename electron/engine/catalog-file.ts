@@ -1,54 +1,125 @@
-// How the catalog lies on disk. Since format 4 it is JSON Lines: a first line with the document's
-// small fields (folders, settings, decisions...) and the number of files, then one line per file.
-// Formats 0 to 3 were one JSON document; they are still read (and written again as lines).
+// How the catalog lies on disk. Since format 4:
 //
-// Why lines: a whole-document JSON.stringify builds one string, and V8 strings end at 2^29 - 24
-// characters (512 MiB). A catalog entry takes about 1.4 KiB, so a library past ~350,000 photos
-// could no longer be saved at all. Lines are made and written a piece at a time (never one string),
-// read a chunk at a time, and a file cut short is caught by the count in the first line.
+//   line 1     the document's small fields (folders, settings, decisions...), the number of files
+//              and the number of bytes of variant hashes at the end: {..., "fileCount": N, "variantBytes": B}
+//   N lines    one file entry each, as JSON; its phashVariants is the number of bytes it has at the end
+//   B bytes    the files' variant hashes, in binary, one file after another (8 bytes per hash)
+//
+// Formats 0 to 3 were one JSON document; they are still read (and written again in this layout).
+//
+// Why: a whole-document JSON.stringify builds one string, and V8 strings end at 2^29 - 24
+// characters (512 MiB). A catalog entry took about 1.4 KiB, so a library past ~350,000 photos could
+// no longer be saved at all. This file is made and written a piece at a time (never one string) and
+// read a chunk at a time. The variant hashes (61 per photo, three quarters of an entry as hex) go in
+// binary: half the bytes, and nothing to parse. A file cut short or run on is caught by the counts
+// in the first line.
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Adapter } from 'lowdb';
 import { writeFileAtomic } from './atomic-file.ts';
 
-/** The first line's own field: how many file lines follow. */
+/** The first line's own fields: how many file lines follow, and how many bytes of variant hashes after them. */
 const FILE_COUNT = 'fileCount';
-/** Characters per piece handed to the file (a piece is joined lines; pieces keep memory flat). */
-const PIECE_CHARS = 1 << 20;
+const VARIANT_BYTES = 'variantBytes';
+/** The entry field kept in binary at the end of the file (a hex string in memory). */
+const BINARY_FIELD = 'phashVariants';
+/** Characters (or bytes) per piece handed to the file: pieces keep memory flat. */
+const PIECE_SIZE = 1 << 20;
 
 /** A catalog document in memory: the small fields and the list of files. */
 export interface CatalogDocument {
   files: readonly unknown[];
 }
 
-/** The file's text, a piece at a time: the first line, then the files, one per line. */
-export function* catalogLines(document: CatalogDocument): Generator<string> {
+/** A file entry's variant hashes as hex, or null when it has none in that form. */
+function variantsOf(file: unknown): string | null {
+  const value = typeof file === 'object' && file !== null ? (file as Record<string, unknown>)[BINARY_FIELD] : undefined;
+  return typeof value === 'string' ? value : null;
+}
+
+/** The file's content, a piece at a time: the first line, the files' lines, then the variant hashes. */
+export function* catalogPieces(document: CatalogDocument): Generator<string | Buffer> {
   const { files, ...fields } = document;
-  yield `${JSON.stringify({ ...fields, [FILE_COUNT]: files.length })}\n`;
+  let variantBytes = 0;
+  for (const file of files) variantBytes += (variantsOf(file)?.length ?? 0) / 2;
+  yield `${JSON.stringify({ ...fields, [FILE_COUNT]: files.length, [VARIANT_BYTES]: variantBytes })}\n`;
   let piece: string[] = [];
   let length = 0;
   for (const file of files) {
+    const variants = variantsOf(file);
     // JSON escapes line breaks inside strings (a path may hold one): one entry is always one line.
-    const line = JSON.stringify(file);
+    const line = JSON.stringify(variants === null ? file : { ...(file as object), [BINARY_FIELD]: variants.length / 2 });
     piece.push(line);
     length += line.length + 1;
-    if (length >= PIECE_CHARS) {
+    if (length >= PIECE_SIZE) {
       yield `${piece.join('\n')}\n`;
       piece = [];
       length = 0;
     }
   }
   if (piece.length > 0) yield `${piece.join('\n')}\n`;
+  let bytes = Buffer.allocUnsafe(PIECE_SIZE);
+  let used = 0;
+  for (const file of files) {
+    const variants = variantsOf(file);
+    if (variants === null) continue;
+    if (used + variants.length / 2 > bytes.length) {
+      yield bytes.subarray(0, used);
+      bytes = Buffer.allocUnsafe(Math.max(PIECE_SIZE, variants.length / 2));
+      used = 0;
+    }
+    const written = bytes.write(variants, used, 'hex');
+    // Non-hex digits or a part of a hash would shift every later photo's hashes: refuse rather than save that.
+    if (written * 2 !== variants.length || variants.length % 16 !== 0) throw new Error(`the variant hashes of ${(file as { path?: unknown }).path} are not 16-digit hex words`);
+    used += written;
+  }
+  if (used > 0) yield bytes.subarray(0, used);
 }
 
-/** Puts a lines file back together, line by line; says when the file is not one (a whole-document catalog). */
-class LinesReader {
-  private fields: Record<string, unknown> | null = null;
-  private readonly files: unknown[] = [];
-  private lineNumber = 0;
+/** The whole file's bytes (small catalogs: tests and tools). */
+export function catalogBytes(document: CatalogDocument): Buffer {
+  return Buffer.concat([...catalogPieces(document)].map((piece) => (typeof piece === 'string' ? Buffer.from(piece) : piece)));
+}
 
-  /** Takes the next line; false when the first line shows an older, whole-document catalog. */
-  add(line: string): boolean {
+/**
+ * Puts a catalog file back together from its bytes, a chunk at a time. push() and end() return
+ * false when the first line shows an older, whole-document catalog (the caller parses it whole).
+ */
+class CatalogParser {
+  private fields: Record<string, unknown> | null = null;
+  private readonly files: Record<string, unknown>[] = [];
+  private lineNumber = 0;
+  private rest: Buffer = Buffer.alloc(0); // the start of a line that goes on in the next chunk
+  private binary: Buffer[] | null = null; // the variant hashes' chunks, once every line was read
+
+  push(chunk: Buffer): boolean {
+    let start = 0;
+    if (!this.binary && this.rest.length > 0) {
+      // The line begun in the last chunk: joined alone (joining whole chunks would copy every byte again).
+      const end = chunk.indexOf(10);
+      if (end === -1) {
+        this.rest = Buffer.concat([this.rest, chunk]);
+        return true;
+      }
+      if (!this.addLine(Buffer.concat([this.rest, chunk.subarray(0, end)]).toString('utf8'))) return false;
+      this.rest = Buffer.alloc(0);
+      start = end + 1;
+    }
+    for (let end = chunk.indexOf(10, start); !this.binary && end !== -1; end = chunk.indexOf(10, start)) {
+      if (!this.addLine(chunk.toString('utf8', start, end))) return false;
+      start = end + 1;
+    }
+    if (this.binary) this.binary.push(chunk.subarray(start));
+    else this.rest = chunk.subarray(start);
+    return true;
+  }
+
+  private get fileCount(): number {
+    return this.fields![FILE_COUNT] as number;
+  }
+
+  /** Takes the next line; false when it is a first line that is not this layout's. */
+  private addLine(line: string): boolean {
     this.lineNumber++;
     if (this.fields === null) {
       let first: unknown;
@@ -57,71 +128,78 @@ class LinesReader {
       } catch {
         return false; // e.g. "{" alone: an indented whole document
       }
-      if (typeof first !== 'object' || first === null || Array.isArray(first) || typeof (first as Record<string, unknown>)[FILE_COUNT] !== 'number') return false;
-      this.fields = first as Record<string, unknown>;
-      return true;
+      if (typeof first !== 'object' || first === null || Array.isArray(first)) return false;
+      const fields = first as Record<string, unknown>;
+      if (typeof fields[FILE_COUNT] !== 'number' || typeof fields[VARIANT_BYTES] !== 'number') return false;
+      this.fields = fields;
+    } else {
+      try {
+        this.files.push(JSON.parse(line));
+      } catch (error) {
+        throw new Error(`line ${this.lineNumber} of the catalog is not JSON (${(error as Error).message})`);
+      }
     }
-    if (line === '' && this.files.length === this.fileCount) return true; // a final empty line
-    try {
-      this.files.push(JSON.parse(line));
-    } catch (error) {
-      throw new Error(`line ${this.lineNumber} of the catalog is not JSON (${(error as Error).message})`);
-    }
+    if (this.files.length === this.fileCount) this.binary = [];
     return true;
   }
 
-  private get fileCount(): number {
-    return this.fields![FILE_COUNT] as number;
-  }
-
-  /** The document, once every line was added; throws when the file was cut short or ran on. */
-  finish(): CatalogDocument {
+  /** The document, once every chunk was pushed (null: an older layout); throws when the file was cut short or ran on. */
+  end(): CatalogDocument | null {
+    if (this.binary === null && this.rest.length > 0) {
+      // No newline after the last line: a cut-short file, or a whole document on one line.
+      const last = this.rest;
+      this.rest = Buffer.alloc(0);
+      if (!this.addLine(last.toString('utf8'))) return null;
+    }
     if (this.fields === null) throw new Error('the catalog file is empty');
-    if (this.files.length !== this.fileCount) throw new Error(`the catalog lists ${this.fileCount} files but holds ${this.files.length} (cut short or run on)`);
-    const { [FILE_COUNT]: _count, ...fields } = this.fields;
+    if (this.binary === null) throw new Error(`the catalog lists ${this.fileCount} files but holds ${this.files.length} (cut short)`);
+    const binary = Buffer.concat(this.binary);
+    const expected = this.fields[VARIANT_BYTES] as number;
+    if (binary.length !== expected) throw new Error(`the catalog's variant hashes take ${binary.length} bytes, not ${expected} (cut short or run on)`);
+    let offset = 0;
+    for (const file of this.files) {
+      const size = typeof file === 'object' && file !== null ? file[BINARY_FIELD] : undefined;
+      if (size === undefined || size === null) continue;
+      if (typeof size !== 'number') throw new Error(`a file's variant hashes are ${JSON.stringify(size)}, not a number of bytes`);
+      // Whole 8-byte hashes only: the hex made from them is then always 16-digit words (catalog.ts need not check it).
+      if (!Number.isInteger(size) || size < 0 || size % 8 !== 0 || offset + size > binary.length) throw new Error(`a file's variant hashes (${size} bytes) are not whole hashes inside the catalog's`);
+      file[BINARY_FIELD] = binary.toString('hex', offset, offset + size);
+      offset += size;
+    }
+    if (offset !== binary.length) throw new Error(`the files' variant hashes take ${offset} bytes of the catalog's ${binary.length}`);
+    const { [FILE_COUNT]: _count, [VARIANT_BYTES]: _bytes, ...fields } = this.fields;
     return { ...fields, files: this.files };
   }
 }
 
 /**
- * The catalog document in a file's text, whichever layout it has (for small catalogs: tests and
- * tools). Throws when it is not JSON, or is cut short; checking the document's shape is the
- * caller's (catalog.ts).
+ * The catalog document in a file's bytes, whichever layout it has (small catalogs: tests and tools).
+ * Throws when it is not JSON, or is cut short; checking the document's shape is the caller's (catalog.ts).
  */
-export function parseCatalogText(text: string): unknown {
-  const reader = new LinesReader();
-  const lines = text.split('\n');
-  if (text.endsWith('\n')) lines.pop();
-  for (const line of lines) if (!reader.add(line)) return JSON.parse(text);
-  return reader.finish();
+export function parseCatalogBytes(bytes: Buffer): unknown {
+  const parser = new CatalogParser();
+  const document = parser.push(bytes) ? parser.end() : null;
+  return document ?? JSON.parse(bytes.toString('utf8'));
 }
 
 /** The catalog document in a file, read a chunk at a time (a large catalog is never one string). */
 export async function readCatalogDocument(path: string): Promise<unknown> {
-  const reader = new LinesReader();
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
-  let rest = '';
+  const parser = new CatalogParser();
+  const stream = createReadStream(path, { highWaterMark: PIECE_SIZE });
   let linesLayout = true;
   try {
-    reading: for await (const chunk of stream as AsyncIterable<string>) {
-      const text = rest + chunk;
-      let start = 0;
-      for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
-        if (!reader.add(text.slice(start, end))) {
-          linesLayout = false;
-          break reading;
-        }
-        start = end + 1;
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (!parser.push(chunk)) {
+        linesLayout = false;
+        break;
       }
-      rest = text.slice(start);
     }
   } finally {
     stream.destroy();
   }
-  if (linesLayout && rest !== '' && !reader.add(rest)) linesLayout = false;
+  const document = linesLayout ? parser.end() : null;
   // Formats 0-3: one document (at most a few hundred MiB, or it could not have been written).
-  if (!linesLayout) return JSON.parse(await readFile(path, 'utf8'));
-  return reader.finish();
+  return document ?? JSON.parse(await readFile(path, 'utf8'));
 }
 
 /**
@@ -130,7 +208,7 @@ export async function readCatalogDocument(path: string): Promise<unknown> {
  * that an older save never lands over a newer one. Reading goes through catalog.ts (openCatalog),
  * which checks and migrates what it reads.
  */
-export class CatalogLinesFile<T extends CatalogDocument> implements Adapter<T> {
+export class CatalogFile<T extends CatalogDocument> implements Adapter<T> {
   private writing: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -145,7 +223,7 @@ export class CatalogLinesFile<T extends CatalogDocument> implements Adapter<T> {
   write(document: T): Promise<void> {
     // The list of files is taken now; the engine hands a new list to every save.
     const snapshot: CatalogDocument = { ...document, files: [...document.files] };
-    const write = this.writing.then(() => writeFileAtomic(this.path, catalogLines(snapshot)));
+    const write = this.writing.then(() => writeFileAtomic(this.path, catalogPieces(snapshot)));
     this.writing = write.catch(() => {});
     return write;
   }
