@@ -387,6 +387,32 @@ if (!flag('no-phash')) {
   queryAfter('10 more new items (over the limit: tables and lists rebuilt)', 10);
 }
 
+// The pairs of new items, as a regrouping's update looks for them (forEachPairOf): like queries,
+// they take the items added since the tables were built as they are while those are few.
+{
+  let nextId = n + 2 * PENDING_LIMIT;
+  const pairsAfter = (label: string, adds: number) => {
+    const ids: number[] = [];
+    for (let i = 0; i < adds; i++) {
+      const r = Math.floor(rand() * n);
+      const v = Float32Array.from(data.subarray(r * dim, (r + 1) * dim));
+      for (let j = 0; j < dim; j++) v[j] += 0.01 * (rand() - 0.5);
+      index.add(nextId, v);
+      ids.push(nextId++);
+    }
+    const builds = index.tableBuilds;
+    let pairs = 0;
+    const start = performance.now();
+    index.forEachPairOf(ids, { minCosine: nearCosine - margin }, () => pairs++);
+    const elapsed = performance.now() - start;
+    const rebuilt = index.tableBuilds > builds ? 'tables rebuilt' : `${index.pendingChanges} changes not rebuilt into the tables`;
+    row(`${label}: the pairs of the new items (a regrouping's update, cosine >= ${(nearCosine - margin).toFixed(2)})`, `${ms(elapsed)}, ${pairs} pairs (${rebuilt})`);
+  };
+  pairsAfter('1 new item', 1);
+  pairsAfter('100 more new items', 100);
+  pairsAfter(`${PENDING_LIMIT} more new items (over the limit)`, PENDING_LIMIT);
+}
+
 // ---------------------------------------------------------------------------------------------
 
 const cpus = os.cpus();

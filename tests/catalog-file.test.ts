@@ -34,8 +34,8 @@ function documentOf(count: number): CatalogDocument & { formatVersion: number; f
     path: ODD_PATHS[i % ODD_PATHS.length] + i,
     size: i,
     mtimeMs: 1.5 + i,
-    // As long as a real entry's, every byte value (a newline too); none, or a few.
-    phashVariants: i % 5 === 4 ? null : i % 7 === 6 ? '0a0d0a0d0a0d0a0d' : Buffer.from(Array.from({ length: 488 }, (_, k) => (i + k) % 256)).toString('hex'),
+    // As long as a real entry's, every byte value (a newline too); none, an empty list, or a few.
+    phashVariants: i % 5 === 4 ? null : i % 11 === 10 ? '' : i % 7 === 6 ? '0a0d0a0d0a0d0a0d' : Buffer.from(Array.from({ length: 488 }, (_, k) => (i + k) % 256)).toString('hex'),
     vectorRow: i % 3 === 0 ? null : i,
   }));
   return { formatVersion: 4, folders: [{ path: '/photos\nnew', lastScanAt: null }], settings: { nearCosine: 0.9 }, files };

@@ -288,3 +288,48 @@ test('the pairs of some items are exactly the full search pairs that include the
   }
   assert.throws(() => index.forEachPairOf([1], { radius: 3 }, () => {}), /radius must be 0, 1 or 2/);
 });
+
+test('the pairs of items added since the tables were built are found without rebuilding them, as a rebuild would find them', () => {
+  // Built over 1,000 items; then items are added (a crowd of 60 look-alikes pushes buckets past
+  // maxBucketSize 20 and splits them further), others removed, and some ids re-added into the freed
+  // slots. The pairs of the changed items must be those a full search over rebuilt tables reports.
+  const options = { minCosine: 0.8, maxBucketSize: 20 };
+  const mean = LshIndex.fitMean(vectors);
+  const subject = new LshIndex({ dim: DIM, reducedDim: 128, tables: 6, bitsPerTable: 8, mean, seed: 9 });
+  const rand = mulberry32(11);
+  const lookAlike = () => Float32Array.from(vectors[7], (x) => x + 0.3 * (rand() - 0.5));
+  for (let id = 0; id < 1000; id++) subject.add(id, id < 40 ? lookAlike() : vectors[id]);
+  subject.forEachPairOf([0], options, () => {}); // builds the tables
+  const builds = subject.tableBuilds;
+  assert.equal(builds, 1);
+
+  const changed = new Set<number>();
+  for (let id = 1000; id < 1060; id++) {
+    subject.add(id, lookAlike());
+    changed.add(id);
+  }
+  for (const [a, b] of planted.filter(([a, b]) => a >= 1000 && b < 1400)) {
+    subject.add(a, vectors[a]);
+    subject.add(b, vectors[b]);
+    changed.add(a).add(b);
+  }
+  for (let id = 10; id < 30; id++) subject.remove(id); // crowd members gone: their entries are stale
+  for (let id = 500; id < 520; id++) subject.remove(id);
+  for (let id = 500; id < 510; id++) {
+    subject.add(id, id % 2 ? vectors[id] : lookAlike()); // back, into freed slots
+    changed.add(id);
+  }
+  subject.add(1003, lookAlike()); // added twice: its first slot freed and maybe taken again
+  assert.ok(subject.pendingChanges > 0);
+
+  const found: string[] = [];
+  subject.forEachPairOf(changed, options, (a, b) => found.push(`${a} ${b}`));
+  assert.equal(subject.tableBuilds, builds, 'the tables were not rebuilt');
+  const expected = new Set<string>();
+  const stats = subject.forEachCandidatePair(options, (a, b) => (changed.has(a) || changed.has(b)) && expected.add(`${a} ${b}`));
+  assert.equal(subject.tableBuilds, builds + 1, 'the full search rebuilt them');
+  assert.ok(stats.oversizedBuckets > 0 && stats.skippedCrossPairs > 0, 'some buckets are oversized');
+  const once = [...new Set(found)].sort();
+  assert.ok(once.length >= 100, `enough pairs to compare (${once.length})`);
+  assert.deepEqual(once, [...expected].sort());
+});

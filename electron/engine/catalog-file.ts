@@ -90,7 +90,9 @@ class CatalogParser {
   private readonly files: Record<string, unknown>[] = [];
   private lineNumber = 0;
   private rest: Buffer = Buffer.alloc(0); // the start of a line that goes on in the next chunk
-  private binary: Buffer[] | null = null; // the variant hashes' chunks, once every line was read
+  // Once every line was read, the variant hashes: they are turned into each file's hex as they come,
+  // so that no more than a chunk of them is ever held (a million photos have 488 MB of them).
+  private binary: { sizes: Float64Array; received: number; file: number; need: number; parts: string[] } | null = null;
 
   push(chunk: Buffer): boolean {
     let start = 0;
@@ -109,13 +111,17 @@ class CatalogParser {
       if (!this.addLine(chunk.toString('utf8', start, end))) return false;
       start = end + 1;
     }
-    if (this.binary) this.binary.push(chunk.subarray(start));
+    if (this.binary) this.addVariantBytes(chunk, start);
     else this.rest = chunk.subarray(start);
     return true;
   }
 
   private get fileCount(): number {
     return this.fields![FILE_COUNT] as number;
+  }
+
+  private get variantBytes(): number {
+    return this.fields![VARIANT_BYTES] as number;
   }
 
   /** Takes the next line; false when it is a first line that is not this layout's. */
@@ -139,8 +145,43 @@ class CatalogParser {
         throw new Error(`line ${this.lineNumber} of the catalog is not JSON (${(error as Error).message})`);
       }
     }
-    if (this.files.length === this.fileCount) this.binary = [];
+    if (this.files.length === this.fileCount) this.startVariants();
     return true;
+  }
+
+  /** After the last line: checks that the files' byte counts add up to the first line's. */
+  private startVariants(): void {
+    let total = 0;
+    const sizes = new Float64Array(this.files.length);
+    for (const [i, file] of this.files.entries()) {
+      const size = variantSizeOf(file);
+      sizes[i] = size;
+      // Whole 8-byte hashes only: the hex made from them is then always 16-digit words (catalog.ts need not check it).
+      if (!Number.isInteger(size) || size < 0 || size % 8 !== 0 || total + size > this.variantBytes) throw new Error(`a file's variant hashes (${size} bytes) are not whole hashes inside the catalog's`);
+      total += size;
+      if (size === 0 && typeof file === 'object' && file !== null && typeof file[BINARY_FIELD] === 'number') file[BINARY_FIELD] = ''; // none, as the empty hex it was
+    }
+    if (total !== this.variantBytes) throw new Error(`the files' variant hashes take ${total} bytes of the catalog's ${this.variantBytes}`);
+    this.binary = { sizes, received: 0, file: 0, need: 0, parts: [] };
+  }
+
+  /** Hands the variant hash bytes in `chunk` from `start` on to the files they belong to, in order. */
+  private addVariantBytes(chunk: Buffer, start: number): void {
+    const binary = this.binary!;
+    binary.received += chunk.length - start;
+    let at = start;
+    while (at < chunk.length) {
+      while (binary.need === 0 && binary.file < this.files.length) binary.need = binary.sizes[binary.file++];
+      if (binary.need === 0) return; // bytes past the last file's: end() says the file ran on
+      const take = Math.min(binary.need, chunk.length - at);
+      binary.parts.push(chunk.toString('hex', at, at + take));
+      binary.need -= take;
+      at += take;
+      if (binary.need === 0) {
+        this.files[binary.file - 1][BINARY_FIELD] = binary.parts.length === 1 ? binary.parts[0] : binary.parts.join('');
+        binary.parts = [];
+      }
+    }
   }
 
   /** The document, once every chunk was pushed (null: an older layout); throws when the file was cut short or ran on. */
@@ -153,23 +194,18 @@ class CatalogParser {
     }
     if (this.fields === null) throw new Error('the catalog file is empty');
     if (this.binary === null) throw new Error(`the catalog lists ${this.fileCount} files but holds ${this.files.length} (cut short)`);
-    const binary = Buffer.concat(this.binary);
-    const expected = this.fields[VARIANT_BYTES] as number;
-    if (binary.length !== expected) throw new Error(`the catalog's variant hashes take ${binary.length} bytes, not ${expected} (cut short or run on)`);
-    let offset = 0;
-    for (const file of this.files) {
-      const size = typeof file === 'object' && file !== null ? file[BINARY_FIELD] : undefined;
-      if (size === undefined || size === null) continue;
-      if (typeof size !== 'number') throw new Error(`a file's variant hashes are ${JSON.stringify(size)}, not a number of bytes`);
-      // Whole 8-byte hashes only: the hex made from them is then always 16-digit words (catalog.ts need not check it).
-      if (!Number.isInteger(size) || size < 0 || size % 8 !== 0 || offset + size > binary.length) throw new Error(`a file's variant hashes (${size} bytes) are not whole hashes inside the catalog's`);
-      file[BINARY_FIELD] = binary.toString('hex', offset, offset + size);
-      offset += size;
-    }
-    if (offset !== binary.length) throw new Error(`the files' variant hashes take ${offset} bytes of the catalog's ${binary.length}`);
+    if (this.binary.received !== this.variantBytes) throw new Error(`the catalog's variant hashes take ${this.binary.received} bytes, not ${this.variantBytes} (cut short or run on)`);
     const { [FILE_COUNT]: _count, [VARIANT_BYTES]: _bytes, ...fields } = this.fields;
     return { ...fields, files: this.files };
   }
+}
+
+/** A file line's number of variant hash bytes (0 when it has none; NaN or a string when damaged). */
+function variantSizeOf(file: unknown): number {
+  const size = typeof file === 'object' && file !== null ? (file as Record<string, unknown>)[BINARY_FIELD] : undefined;
+  if (size === undefined || size === null) return 0;
+  if (typeof size !== 'number') throw new Error(`a file's variant hashes are ${JSON.stringify(size)}, not a number of bytes`);
+  return size;
 }
 
 /**

@@ -241,6 +241,11 @@ function rawCosineFrom(meanNormSq: number, xA: number, muA: number, uA: number, 
 }
 
 /** All B-bit masks with 1..radius bits set, fewest bits first. */
+/** How many first sketch bits split a bucket of `size` items (0: not oversized; see forEachCandidatePair). */
+function splitDepth(size: number, maxBucket: number): number {
+  return size <= maxBucket ? 0 : Math.min(32, Math.ceil(Math.log2(size / maxBucket)) + 1);
+}
+
 function flipMasks(bits: number, radius: number): number[] {
   const masks: number[] = [];
   for (let i = 0; i < bits && radius >= 1; i++) masks.push(1 << i);
@@ -339,6 +344,7 @@ export class LshIndex {
   private tableOffsets: Uint32Array[] = [];
   private tableMembers: Uint32Array[] = [];
   private tablesDirty = true;
+  private tableBuildCount = 0; // times ensureTables() rebuilt them in this session (tableBuilds)
 
   // Coarse lists (coarse-lists.ts), trained by query() once the index has LISTS_FROM_ITEMS items;
   // members per list (CSR) rebuilt lazily after changes, like the bucket tables.
@@ -851,17 +857,21 @@ export class LshIndex {
    * the full search pairs it with (its own bucket and those `radius` bits away, with the same rules
    * for oversized buckets), through the same sketch test and threshold. A few thousand checks per
    * item at 1M, against n^2 / 2^bits for a full search. A pair of two of `ids` comes once per side.
+   *
+   * Like query(), it does not rebuild the bucket tables (3 s at 1M) while the changes since they
+   * were built are few (refreshForQuery): the items added since are found through `pending`, the
+   * entries of items removed since are skipped, and bucket sizes (which decide the oversized
+   * buckets) are counted as a rebuild would make them.
    */
   forEachPairOf(ids: Iterable<number>, options: PairOptions, visit: (idA: number, idB: number, cosine: number) => void): void {
     const { minCosine, radius, maxBucket } = pairSettings(options, 'forEachPairOf');
     if (this.attached) throw new Error('LshIndex.forEachPairOf: not on an attached index');
-    this.ensureTables();
-    const depths = this.splitDepths(maxBucket);
+    this.refreshForQuery(false);
+    const added = this.pendingByBucket();
+    const depths = this.currentSplitDepths(maxBucket, added);
     const T = this.tables;
     const masks = flipMasks(this.bitsPerTable, radius);
-    const sig = this.signatures;
-    const sk = this.sketches;
-    const stamp = this.stamp;
+    const { signatures: sig, sketches: sk, stamp, alive, pendingFlag } = this;
     for (const id of ids) {
       const s = this.idToSlot.get(id);
       if (s === undefined) continue;
@@ -883,19 +893,67 @@ export class LshIndex {
         const depth = depths[t];
         const g = sig[s * T + t];
         const d = depth[g];
+        const prefix = sk[s * SKETCH_WORDS] >>> (32 - d);
+        // In an oversized bucket only items sharing the first d sketch bits are paired.
+        const considerIfSplitAlike = (m: number) => {
+          if (d === 0 || sk[m * SKETCH_WORDS] >>> (32 - d) === prefix) consider(m);
+        };
         for (let i = offsets[g]; i < offsets[g + 1]; i++) {
           const m = members[i];
-          // In an oversized bucket only items sharing the first d sketch bits are paired.
-          if (d === 0 || sk[m * SKETCH_WORDS] >>> (32 - d) === sk[s * SKETCH_WORDS] >>> (32 - d)) consider(m);
+          if (alive[m] && !pendingFlag[m]) considerIfSplitAlike(m); // else removed since, or its slot reused
         }
+        for (const m of added[t].get(g) ?? []) considerIfSplitAlike(m);
         if (d !== 0) continue; // an oversized bucket's cross-bucket pairs are skipped in this table
         for (const mask of masks) {
           const other = (g ^ mask) >>> 0;
           if (depth[other] !== 0) continue;
-          for (let i = offsets[other]; i < offsets[other + 1]; i++) consider(members[i]);
+          for (let i = offsets[other]; i < offsets[other + 1]; i++) {
+            const m = members[i];
+            if (alive[m] && !pendingFlag[m]) consider(m);
+          }
+          for (const m of added[t].get(other) ?? []) consider(m);
         }
       }
     }
+  }
+
+  /** The live items added since the tables were built (`pending`), table by table and bucket by bucket. */
+  private pendingByBucket(): Array<Map<number, number[]>> {
+    const T = this.tables;
+    const byBucket = Array.from({ length: T }, () => new Map<number, number[]>());
+    for (const slot of new Set(this.pending)) {
+      if (!this.alive[slot]) continue; // removed again (a slot reused since is in `pending` again)
+      for (let t = 0; t < T; t++) {
+        const bucket = this.signatures[slot * T + t];
+        const slots = byBucket[t].get(bucket);
+        if (slots) slots.push(slot);
+        else byBucket[t].set(bucket, [slot]);
+      }
+    }
+    return byBucket;
+  }
+
+  /**
+   * The split depth of every bucket (see splitDepths) for the tables a rebuild would make now, from
+   * tables that may be stale: a bucket holds its entries still current plus the items added since
+   * (`added`). Only a bucket that could hold more than maxBucket items is counted one by one.
+   */
+  private currentSplitDepths(maxBucket: number, added: Array<Map<number, number[]>>): Uint8Array[] {
+    const bucketCount = 2 ** this.bitsPerTable;
+    const { alive, pendingFlag } = this;
+    const addedCount = new Set(this.pending).size;
+    return this.tableOffsets.map((offsets, t) => {
+      const members = this.tableMembers[t];
+      const depth = new Uint8Array(bucketCount);
+      for (let b = 0; b < bucketCount; b++) {
+        const entries = offsets[b + 1] - offsets[b];
+        if (entries + addedCount <= maxBucket) continue;
+        let size = added[t].get(b)?.length ?? 0;
+        for (let i = offsets[b]; i < offsets[b + 1]; i++) if (alive[members[i]] && !pendingFlag[members[i]]) size++;
+        depth[b] = splitDepth(size, maxBucket);
+      }
+      return depth;
+    });
   }
 
   /** A new mark for `stamp` (query and pair de-duplication): slots marked with it were seen by this search. */
@@ -942,7 +1000,7 @@ export class LshIndex {
       for (let b = 0; b < bucketCount; b++) {
         const size = offsets[b + 1] - offsets[b];
         if (size <= maxBucket) continue;
-        depth[b] = Math.min(32, Math.ceil(Math.log2(size / maxBucket)) + 1);
+        depth[b] = splitDepth(size, maxBucket);
         if (this.attached) continue;
         const run = Array.from(members.subarray(offsets[b], offsets[b + 1]));
         run.sort((x, y) => (sk[x * SKETCH_WORDS] >>> 0) - (sk[y * SKETCH_WORDS] >>> 0));
@@ -1449,17 +1507,23 @@ export class LshIndex {
     this.listsBuiltForQuery = false;
   }
 
-  /** Items added or removed since query() last rebuilt its tables and lists (see refreshForQuery). */
+  /** Times the bucket tables were rebuilt in this session (each goes over every item: 2-3 s at 1M). */
+  get tableBuilds(): number {
+    return this.tableBuildCount;
+  }
+
+  /** Items added or removed since query() or forEachPairOf() last rebuilt the tables and lists (see refreshForQuery). */
   get pendingChanges(): number {
     return this.pending.length + this.pendingRemovals;
   }
 
   /**
    * Readies the bucket tables and (when `scanning`) the coarse lists' members and int8 copy for a
-   * query. Rebuilding them goes over every item (3-4 s at a million), too much to pay on the first
-   * query after each photo the watcher brings: while the changes since the last rebuild are few
-   * (PENDING_LIMIT), the query compares the items added since exactly, one by one, and skips the
-   * entries of items removed (or whose slot was reused) since. Beyond that, everything is rebuilt.
+   * query or forEachPairOf. Rebuilding them goes over every item (3-4 s at a million), too much to
+   * pay on the first query or regrouping after each photo the watcher brings: while the changes
+   * since the last rebuild are few (PENDING_LIMIT), the items added since are compared one by one
+   * (`pending`), and the entries of items removed (or whose slot was reused) since are skipped.
+   * Beyond that, everything is rebuilt.
    */
   private refreshForQuery(scanning: boolean): void {
     const few = this.pending.length + this.pendingRemovals <= Math.max(PENDING_LIMIT, this.live / 1000);
@@ -1490,5 +1554,6 @@ export class LshIndex {
       this.tableMembers[t] = members;
     }
     this.tablesDirty = false;
+    this.tableBuildCount++;
   }
 }
