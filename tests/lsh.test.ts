@@ -332,4 +332,17 @@ test('the pairs of items added since the tables were built are found without reb
   const once = [...new Set(found)].sort();
   assert.ok(once.length >= 100, `enough pairs to compare (${once.length})`);
   assert.deepEqual(once, [...expected].sort());
+
+  // A new index whose first search is a full one (as the engine's is): the next new item is taken as it is too.
+  const searched = new LshIndex({ dim: DIM, reducedDim: 128, tables: 6, bitsPerTable: 8, mean, seed: 9 });
+  for (let id = 0; id < 1000; id++) searched.add(id, id < 40 ? lookAlike() : vectors[id]);
+  searched.forEachCandidatePair(options, () => {});
+  searched.add(2000, lookAlike());
+  const afterFull: string[] = [];
+  searched.forEachPairOf([2000], options, (a, b) => afterFull.push(`${a} ${b}`));
+  assert.equal(searched.tableBuilds, 1, 'not rebuilt for the item added after the full search');
+  const expectedAfter: string[] = [];
+  searched.forEachCandidatePair(options, (a, b) => (a === 2000 || b === 2000) && expectedAfter.push(`${a} ${b}`));
+  assert.ok(afterFull.length > 0);
+  assert.deepEqual(afterFull.sort(), expectedAfter.sort());
 });

@@ -6,8 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { xxh3 } from '@node-rs/xxhash';
 import { removeLeftoverTemps, writeFileAtomicSync } from './atomic-file.ts';
-import { popcount32 } from './bits.ts';
 import { splitVariants } from './decode.ts';
+import { FewHashes } from './few-hashes.ts';
 import type { JudgedPair } from './group.ts';
 import { LshIndex } from './lsh.ts';
 import { forEachCandidatePairParallel, forEachHashHitParallel, forEachHashPairParallel, trainListsParallel, type HashSearch } from './candidate-workers.ts';
@@ -71,12 +71,16 @@ export interface IndexedPhoto {
 }
 
 /**
- * Most word-against-hash checks for updating the last search instead of searching again (each
- * check: two popcounts; 1e9 is about 2 s, against 10-20 s for a new variant search at 100,000
- * photos): 300 changed photos at 100,000, 30 at 1,000,000. The other two searches cost far less per
- * changed photo (an LSH bucket walk and a pHash-index query each).
+ * Most hash checks (FewHashes: table reads and comparisons, about 7 ns each) for updating the last
+ * search instead of searching again: a third of what a new search of the turned and cropped hashes
+ * costs, which grows as the square of the library (about 0.18 n^2 checks' time: 50 s at 200,000
+ * photos, some 16 minutes at 1,000,000 on 2 cores; bench/candidates-bench.ts), and never under 1e9
+ * (about 7 s). At 1,000,000 photos that is some 20,000 new photos. The other two searches cost far
+ * less per changed photo (an LSH bucket walk and a pHash-index query each).
  */
-const INCREMENTAL_CHECKS = 1e9;
+function incrementalCheckLimit(photos: number): number {
+  return Math.max(1e9, (0.18 / 3) * photos * photos);
+}
 
 /** What pairs() found. */
 export interface CandidatePairs {
@@ -89,6 +93,8 @@ export interface CandidatePairs {
    * may have had looser options: searchCovers).
    */
   changed: ReadonlySet<number> | null;
+  /** Milliseconds each search took: embeddings (LSH), whole hashes, turned and cropped hashes; and deciding between an update and a full search. */
+  timings: { vectors: number; hashes: number; variants: number; deciding: number };
 }
 
 /** The verdicts the caller drew from the last search: pairs of photos (bases) judged near or similar, and the settings they were judged with. */
@@ -184,16 +190,20 @@ export class CandidateIndex {
    * their vectors). Refits the LSH centre from scratch when it no longer fits the library.
    */
   sync(photos: IndexedPhoto[], readVector: (row: number) => Float32Array): { added: number; removed: number } {
-    const wanted = new Map(photos.map((photo) => [photo.base, photo]));
-    let removed = 0;
-    for (const base of [...this.phashes.ids()]) {
-      if (!wanted.has(base)) {
-        this.phashes.remove(base);
-        for (let v = 0; v < this.views; v++) this.lsh.remove(base + v);
-        this.changedSinceSearch.add(base);
-        removed++;
-      }
+    // Bases are vector rows (small integers): a flag per row, not a Map of a million photos.
+    let rows = 0;
+    for (const photo of photos) rows = Math.max(rows, photo.base + 1);
+    const wantedFlags = new Uint8Array(rows);
+    for (const photo of photos) wantedFlags[photo.base] = 1;
+    const wanted = { has: (base: number) => base < rows && wantedFlags[base] === 1 };
+    const gone: number[] = [];
+    for (const base of this.phashes.ids()) if (!wanted.has(base)) gone.push(base);
+    for (const base of gone) {
+      this.phashes.remove(base);
+      for (let v = 0; v < this.views; v++) this.lsh.remove(base + v);
+      this.changedSinceSearch.add(base);
     }
+    const removed = gone.length;
     // A stored hash that differs means the row now holds another photo: index it again.
     const missing = photos.filter((photo) => this.phashes.get(photo.base) !== photo.phash || !this.lsh.has(photo.base));
     if (this.lsh.size === 0 && missing.length > 0) {
@@ -209,7 +219,11 @@ export class CandidateIndex {
     }
     // Variant words: kept for photos already known, read later for new ones (and rows that now hold another photo).
     const renewed = new Set(missing.map((photo) => photo.base));
-    for (const known of [this.variants, this.unreadVariants]) for (const base of [...known.keys()]) if (!wanted.has(base) || renewed.has(base)) known.delete(base);
+    for (const known of [this.variants, this.unreadVariants]) {
+      const stale: number[] = [];
+      for (const base of known.keys()) if (!wanted.has(base) || renewed.has(base)) stale.push(base);
+      for (const base of stale) known.delete(base);
+    }
     for (const photo of photos) if (!this.variants.has(photo.base)) this.unreadVariants.set(photo.base, photo.variantWords);
     this.unsavedChanges += missing.length + removed;
     this.addedSinceDriftCheck += missing.length;
@@ -246,35 +260,50 @@ export class CandidateIndex {
     // The caller takes the last verdicts first (lastVerdicts) and keeps new ones when it is done.
     this.verdicts = null;
     this.searchUnsaved = true;
+    let started = performance.now();
+    const lap = () => {
+      const now = performance.now();
+      const elapsed = now - started;
+      started = now;
+      return elapsed;
+    };
     const changed = new Set(this.changedSinceSearch);
     const added = [...changed].filter((base) => this.phashes.has(base));
-    const update = this.lastSearchKey !== null && searchCovers(JSON.parse(this.lastSearchKey), options) && this.variantWordsOutside(changed) * added.length <= INCREMENTAL_CHECKS;
+    const update = this.lastSearchKey !== null && searchCovers(JSON.parse(this.lastSearchKey), options) && this.updateChecks(changed, added, options) <= incrementalCheckLimit(this.phashes.size);
+    const deciding = lap();
 
     const pairs: Array<[number, number]> = [];
     const addPair = this.eachPairOnce((a, b) => pairs.push([a, b]));
     const minCosine = options.minCosine - ESTIMATE_MARGIN;
     const phashRadius = Math.min(options.phashMaxDistance, PHASH_MAX_DISTANCE);
     const addRows = (rowA: number, rowB: number) => addPair(this.baseOf(rowA), this.baseOf(rowB));
-    if (!update) {
-      await forEachCandidatePairParallel(this.lsh, { minCosine }, addRows, log);
-      await forEachHashPairParallel(this.phashes, phashRadius, addPair, log);
-    } else {
-      this.lsh.forEachPairOf(added.flatMap((base) => Array.from({ length: this.views }, (_, v) => base + v)), { minCosine }, addRows);
-      for (const base of added) for (const hit of this.phashes.query(this.phashes.get(base)!, phashRadius)) addPair(base, hit.id);
-    }
+    if (!update) await forEachCandidatePairParallel(this.lsh, { minCosine }, addRows, log);
+    else this.lsh.forEachPairOf(added.flatMap((base) => Array.from({ length: this.views }, (_, v) => base + v)), { minCosine }, addRows);
+    const vectors = lap();
+    if (!update) await forEachHashPairParallel(this.phashes, phashRadius, addPair, log);
+    else for (const base of added) for (const hit of this.phashes.query(this.phashes.get(base)!, phashRadius)) addPair(base, hit.id);
+    const hashes = lap();
     await this.searchVariantPairs(options, update ? added : null, addPair, log);
+    const variants = lap();
     this.changedSinceSearch.clear();
     this.lastSearchKey = key;
     // The order depends on how the LSH search was split over threads; group.ts sorts its edges, so
     // the groups do not.
-    return { pairs, changed: update ? changed : null };
+    return { pairs, changed: update ? changed : null, timings: { vectors, hashes, variants, deciding } };
   }
 
-  /** How many turned and cropped hashes the photos not in `changed` have: what an update compares with each changed photo. */
-  private variantWordsOutside(changed: ReadonlySet<number>): number {
-    let words = 0;
-    for (const [base, { rotations, windows }] of this.allVariants()) if (!changed.has(base)) words += (rotations.length + windows.length) / 2;
-    return words;
+  /**
+   * About how many hash checks an update would make: every turned and cropped hash of the photos
+   * not in `changed` looked up among the added photos' whole hashes (FewHashes).
+   */
+  private updateChecks(changed: ReadonlySet<number>, added: number[], options: PairSearchOptions): number {
+    const { rotations: rotatedAgainst, windows: croppedAgainst } = this.addedHashes(added, options);
+    let checks = 0;
+    for (const [base, { rotations, windows }] of this.allVariants()) {
+      if (changed.has(base)) continue;
+      checks += (rotations.length / 2) * (rotatedAgainst?.checksPerLookup ?? 0) + (windows.length / 2) * (croppedAgainst?.checksPerLookup ?? 0);
+    }
+    return checks;
   }
 
   /** Every photo's variant words, read now where they were not yet. */
@@ -337,27 +366,30 @@ export class CandidateIndex {
     // The added photos' turned and cropped hashes against every whole hash (theirs included).
     await forEachHashHitParallel(this.phashes, searchesOf(added), added.length, record, log);
     // Every other photo's turned and cropped hashes against the added photos' whole hashes.
+    const { rotations: rotatedAgainst, windows: croppedAgainst } = this.addedHashes(added, options);
     const addedSet = new Set(added);
-    const addedLo = new Int32Array(added.length);
-    const addedHi = new Int32Array(added.length);
-    added.forEach((base, k) => {
-      const hash = this.phashes.get(base)!;
-      addedLo[k] = Number(hash & 0xffffffffn) | 0;
-      addedHi[k] = Number(hash >> 32n) | 0;
-    });
-    const compare = (base: number, words: Uint32Array, maxDistance: number | null) => {
-      if (maxDistance === null) return;
-      for (let i = 0; i < words.length; i += 2) {
-        const lo = words[i] | 0;
-        const hi = words[i + 1] | 0;
-        for (let k = 0; k < added.length; k++) if (popcount32(lo ^ addedLo[k]) + popcount32(hi ^ addedHi[k]) <= maxDistance) record(base, added[k]);
-      }
+    const compare = (base: number, words: Uint32Array, against: FewHashes | null) => {
+      if (!against) return;
+      against.forEachWithinWords(words, (k) => record(base, added[k]));
     };
     for (const [base, { rotations, windows }] of variants) {
       if (addedSet.has(base)) continue;
-      compare(base, rotations, rotatedMaxDistance);
-      compare(base, windows, cropMaxDistance);
+      compare(base, rotations, rotatedAgainst);
+      compare(base, windows, croppedAgainst);
     }
+  }
+
+  /** The added photos' whole hashes, ready to be compared with turned hashes and with cropped ones (null: not searched). */
+  private addedHashes(added: number[], options: PairSearchOptions): { rotations: FewHashes | null; windows: FewHashes | null } {
+    const lo = new Int32Array(added.length);
+    const hi = new Int32Array(added.length);
+    added.forEach((base, k) => {
+      const hash = this.phashes.get(base)!;
+      lo[k] = Number(hash & 0xffffffffn) | 0;
+      hi[k] = Number(hash >> 32n) | 0;
+    });
+    const against = (maxDistance: number | null) => (maxDistance === null ? null : new FewHashes(lo, hi, maxDistance));
+    return { rotations: against(options.rotatedMaxDistance), windows: against(options.cropMaxDistance) };
   }
 
   /**

@@ -627,6 +627,8 @@ class DedupEngine implements Engine {
         ? `searched in full: ${candidatePairs.length.toLocaleString('en')} candidate pairs judged`
         : `updated for ${found.changed.size.toLocaleString('en')} changed photo${found.changed.size === 1 ? '' : 's'}: ${(candidatePairs.length - judgedAgain).toLocaleString('en')} new candidate pairs judged, ` +
           (stricter ? `${judgedAgain.toLocaleString('en')} earlier matches judged again under stricter settings` : `${kept.length.toLocaleString('en')} matches kept`);
+    const { vectors, hashes, variants } = found.timings;
+    this.lastRegroupSummary += ` (searches: embeddings ${(vectors / 1000).toFixed(2)} s, whole hashes ${(hashes / 1000).toFixed(2)} s, turned and cropped hashes ${(variants / 1000).toFixed(2)} s)`;
     const groups: DuplicateGroup[] = [];
     const inNearGroup = new Set<number>();
     for (const cluster of clustering.near) {

@@ -1531,11 +1531,16 @@ export class LshIndex {
     if (few && this.tablesBuiltForQuery && listsReady) return;
     if (scanning) this.ensureLists();
     this.ensureTables();
+    this.forgetPending();
+    this.listsBuiltForQuery = scanning && this.lists !== null; // not rebuilt otherwise: stale once the pending changes are forgotten
+  }
+
+  /** Starts the count of changes since the tables (and lists) were built again from none. */
+  private forgetPending(): void {
     for (const slot of this.pending) this.pendingFlag[slot] = 0;
     this.pending = [];
     this.pendingRemovals = 0;
     this.tablesBuiltForQuery = true;
-    this.listsBuiltForQuery = scanning && this.lists !== null; // not rebuilt otherwise: stale once the pending changes are forgotten
   }
 
   /** Rebuilds the bucket tables after adds/removes (counting sort per table: ~0.1 s per 1M items). */
@@ -1555,5 +1560,9 @@ export class LshIndex {
     }
     this.tablesDirty = false;
     this.tableBuildCount++;
+    // The tables now hold every item (a full pair search rebuilt them, say): the changes counted
+    // since are needed only by lists built before them. Without those, the count starts again, and
+    // the next update or query takes the items added from now on as they are.
+    if (!this.listsBuiltForQuery) this.forgetPending();
   }
 }
