@@ -65,7 +65,7 @@ async function main() {
     const wall = performance.now() - started;
     const cpu = process.cpuUsage(cpuBefore);
     const stats = engine.lastRegroup();
-    rows.push([what, `${seconds(wall)} wall, ${seconds((cpu.user + cpu.system) / 1000)} CPU of this thread; ${stats}`]);
+    rows.push([what, `${seconds(wall)} wall, ${seconds((cpu.user + cpu.system) / 1000)} CPU (all threads); ${stats}`]);
     log(`${what}: ${seconds(wall)}`);
     return result;
   };
@@ -143,7 +143,7 @@ async function main() {
   const indexWritten = statSync(indexFile).ino !== indexBefore; // a save renames a new file over it
   rows.push([
     'close after a restart and a regrouping that changed only the last search',
-    `${seconds(closeMs)} (the catalog's JSON, written on every close; the index file, ${(statSync(indexFile).size / 2 ** 20).toFixed(0)} MiB: ${indexWritten ? 'WRITTEN AGAIN' : 'not written again'}; the search file: ${(statSync(`${indexFile}.search`).size / 1024).toFixed(0)} KiB written)`,
+    `${seconds(closeMs)} (the catalog, written only when it changed; the index file, ${(statSync(indexFile).size / 2 ** 20).toFixed(0)} MiB: ${indexWritten ? 'WRITTEN AGAIN' : 'not written again'}; the search file: ${(statSync(`${indexFile}.search`).size / 1024).toFixed(0)} KiB written)`,
   ]);
   rows.push(['peak RSS of this run', `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`]);
   await closeParallelPairs();
