@@ -7,7 +7,7 @@
 // one chunk. So a table per chunk, from the chunk's value to the few hashes that have it, gives
 // every hash that can be within d bits; each is then checked in full. Results are exact. With A
 // hashes and chunks of w bits, a look-up costs d + 1 table reads and about (d + 1) * A / 2^w
-// checks, against A checks one by one: a gain from a dozen hashes on, tenfold at a hundred.
+// checks, against A checks one by one: fewer from a dozen hashes on, about a tenth at a hundred.
 import { popcount32 } from './bits.ts';
 
 /**
