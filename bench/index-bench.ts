@@ -355,7 +355,8 @@ if (!flag('no-phash')) {
 
 // ---------------------------------------------------------------------------------------------
 // Items arriving after the index was built (the folder watcher's new photos): the first query after
-// them. A few are compared exactly by each query; past PENDING_LIMIT the tables and lists are rebuilt.
+// them, and their pairs. A few are compared exactly by each query; past PENDING_LIMIT the tables and
+// lists are rebuilt.
 {
   const noisy = (r: number) => {
     const v = Float32Array.from(data.subarray(r * dim, (r + 1) * dim));
@@ -385,19 +386,13 @@ if (!flag('no-phash')) {
   queryAfter('1 new item', 1);
   queryAfter(`${PENDING_LIMIT - 1} more new items`, PENDING_LIMIT - 1);
   queryAfter('10 more new items (over the limit: tables and lists rebuilt)', 10);
-}
 
-// The pairs of new items, as a regrouping's update looks for them (forEachPairOf): like queries,
-// they take the items added since the tables were built as they are while those are few.
-{
-  let nextId = n + 2 * PENDING_LIMIT;
+  // The pairs of new items, as a regrouping's update looks for them (forEachPairOf): like queries,
+  // they take the items added since the tables were built as they are while those are few.
   const pairsAfter = (label: string, adds: number) => {
     const ids: number[] = [];
     for (let i = 0; i < adds; i++) {
-      const r = Math.floor(rand() * n);
-      const v = Float32Array.from(data.subarray(r * dim, (r + 1) * dim));
-      for (let j = 0; j < dim; j++) v[j] += 0.01 * (rand() - 0.5);
-      index.add(nextId, v);
+      index.add(nextId, noisy(Math.floor(rand() * n)));
       ids.push(nextId++);
     }
     const builds = index.tableBuilds;

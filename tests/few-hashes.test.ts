@@ -44,7 +44,7 @@ test('the hashes within d bits are exactly those a one-by-one comparison finds, 
         const expected: number[] = [];
         for (let k = 0; k < count; k++) if (distance(qLo, qHi, lo[k], hi[k]) <= maxDistance) expected.push(k);
         const found = new Set<number>();
-        few.forEachWithin(qLo, qHi, (k) => found.add(k));
+        few.forEachWithinWords(Uint32Array.of(qLo, qHi), (k) => found.add(k));
         assert.deepEqual([...found].sort((a, b) => a - b), expected, `count ${count}, d ${maxDistance}, look-up ${q}`);
         within += expected.length;
       }

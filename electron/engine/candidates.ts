@@ -82,6 +82,12 @@ function incrementalCheckLimit(photos: number): number {
   return Math.max(1e9, (0.18 / 3) * photos * photos);
 }
 
+/** The added photos' whole hashes, for looking up turned hashes and cropped ones (null: that search is off). */
+interface AddedHashes {
+  rotations: FewHashes | null;
+  windows: FewHashes | null;
+}
+
 /** What pairs() found. */
 export interface CandidatePairs {
   /** Pairs of photos (bases, a < b) worth verifying. */
@@ -274,7 +280,9 @@ export class CandidateIndex {
     };
     const changed = new Set(this.changedSinceSearch);
     const added = [...changed].filter((base) => this.phashes.has(base));
-    const update = this.lastSearchKey !== null && searchCovers(JSON.parse(this.lastSearchKey), options) && this.updateChecks(changed, added, options) <= incrementalCheckLimit(this.phashes.size);
+    // The added photos' whole hashes, made ready once for both the cost estimate and the update.
+    const against = this.lastSearchKey !== null && searchCovers(JSON.parse(this.lastSearchKey), options) ? this.addedHashes(added, options) : null;
+    const update = against !== null && this.updateChecks(changed, against) <= incrementalCheckLimit(this.phashes.size);
     const deciding = lap();
 
     const pairs: Array<[number, number]> = [];
@@ -288,7 +296,7 @@ export class CandidateIndex {
     if (!update) await forEachHashPairParallel(this.phashes, phashRadius, addPair, log);
     else for (const base of added) for (const hit of this.phashes.query(this.phashes.get(base)!, phashRadius)) addPair(base, hit.id);
     const hashes = lap();
-    await this.searchVariantPairs(options, update ? added : null, addPair, log);
+    await this.searchVariantPairs(options, update ? { added, against: against! } : null, addPair, log);
     const variants = lap();
     this.changedSinceSearch.clear();
     this.lastSearchKey = key;
@@ -301,8 +309,7 @@ export class CandidateIndex {
    * About how many hash checks an update would make: every turned and cropped hash of the photos
    * not in `changed` looked up among the added photos' whole hashes (FewHashes).
    */
-  private updateChecks(changed: ReadonlySet<number>, added: number[], options: PairSearchOptions): number {
-    const { rotations: rotatedAgainst, windows: croppedAgainst } = this.addedHashes(added, options);
+  private updateChecks(changed: ReadonlySet<number>, { rotations: rotatedAgainst, windows: croppedAgainst }: AddedHashes): number {
     const variants = this.allVariants();
     let { rotations, windows } = this.variantTotals;
     for (const base of changed) {
@@ -361,9 +368,10 @@ export class CandidateIndex {
 
   /**
    * The pairs where a turned or cropped hash of one photo is close to the other's whole-image hash:
-   * of the whole library, or (`added` given) only those with one of these photos.
+   * of the whole library, or (`update` given) only those with one of its added photos, whose whole
+   * hashes are in `against`.
    */
-  private async searchVariantPairs(options: PairSearchOptions, added: number[] | null, record: (a: number, b: number) => void, log: (message: string) => void): Promise<void> {
+  private async searchVariantPairs(options: PairSearchOptions, update: { added: number[]; against: AddedHashes } | null, record: (a: number, b: number) => void, log: (message: string) => void): Promise<void> {
     const { rotatedMaxDistance, cropMaxDistance } = options;
     const variants = this.allVariants();
     const searchesOf = (bases: Iterable<number>): Iterable<HashSearch> => ({
@@ -376,14 +384,14 @@ export class CandidateIndex {
         }
       },
     });
-    if (added === null) {
+    if (update === null) {
       await forEachHashHitParallel(this.phashes, searchesOf(variants.keys()), variants.size, record, log);
       return;
     }
+    const { added, against: { rotations: rotatedAgainst, windows: croppedAgainst } } = update;
     // The added photos' turned and cropped hashes against every whole hash (theirs included).
     await forEachHashHitParallel(this.phashes, searchesOf(added), added.length, record, log);
     // Every other photo's turned and cropped hashes against the added photos' whole hashes.
-    const { rotations: rotatedAgainst, windows: croppedAgainst } = this.addedHashes(added, options);
     const addedSet = new Set(added);
     const compare = (base: number, words: Uint32Array, against: FewHashes | null) => {
       if (!against) return;
@@ -397,7 +405,7 @@ export class CandidateIndex {
   }
 
   /** The added photos' whole hashes, ready to be compared with turned hashes and with cropped ones (null: not searched). */
-  private addedHashes(added: number[], options: PairSearchOptions): { rotations: FewHashes | null; windows: FewHashes | null } {
+  private addedHashes(added: number[], options: PairSearchOptions): AddedHashes {
     const lo = new Int32Array(added.length);
     const hi = new Int32Array(added.length);
     added.forEach((base, k) => {

@@ -98,17 +98,10 @@ export class FewHashes {
   }
 
   /**
-   * Calls visit(k) for each of the few hashes within maxDistance bits of (lo, hi), k its index. A
-   * hash that agrees with it on several chunks is visited once per chunk (callers keep pairs once).
-   */
-  forEachWithin(lo: number, hi: number, visit: (k: number) => void): void {
-    this.forEachWithinWords(Uint32Array.of(lo, hi), visit);
-  }
-
-  /**
-   * forEachWithin for every hash of `words` ([lo, hi] pairs, bits.ts's hashWords layout), in one
-   * call: the loop that runs 61 million times at a million photos, so the chunks are read from flat
-   * typed arrays here rather than objects.
+   * Calls visit(k) for each of the few hashes (k its index) within maxDistance bits of each hash of
+   * `words` ([lo, hi] pairs, bits.ts's hashWords layout). A hash that agrees with one of the few on
+   * several chunks visits it once per chunk (callers keep pairs once). The loop runs 61 million
+   * times at a million photos, so the chunks are read from flat typed arrays, not objects.
    */
   forEachWithinWords(words: Uint32Array, visit: (k: number) => void): void {
     const { maxDistance, count, lo: fewLo, hi: fewHi } = this;

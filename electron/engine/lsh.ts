@@ -240,12 +240,12 @@ function rawCosineFrom(meanNormSq: number, xA: number, muA: number, uA: number, 
   return Math.max(-1, Math.min(1, (meanNormSq + muA + muB + uA * uB * centred) / den));
 }
 
-/** All B-bit masks with 1..radius bits set, fewest bits first. */
 /** How many first sketch bits split a bucket of `size` items (0: not oversized; see forEachCandidatePair). */
 function splitDepth(size: number, maxBucket: number): number {
   return size <= maxBucket ? 0 : Math.min(32, Math.ceil(Math.log2(size / maxBucket)) + 1);
 }
 
+/** All B-bit masks with 1..radius bits set, fewest bits first. */
 function flipMasks(bits: number, radius: number): number[] {
   const masks: number[] = [];
   for (let i = 0; i < bits && radius >= 1; i++) masks.push(1 << i);
@@ -941,7 +941,8 @@ export class LshIndex {
   private currentSplitDepths(maxBucket: number, added: Array<Map<number, number[]>>): Uint8Array[] {
     const bucketCount = 2 ** this.bitsPerTable;
     const { alive, pendingFlag } = this;
-    const addedCount = new Set(this.pending).size;
+    let addedCount = 0; // live items added since: each is in one bucket of every table
+    for (const slots of added[0]?.values() ?? []) addedCount += slots.length;
     return this.tableOffsets.map((offsets, t) => {
       const members = this.tableMembers[t];
       const depth = new Uint8Array(bucketCount);
