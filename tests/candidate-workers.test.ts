@@ -20,7 +20,7 @@ const flip = (hash: bigint, bits: number) => {
 };
 
 const forceWorkers = () => configureParallelPairs({ threads: 2, minItems: 0 });
-const restore = () => configureParallelPairs({ threads: undefined, minItems: undefined, workerFile: undefined });
+const restore = () => configureParallelPairs({ threads: undefined, minItems: undefined, workerFile: undefined, queriesPerBatch: undefined });
 after(closeParallelPairs);
 
 /** 3000 indexed hashes (some near others), and 400 photos each searching 8 hashes near some of them (and some far from all). */
@@ -57,6 +57,9 @@ test('the variant-hash search on worker threads finds exactly the hits of one th
     assert.equal(threads, 2, 'the workers did the search');
     assert.ok(one.length > 500, `enough hits to compare (${one.length})`);
     assert.deepEqual(many, one);
+    // Many small batches, each of one distance, some cut in the middle of a photo's hashes.
+    configureParallelPairs({ queriesPerBatch: 37 });
+    assert.deepEqual(await hits((visit) => forEachHashHitParallel(index, searches, searches.length, visit)), one);
   } finally {
     restore();
   }

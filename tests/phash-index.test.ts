@@ -75,6 +75,36 @@ test('query() returns exactly what brute force returns, at every distance', () =
   }
 });
 
+test('forEachWithinBatch() reports exactly the brute-force hits of every query, each once, also after removals and replaced ids', () => {
+  const changed = new PhashIndex();
+  hashes.forEach((h, id) => changed.add(id * 3 + 1, h)); // ids unlike the slots
+  for (let id = 0; id < hashes.length; id += 10) changed.remove(id * 3 + 1);
+  for (let id = 5; id < hashes.length; id += 50) changed.add(id * 3 + 1, flipBits(hashes[id], 3));
+  const stored = new Map<number, bigint>(hashes.map((_, id) => [id * 3 + 1, changed.get(id * 3 + 1)!]).filter(([, h]) => h !== undefined) as [number, bigint][]);
+  // Many queries share each chunk value (the batch groups them), some far from everything.
+  const probes = Array.from({ length: 2000 }, (_, q) => (q % 4 === 3 ? random64() : flipBits(hashes[(q * 13) % hashes.length], q % 12)));
+  const lo = Int32Array.from(probes, (p) => Number(p & 0xffffffffn) | 0);
+  const hi = Int32Array.from(probes, (p) => Number(p >> 32n) | 0);
+  // Brute force, with the halves counted by bitsIn (not the module's popcount).
+  const near: Array<[number, number, number]> = [];
+  const storedHalves = [...stored].map(([id, h]) => [id, Number(h & 0xffffffffn), Number(h >> 32n)]);
+  probes.forEach((_, q) => {
+    for (const [id, storedLo, storedHi] of storedHalves) {
+      const distance = bitsIn(storedLo ^ lo[q]) + bitsIn(storedHi ^ hi[q]);
+      if (distance <= PHASH_MAX_DISTANCE) near.push([q, id, distance]);
+    }
+  });
+  for (const maxDistance of [0, 2, 4, 6, 9, 10, 13, PHASH_MAX_DISTANCE]) {
+    const expected = near.filter(([, , distance]) => distance <= maxDistance).map(([q, id, distance]) => `${q} ${id} ${distance}`);
+    const got: string[] = [];
+    changed.forEachWithinBatch(lo, hi, maxDistance, (q, id, distance) => got.push(`${q} ${id} ${distance}`));
+    assert.ok(expected.length > 100 || maxDistance === 0, `test data has hits at distance ${maxDistance} (${expected.length})`);
+    assert.deepEqual(got.sort(), expected.sort(), `distance ${maxDistance}`);
+  }
+  assert.throws(() => changed.forEachWithinBatch(lo, hi.subarray(1), 4, () => {}), /same length/);
+  assert.throws(() => changed.forEachWithinBatch(lo, hi, PHASH_MAX_DISTANCE + 1, () => {}), /maxDistance/);
+});
+
 test('pairsWithin() returns exactly the brute-force pairs, each once', () => {
   for (const maxDistance of [3, 4, 8, 10, PHASH_MAX_DISTANCE]) {
     const expected: string[] = [];

@@ -38,11 +38,32 @@ export interface VariantSearchTask {
 
 /** Runs on a piscina worker thread: for each query, the ids within its distance, as (base, id) pairs end to end. */
 export function searchWithin({ index, queries }: VariantSearchTask): Float64Array {
-  const phashes = PhashIndex.attach(index);
+  return hitsOfQueries(PhashIndex.attach(index), queries);
+}
+
+/**
+ * The hits of a batch of queries (VariantSearchTask's four numbers each) as (base, id) pairs end to
+ * end: one PhashIndex.forEachWithinBatch per distance in the batch (turned and cropped hashes have
+ * their own).
+ */
+export function hitsOfQueries(phashes: PhashIndex, queries: Float64Array): Float64Array {
   const pairs = new NumberList();
-  for (let q = 0; q < queries.length; q += 4) {
-    const base = queries[q];
-    phashes.forEachWithin(queries[q + 1] | 0, queries[q + 2] | 0, queries[q + 3], (id) => pairs.push(base, id));
+  const count = queries.length / 4;
+  const distances = new Set<number>();
+  for (let q = 0; q < count; q++) distances.add(queries[4 * q + 3]);
+  const bases = new Float64Array(count);
+  const lo = new Int32Array(count);
+  const hi = new Int32Array(count);
+  for (const maxDistance of distances) {
+    let taken = 0;
+    for (let q = 0; q < count; q++) {
+      if (queries[4 * q + 3] !== maxDistance) continue;
+      bases[taken] = queries[4 * q];
+      lo[taken] = queries[4 * q + 1] | 0;
+      hi[taken] = queries[4 * q + 2] | 0;
+      taken++;
+    }
+    phashes.forEachWithinBatch(lo.subarray(0, taken), hi.subarray(0, taken), maxDistance, (k, id) => pairs.push(bases[k], id));
   }
   return pairs.toArray();
 }

@@ -1,7 +1,7 @@
 // The candidate searches of a regrouping on every core: the LSH pair search (lsh.ts
 // forEachCandidatePair, a minute of CPU at a million photos), the pHash pair search (phash-index.ts
 // forEachPairWithin, 40 s there) and the pHash search of every photo's turned and cropped hashes
-// (forEachWithin, 61 queries per photo). Each worker thread does a share (some of the LSH tables,
+// (forEachWithinBatch, 61 queries per photo). Each worker thread does a share (some of the LSH tables,
 // some of the pHash chunk tables, batches of queries) over the index's shared arrays
 // (no copy: memory stays what the indexes hold). The results are those of the same search in one
 // thread: an LSH pair is reported by the first table that examines it, whichever thread searches
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { LshIndex, PairOptions, PairStats } from './lsh.ts';
 import type { PhashIndex } from './phash-index.ts';
-import type { FilingTask, HashPairTask, PairWorkerResult, PairWorkerTask, VariantSearchTask } from './candidate-worker.ts';
+import { hitsOfQueries, type FilingTask, type HashPairTask, type PairWorkerResult, type PairWorkerTask, type VariantSearchTask } from './candidate-worker.ts';
 import { execArgvFor, workerFileBeside } from './worker-files.ts';
 
 /** Below this many indexed vectors (or photos) a search stays in the calling thread (~0.1 s of work). */
@@ -26,6 +26,8 @@ export interface ParallelPairSettings {
   threads?: number;
   /** Fewest indexed vectors (LSH) or searching photos (pHash) for which workers are used (default PARALLEL_MIN_ITEMS). */
   minItems?: number;
+  /** Queries per batch of the variant-hash search (default QUERIES_PER_BATCH). */
+  queriesPerBatch?: number;
 }
 
 let settings: ParallelPairSettings = {};
@@ -169,8 +171,39 @@ export interface HashSearch {
   maxDistance: number;
 }
 
-/** Queries per batch sent to a worker (4 numbers each: 1.6 MB). */
-const QUERIES_PER_BATCH = 50_000;
+/**
+ * Queries per batch (4 numbers each: 16 MB). Large, because the batched search gets faster per
+ * query the more share a batch (PhashIndex.forEachWithinBatch: at a million hashes, 3 times
+ * forEachWithin's speed for 50,000 queries, 5 to 7 times for 250,000 to 1,000,000).
+ */
+export const QUERIES_PER_BATCH = 500_000;
+
+/**
+ * The searches' hashes as batches of queries (VariantSearchTask's layout), made as they are taken.
+ * Each batch holds one distance (turned and cropped hashes apart): the batched search handles a
+ * distance at a time, and the fewer turned hashes would otherwise make small groups in every batch.
+ */
+function* queryBatches(searches: Iterable<HashSearch>): Generator<Float64Array<ArrayBuffer>> {
+  const size = settings.queriesPerBatch ?? QUERIES_PER_BATCH;
+  const filling = new Map<number, { batch: Float64Array<ArrayBuffer>; filled: number }>();
+  for (const { base, words, maxDistance } of searches) {
+    let open = filling.get(maxDistance);
+    for (let i = 0; i < words.length; i += 2) {
+      if (!open) filling.set(maxDistance, (open = { batch: new Float64Array(4 * size), filled: 0 }));
+      const { batch } = open;
+      batch[open.filled++] = base;
+      batch[open.filled++] = words[i];
+      batch[open.filled++] = words[i + 1];
+      batch[open.filled++] = maxDistance;
+      if (open.filled === batch.length) {
+        yield batch; // a new one next time: this one goes to a worker (transferred)
+        filling.delete(maxDistance);
+        open = undefined;
+      }
+    }
+  }
+  for (const { batch, filled } of filling.values()) yield batch.slice(0, filled);
+}
 
 /**
  * Calls visit(base, id) for every hash of every search within its distance of an indexed hash: the
@@ -186,44 +219,27 @@ export async function forEachHashHitParallel(
   log: (message: string) => void = () => {},
 ): Promise<{ threads: number }> {
   if (photos === 0) return { threads: 1 };
+  const take = (hits: Float64Array) => {
+    for (let i = 0; i < hits.length; i += 2) visit(hits[i], hits[i + 1]);
+  };
   return onWorkers(
     'hash search',
     wantedThreads(),
     photos,
     () => {
-      for (const { base, words, maxDistance } of searches) {
-        for (let i = 0; i < words.length; i += 2) index.forEachWithin(words[i], words[i + 1], maxDistance, (id) => visit(base, id));
-      }
+      for (const queries of queryBatches(searches)) take(hitsOfQueries(index, queries));
     },
     async (piscina, threadCount) => {
       const state = index.sharedState();
       // Batches go out as they are made; at most two per thread wait, so memory stays small.
       const waiting: Promise<Float64Array>[] = [];
-      const take = (hits: Float64Array) => {
-        for (let i = 0; i < hits.length; i += 2) visit(hits[i], hits[i + 1]);
-      };
-      let batch = new Float64Array(4 * QUERIES_PER_BATCH);
-      let filled = 0;
-      const send = async () => {
-        const queries = filled === batch.length ? batch : batch.slice(0, filled);
+      for (const queries of queryBatches(searches)) {
         const task: VariantSearchTask = { index: state, queries };
-        const run = piscina.run(task, { name: 'searchWithin', transferList: [queries.buffer] }) as Promise<Float64Array>;
+        const run = piscina.run(task, { name: 'searchWithin', transferList: [queries.buffer as ArrayBuffer] }) as Promise<Float64Array>;
         run.catch(() => {}); // a failure is met when this batch is awaited; never left unhandled meanwhile
         waiting.push(run);
-        batch = new Float64Array(4 * QUERIES_PER_BATCH);
-        filled = 0;
         while (waiting.length > 2 * threadCount) take(await waiting.shift()!);
-      };
-      for (const { base, words, maxDistance } of searches) {
-        for (let i = 0; i < words.length; i += 2) {
-          batch[filled++] = base;
-          batch[filled++] = words[i];
-          batch[filled++] = words[i + 1];
-          batch[filled++] = maxDistance;
-          if (filled === batch.length) await send();
-        }
       }
-      if (filled > 0) await send();
       while (waiting.length > 0) take(await waiting.shift()!);
     },
     log,
