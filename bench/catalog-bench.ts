@@ -5,13 +5,17 @@
 //   npx tsx bench/catalog-bench.ts [--files 1000000]
 //
 // The entries are synthetic but shaped like real ones: a path in dated folders, a content hash, a
-// pHash and the 61 variant hashes (976 hex digits, most of an entry), a vector row and its checksum.
+// pHash and the 61 variant hashes (488 bytes, 976 hex digits in formats 0-3: most of an entry), a vector
+// row and its checksum.
 // Opening is timed in a fresh process (its peak memory is then the open's alone), as the app opens it.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { CATALOG_FORMAT_VERSION, openCatalog, type CatalogData, type CatalogEntry } from '../electron/engine/catalog.ts';
+import { bytesFromHex } from '../electron/engine/phash.ts';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => {
@@ -32,8 +36,8 @@ const hex = (digits: number) => {
   // A flat string of exactly `digits` characters, as JSON.parse makes them (not a slice of a longer one).
   return JSON.parse(JSON.stringify(words.join('').slice(0, digits))) as string;
 };
-/** A catalog of `count` synthetic photos, each entry shaped like a real one. */
-function syntheticCatalog(count: number): CatalogData {
+/** A catalog of `count` synthetic photos, each entry shaped like a real one; the variant hashes as bytes (format 4) or hex (formats 0-3). */
+function syntheticCatalog(count: number, variants: 'bytes' | 'hex' = 'bytes'): CatalogData {
   const files: CatalogEntry[] = Array.from({ length: count }, (_, i) => ({
     path: `/home/someone/Pictures/${2005 + (i % 20)}/${2005 + (i % 20)}-${String(1 + (i % 12)).padStart(2, '0')} trip ${Math.floor(i / 500)}/IMG_${String(i).padStart(8, '0')}.jpg`,
     size: 2_000_000 + i,
@@ -45,7 +49,7 @@ function syntheticCatalog(count: number): CatalogData {
     content: null,
     takenAt: new Date(1_600_000_000_000 + i * 1000).toISOString(),
     phash: hex(16),
-    phashVariants: hex(61 * 16),
+    phashVariants: variants === 'bytes' ? bytesFromHex(hex(61 * 16)) : (hex(61 * 16) as unknown as Uint8Array),
     vectorRow: i,
     vectorHash: hex(16),
     status: 'ok',
@@ -63,6 +67,17 @@ function syntheticCatalog(count: number): CatalogData {
   };
 }
 
+// A full garbage collection before memory is read, so that what is counted is what is held (the
+// hex made for each synthetic entry is garbage once it is bytes).
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+/** The JS heap and the Buffers' bytes outside it (the variant hashes), after a full collection. */
+const held = () => {
+  collectGarbage();
+  const { heapUsed, external } = process.memoryUsage();
+  return heapUsed + external;
+};
+
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -71,7 +86,7 @@ if (args[0] === '--open-only' || args[0] === '--old-layout') {
   // reported rather than fatal, and so that the open's peak memory is its own.
   if (args[0] === '--old-layout') {
     // Formats 0-3: one JSON string (as lowdb's JSONFile made it, indented).
-    const data = syntheticCatalog(Number(args[1]));
+    const data = syntheticCatalog(Number(args[1]), 'hex');
     const started = performance.now();
     let outcome: string;
     try {
@@ -87,7 +102,7 @@ if (args[0] === '--open-only' || args[0] === '--old-layout') {
   const started = performance.now();
   const { db, recovered } = await openCatalog(args[1]);
   const ms = performance.now() - started;
-  console.log(JSON.stringify({ ms, files: db.data.files.length, recovered, maxRss: process.resourceUsage().maxRSS * 1024 }));
+  console.log(JSON.stringify({ ms, files: db.data.files.length, recovered, maxRss: process.resourceUsage().maxRSS * 1024, held: held() }));
   process.exit(0);
 }
 
@@ -107,9 +122,9 @@ const rows: [string, string][] = [];
 
 const old = child<{ outcome: string }>(['--old-layout', String(count)]);
 rows.push(['formats 0-3: the whole document as one JSON string (indented, as written before)', typeof old === 'string' ? old : old.outcome]);
-const heapBefore = process.memoryUsage().heapUsed;
+const heldBefore = held();
 const data = syntheticCatalog(count);
-rows.push(['the entries in memory (JS heap)', mib(process.memoryUsage().heapUsed - heapBefore)]);
+rows.push(['the entries in memory (JS heap and Buffers)', mib(held() - heldBefore)]);
 
 // Format 4: lines, written a piece at a time through the catalog's lowdb adapter (temp file, fsync, rename).
 const { db } = await openCatalog(catalogPath);
@@ -120,10 +135,10 @@ await db.write();
 const saveMs = performance.now() - started;
 rows.push(['format 4: save (lines, temp file, fsync, rename)', `${seconds(saveMs)}, file ${mib(statSync(catalogPath).size)}, RSS grew ${mib(Math.max(0, process.memoryUsage().rss - rssBefore))}`]);
 
-const opened = child<{ ms: number; files: number; recovered: string | null; maxRss: number }>(['--open-only', catalogPath]);
+const opened = child<{ ms: number; files: number; recovered: string | null; maxRss: number; held: number }>(['--open-only', catalogPath]);
 if (typeof opened === 'string') throw new Error(`the open failed: ${opened}`);
 if (opened.files !== count || opened.recovered) throw new Error(`opened ${opened.files} of ${count} files (${opened.recovered})`);
-rows.push(['format 4: open in a fresh process (read, check each entry, migrate)', `${seconds(opened.ms)}, peak RSS ${mib(opened.maxRss)}`]);
+rows.push(['format 4: open in a fresh process (read, check each entry, migrate)', `${seconds(opened.ms)}, peak RSS ${mib(opened.maxRss)}, JS heap and Buffers after it ${mib(opened.held)}`]);
 rmSync(work, { recursive: true, force: true });
 
 console.log(`### The catalog file at ${count.toLocaleString('en')} photos\n`);

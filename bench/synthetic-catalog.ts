@@ -7,6 +7,7 @@ import { writeFileAtomic } from '../electron/engine/atomic-file.ts';
 import { catalogPieces, readCatalogDocument } from '../electron/engine/catalog-file.ts';
 import type { CatalogData, CatalogEntry } from '../electron/engine/catalog.ts';
 import { openEngine } from '../electron/engine/index.ts';
+import { bytesFromHex } from '../electron/engine/phash.ts';
 import { VectorStore } from '../electron/engine/vectors.ts';
 
 /** What the caller makes up for one synthetic photo. */
@@ -15,7 +16,7 @@ export interface SyntheticPhoto {
   vector: Float32Array;
   /** 16 hex digits. */
   phash: string;
-  /** The variant hashes, 16 hex digits each, end to end (the catalog's layout). */
+  /** The variant hashes, 16 hex digits each, end to end (the catalog's layout, as hex: it is made into bytes here). */
   phashVariants: string;
 }
 
@@ -48,7 +49,7 @@ export async function buildSyntheticLibrary(
   const views = data.embedding!.views.length;
   const template = data.files.find((f) => f.phashVariants)!;
   const store = VectorStore.open(`${catalogPath}.vectors`, dim, data.vectorRows);
-  const seed: SeedCatalog = { data, store, dim, variantCount: template.phashVariants!.length / 16 };
+  const seed: SeedCatalog = { data, store, dim, variantCount: template.phashVariants!.length / 8 };
   const total = count(seed);
   for (let first = 0; first < total; first += 1000) {
     const chunk: Float32Array[] = [];
@@ -62,7 +63,7 @@ export async function buildSyntheticLibrary(
         size: 2_000_000 + i,
         contentHash: `synthetic-${i}`,
         phash: photo.phash,
-        phashVariants: photo.phashVariants,
+        phashVariants: bytesFromHex(photo.phashVariants),
         content: null,
         vectorRow: null,
         vectorHash: null,

@@ -10,8 +10,8 @@ import { xxh3 } from '@node-rs/xxhash';
 import { after, test } from 'node:test';
 import { hashWords } from '../electron/engine/bits.ts';
 import { CandidateIndex, type IndexedPhoto } from '../electron/engine/candidates.ts';
-import { splitVariants, variantWordsFromHex } from '../electron/engine/decode.ts';
-import { hashesToHex } from '../electron/engine/phash.ts';
+import { splitVariants, variantWordsFromBytes } from '../electron/engine/decode.ts';
+import { hashesFromBytes, hashesToBytes } from '../electron/engine/phash.ts';
 import { mulberry32, type LshIndex } from '../electron/engine/lsh.ts';
 import { removeDir, tempDir } from './helpers/photos.ts';
 
@@ -46,16 +46,24 @@ function plant(copy: Photo, original: Photo, slot: number, bits: number): void {
   copy.variants[slot] = near(original.phash, bits);
 }
 
-const indexed = (photos: Photo[]): IndexedPhoto[] => photos.map((p) => ({ base: p.base, phash: p.phash, variantWords: () => variantWordsFromHex(hashesToHex(p.variants)) }));
+const indexed = (photos: Photo[]): IndexedPhoto[] => photos.map((p) => ({ base: p.base, phash: p.phash, variantWords: () => variantWordsFromBytes(hashesToBytes(p.variants)) }));
 const options = { minCosine: 0.95, phashMaxDistance: 10, rotatedMaxDistance: 10, cropMaxDistance: 6 };
 const sorted = (pairs: Array<[number, number]>) => pairs.map(([a, b]) => `${a} ${b}`).sort();
 
-test('variant words read from the catalog\'s hex equal those made from the hashes, for every layout', () => {
+test('variant words read from the catalog\'s bytes equal those made from the hashes, for every layout', () => {
   for (const count of [65, 7, 7 + 10 + 4]) {
     const variants = Array.from({ length: count }, random64);
     const { rotations, windows } = splitVariants(variants);
-    assert.deepEqual(variantWordsFromHex(hashesToHex(variants)), { rotations: hashWords(rotations), windows: hashWords(windows) });
+    const bytes = hashesToBytes(variants);
+    assert.deepEqual(variantWordsFromBytes(bytes), { rotations: hashWords(rotations), windows: hashWords(windows) });
+    assert.deepEqual(hashesFromBytes(bytes), variants);
+    // A view into a larger buffer (as the catalog file's reader hands them out) reads the same.
+    const inside = Buffer.concat([Buffer.from([1, 2, 3]), bytes, Buffer.from([4])]).subarray(3, 3 + bytes.length);
+    assert.deepEqual(variantWordsFromBytes(inside), variantWordsFromBytes(bytes));
+    assert.deepEqual(hashesFromBytes(inside), variants);
   }
+  // The bytes are the hex digits of formats 0-3, in the same order (migrating is Buffer.from(hex, 'hex')).
+  assert.equal(hashesToBytes([0x0123456789abcdefn, 0xfedcba9876543210n]).toString('hex'), '0123456789abcdeffedcba9876543210');
 });
 
 const dir = await tempDir('candidates-');

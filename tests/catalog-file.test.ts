@@ -25,7 +25,7 @@ const ODD_PATHS = ['/photos/a\nb.jpg', '/photos/c\rd.jpg', '/photos/e\u2028f\u20
 
 interface TestEntry {
   path: string;
-  phashVariants: string | null;
+  phashVariants: Uint8Array | null;
   [field: string]: unknown;
 }
 
@@ -35,7 +35,7 @@ function documentOf(count: number): CatalogDocument & { formatVersion: number; f
     size: i,
     mtimeMs: 1.5 + i,
     // As long as a real entry's, every byte value (a newline too); none, an empty list, or a few.
-    phashVariants: i % 5 === 4 ? null : i % 11 === 10 ? '' : i % 7 === 6 ? '0a0d0a0d0a0d0a0d' : Buffer.from(Array.from({ length: 488 }, (_, k) => (i + k) % 256)).toString('hex'),
+    phashVariants: i % 5 === 4 ? null : i % 11 === 10 ? Buffer.alloc(0) : i % 7 === 6 ? Buffer.from('0a0d0a0d0a0d0a0d', 'hex') : Buffer.from(Array.from({ length: 488 }, (_, k) => (i + k) % 256)),
     vectorRow: i % 3 === 0 ? null : i,
   }));
   return { formatVersion: 4, folders: [{ path: '/photos\nnew', lastScanAt: null }], settings: { nearCosine: 0.9 }, files };
@@ -52,7 +52,7 @@ test('a catalog reads back the same, one line per file and the variant hashes in
     assert.deepEqual(streamed, document);
     assert.deepEqual(whole, document);
     const bytes = await readFile(path);
-    const variantBytes = document.files.reduce((sum: number, file: TestEntry) => sum + (file.phashVariants?.length ?? 0) / 2, 0);
+    const variantBytes = document.files.reduce((sum: number, file: TestEntry) => sum + (file.phashVariants?.length ?? 0), 0);
     const text = bytes.subarray(0, bytes.length - variantBytes).toString();
     assert.equal(text.split('\n').length, 1 + count + 1, 'the first line, a line per file, then the binary hashes');
     assert.ok(!text.includes('f0f1f2'), 'no hex in the lines');
@@ -66,7 +66,7 @@ test('a lines catalog cut short, run on, or with a broken line is refused, with 
   const path = join(dir, 'damaged.json');
   const document = documentOf(5);
   const good = catalogBytes(document);
-  const variantBytes = document.files.reduce((sum: number, file: TestEntry) => sum + (file.phashVariants?.length ?? 0) / 2, 0);
+  const variantBytes = document.files.reduce((sum: number, file: TestEntry) => sum + (file.phashVariants?.length ?? 0), 0);
   const lines = good.subarray(0, good.length - variantBytes).toString().trimEnd().split('\n');
   const binary = good.subarray(good.length - variantBytes);
   const withLines = (parts: string[]) => Buffer.concat([Buffer.from(parts.map((line) => `${line}\n`).join('')), binary]);
@@ -91,9 +91,19 @@ test('a lines catalog cut short, run on, or with a broken line is refused, with 
   }
 });
 
+test('a save refuses variant hashes that are not whole 8-byte hashes (every later photo\'s would shift)', () => {
+  const document = documentOf(3);
+  for (const bad of [Buffer.alloc(12), 'a1b2c3d4e5f60718', [1, 2, 3, 4, 5, 6, 7, 8]]) {
+    const damaged = { ...document, files: [document.files[0], { ...document.files[1], phashVariants: bad }, document.files[2]] };
+    assert.throws(() => catalogBytes(damaged), /variant hashes of .* are not whole 8-byte hashes/s, JSON.stringify(bad));
+  }
+  assert.doesNotThrow(() => catalogBytes({ ...document, files: [{ ...document.files[0], phashVariants: Buffer.alloc(16) }] }));
+});
+
 test('whole-document catalogs (formats 0-3, indented or not) still read', async () => {
-  // Hex strings in the document, as formats 0-3 kept them.
-  const document = { ...documentOf(40), formatVersion: 3 };
+  // Hex strings in the document, as formats 0-3 kept them (catalog.ts makes them bytes).
+  const lines = documentOf(40);
+  const document = { ...lines, formatVersion: 3, files: lines.files.map((file: TestEntry) => ({ ...file, phashVariants: file.phashVariants && Buffer.from(file.phashVariants).toString('hex') })) };
   for (const text of [JSON.stringify(document, null, 2), JSON.stringify(document)]) {
     const path = join(dir, 'whole.json');
     await writeFile(path, text);

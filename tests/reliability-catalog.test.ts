@@ -119,7 +119,7 @@ describe('a damaged or old catalog', () => {
       ['an entry whose path is a number', asLines({ ...document, files: [{ ...document.files[0], path: 5 }] })],
       ['an entry with a negative vector row', asLines({ ...document, files: [{ ...document.files[0], vectorRow: -3 }] })],
       ['an entry with an unknown status', asLines({ ...document, files: [{ ...document.files[0], status: 'deleted' }] })],
-      ['an entry with an unknown status (a whole document)', JSON.stringify({ ...document, files: [{ ...document.files[0], status: 'deleted' }] })],
+      ['an entry with an unknown status (a whole document)', JSON.stringify(withHexVariants({ ...document, files: [{ ...document.files[0], status: 'deleted' }] }))],
       ['vectorRows not a number', asLines({ ...document, vectorRows: 'many' })],
       ['folders of numbers', asLines({ ...document, folders: [1, 2] })],
       ['decisions that are not lists of hashes', asLines({ ...document, notDuplicates: [[1, 2]] })],
@@ -244,7 +244,7 @@ describe('a damaged or old catalog', () => {
     }
     const migrated = readCatalog(await readFile(catalogPath));
     assert.equal(migrated.formatVersion, CATALOG_FORMAT_VERSION);
-    assert.ok(migrated.files.every((entry: { phashVariants: unknown; vectorHash: unknown }) => typeof entry.phashVariants === 'string' && typeof entry.vectorHash === 'string'));
+    assert.ok(migrated.files.every((entry: { phashVariants: unknown; vectorHash: unknown }) => entry.phashVariants instanceof Uint8Array && entry.phashVariants.length > 0 && typeof entry.vectorHash === 'string'));
   });
 
   test('catalog format 1 (no vectorGeneration, no vector checksums) is migrated without reading a photo again', async () => {
@@ -265,13 +265,13 @@ describe('a damaged or old catalog', () => {
   test('catalog format 2 (pHash variants as a list of strings) is migrated without reading a photo again', async () => {
     const catalogPath = await copyBaseline();
     const document = readCatalog(await readFile(catalogPath));
-    const variants = document.files.map((entry: { phashVariants: string }) => entry.phashVariants);
+    const variants = document.files.map((entry: { phashVariants: Uint8Array }) => entry.phashVariants);
     document.formatVersion = 2;
     for (const entry of document.files) entry.phashVariants = asList(entry.phashVariants);
     assert.ok(document.files.every((entry: { phashVariants: unknown }) => Array.isArray(entry.phashVariants) && entry.phashVariants.length > 60));
     const migrated = await migratesWithoutReading(catalogPath, document, 2);
     assert.deepEqual(
-      migrated.files.map((entry: { phashVariants: string }) => entry.phashVariants),
+      migrated.files.map((entry: { phashVariants: Uint8Array }) => entry.phashVariants),
       variants,
     );
   });
@@ -310,8 +310,8 @@ describe('a damaged or old catalog', () => {
 
   test('catalog format 3 (one indented JSON document, as lowdb wrote it) becomes lines without reading a photo again', async () => {
     const catalogPath = await copyBaseline();
-    const document = readCatalog(await readFile(catalogPath));
-    document.formatVersion = 3;
+    const original = readCatalog(await readFile(catalogPath));
+    const document = { ...withHexVariants(original), formatVersion: 3 };
     await writeFile(catalogPath, JSON.stringify(document, null, 2));
     const { engine, log } = await openLogged(catalogPath);
     try {
@@ -324,7 +324,7 @@ describe('a damaged or old catalog', () => {
     const bytes = await readFile(catalogPath);
     const [first] = splitLines(bytes, 1);
     assert.equal(JSON.parse(first.toString()).formatVersion, CATALOG_FORMAT_VERSION);
-    assert.deepEqual(readCatalog(bytes).files, document.files);
+    assert.deepEqual(readCatalog(bytes).files, original.files);
     const { engine: again } = await openLogged(catalogPath);
     try {
       const summary = await again.scan();
@@ -336,12 +336,11 @@ describe('a damaged or old catalog', () => {
 
   test('variant hashes that are not 16-digit hex words (formats 0-3 kept them as text) make the catalog damaged, set aside', async () => {
     const catalogPath = await copyBaseline();
-    const document = readCatalog(await readFile(catalogPath));
-    document.formatVersion = 3;
+    const document = { ...withHexVariants(readCatalog(await readFile(catalogPath))), formatVersion: 3 };
     document.files[0].phashVariants = document.files[0].phashVariants.slice(1);
     document.files[1].phashVariants = document.files[1].phashVariants.replace(/^./, 'g');
     await writeFile(catalogPath, JSON.stringify(document));
-    assert.throws(() => asLines(document), /not 16-digit hex words/, 'nor can the engine save them');
+    assert.throws(() => asLines(document), /not whole 8-byte hashes/, 'nor can the engine save text');
     const { engine, log } = await openLogged(catalogPath);
     try {
       assert.ok(log.some((line) => /could not be read/.test(line)), `not told: ${JSON.stringify(log)}`);
@@ -376,8 +375,17 @@ function splitLines(bytes: Buffer, count: number): Buffer[] {
 }
 
 /** Format 3's variant string as the list of 16-digit words formats 1 and 2 stored. */
-function asList(variants: string | null): string[] | null {
-  return variants === null ? null : (variants.match(/.{16}/g) ?? []);
+/** Variant hashes as a list of hex strings (formats 1 and 2). */
+function asList(variants: Uint8Array | null): string[] | null {
+  return variants === null ? null : (hexOf(variants).match(/.{16}/g) ?? []);
+}
+
+const hexOf = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
+
+/** The document with its variant hashes as one hex string each, as format 3 held them. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function withHexVariants(document: any): any {
+  return { ...document, files: document.files.map((entry: { phashVariants: Uint8Array | null }) => ({ ...entry, phashVariants: entry.phashVariants && hexOf(entry.phashVariants) })) };
 }
 
 test('a scan saves the catalog every 2 s, and less often when a save is slow (at most a tenth of the time)', () => {

@@ -10,14 +10,16 @@ export function popcount32(x: number): number {
 }
 
 /**
- * Hashes first .. end - 1 of a string of 16-hex-digit hashes (the catalog's form), as hashWords()
- * lays them out, without making BigInts: opening a library of 100,000 photos reads 6 million.
+ * Hashes first .. end - 1 of 8-byte big-endian hashes end to end (the catalog's form, phash.ts
+ * hashesToBytes), as hashWords() lays them out, without making BigInts: the first search of a
+ * library of a million photos reads 61 million.
  */
-export function hexWords(hex: string, first: number, end: number): Uint32Array {
+export function bytesWords(bytes: Uint8Array, first: number, end: number): Uint32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Uint32Array((end - first) * 2);
   for (let i = first; i < end; i++) {
-    out[2 * (i - first)] = parseInt(hex.slice(i * 16 + 8, i * 16 + 16), 16);
-    out[2 * (i - first) + 1] = parseInt(hex.slice(i * 16, i * 16 + 8), 16);
+    out[2 * (i - first)] = view.getUint32(i * 8 + 4);
+    out[2 * (i - first) + 1] = view.getUint32(i * 8);
   }
   return out;
 }

@@ -66,7 +66,7 @@ export function searchCovers(last: PairSearchOptions, next: PairSearchOptions): 
 export interface IndexedPhoto {
   base: number; // first vector row
   phash: bigint;
-  /** Its rotation and crop-window hashes (decode.ts variantWordsFromHex), or null; read once, by the first search that needs them. */
+  /** Its rotation and crop-window hashes (decode.ts variantWordsFromBytes), or null; read once, by the first search that needs them. */
   variantWords: () => VariantWords | null;
 }
 

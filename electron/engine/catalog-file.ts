@@ -11,8 +11,8 @@
 // characters (512 MiB). A catalog entry took about 1.4 KiB, so a library past ~350,000 photos could
 // no longer be saved at all. This file is made and written a piece at a time (never one string) and
 // read a chunk at a time. The variant hashes (61 per photo, three quarters of an entry as hex) go in
-// binary: half the bytes, and nothing to parse. A file cut short or run on is caught by the counts
-// in the first line.
+// binary, as they are in memory: half the bytes of hex, and nothing to parse. A file cut short or
+// run on is caught by the counts in the first line.
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Adapter } from 'lowdb';
@@ -21,7 +21,7 @@ import { writeFileAtomic } from './atomic-file.ts';
 /** The first line's own fields: how many file lines follow, and how many bytes of variant hashes after them. */
 const FILE_COUNT = 'fileCount';
 const VARIANT_BYTES = 'variantBytes';
-/** The entry field kept in binary at the end of the file (a hex string in memory). */
+/** The entry field kept in binary at the end of the file (a Uint8Array in memory). */
 const BINARY_FIELD = 'phashVariants';
 /** Characters (or bytes) per piece handed to the file: pieces keep memory flat. */
 const PIECE_SIZE = 1 << 20;
@@ -31,24 +31,27 @@ export interface CatalogDocument {
   files: readonly unknown[];
 }
 
-/** A file entry's variant hashes as hex, or null when it has none in that form. */
-function variantsOf(file: unknown): string | null {
+/** A file entry's variant hashes, or null when it has none. */
+function variantsOf(file: unknown): Uint8Array | null {
   const value = typeof file === 'object' && file !== null ? (file as Record<string, unknown>)[BINARY_FIELD] : undefined;
-  return typeof value === 'string' ? value : null;
+  if (value === undefined || value === null) return null;
+  // Parts of a hash would shift every later photo's hashes: refuse rather than save that.
+  if (!(value instanceof Uint8Array) || value.length % 8 !== 0) throw new Error(`the variant hashes of ${(file as { path?: unknown }).path} are not whole 8-byte hashes`);
+  return value;
 }
 
 /** The file's content, a piece at a time: the first line, the files' lines, then the variant hashes. */
 export function* catalogPieces(document: CatalogDocument): Generator<string | Buffer> {
   const { files, ...fields } = document;
   let variantBytes = 0;
-  for (const file of files) variantBytes += (variantsOf(file)?.length ?? 0) / 2;
+  for (const file of files) variantBytes += variantsOf(file)?.length ?? 0;
   yield `${JSON.stringify({ ...fields, [FILE_COUNT]: files.length, [VARIANT_BYTES]: variantBytes })}\n`;
   let piece: string[] = [];
   let length = 0;
   for (const file of files) {
     const variants = variantsOf(file);
     // JSON escapes line breaks inside strings (a path may hold one): one entry is always one line.
-    const line = JSON.stringify(variants === null ? file : { ...(file as object), [BINARY_FIELD]: variants.length / 2 });
+    const line = JSON.stringify(variants === null ? file : { ...(file as object), [BINARY_FIELD]: variants.length });
     piece.push(line);
     length += line.length + 1;
     if (length >= PIECE_SIZE) {
@@ -63,15 +66,13 @@ export function* catalogPieces(document: CatalogDocument): Generator<string | Bu
   for (const file of files) {
     const variants = variantsOf(file);
     if (variants === null) continue;
-    if (used + variants.length / 2 > bytes.length) {
+    if (used + variants.length > bytes.length) {
       yield bytes.subarray(0, used);
-      bytes = Buffer.allocUnsafe(Math.max(PIECE_SIZE, variants.length / 2));
+      bytes = Buffer.allocUnsafe(Math.max(PIECE_SIZE, variants.length));
       used = 0;
     }
-    const written = bytes.write(variants, used, 'hex');
-    // Non-hex digits or a part of a hash would shift every later photo's hashes: refuse rather than save that.
-    if (written * 2 !== variants.length || variants.length % 16 !== 0) throw new Error(`the variant hashes of ${(file as { path?: unknown }).path} are not 16-digit hex words`);
-    used += written;
+    bytes.set(variants, used);
+    used += variants.length;
   }
   if (used > 0) yield bytes.subarray(0, used);
 }
@@ -90,9 +91,9 @@ class CatalogParser {
   private readonly files: Record<string, unknown>[] = [];
   private lineNumber = 0;
   private rest: Buffer = Buffer.alloc(0); // the start of a line that goes on in the next chunk
-  // Once every line was read, the variant hashes: they are turned into each file's hex as they come,
-  // so that no more than a chunk of them is ever held (a million photos have 488 MB of them).
-  private binary: { sizes: Float64Array; received: number; file: number; need: number; parts: string[] } | null = null;
+  // Once every line was read, the variant hashes: each file gets its bytes as they come, a view of
+  // the chunk read (no copy) unless they straddle two chunks.
+  private binary: { sizes: Float64Array; received: number; file: number; need: number; parts: Buffer[] } | null = null;
 
   push(chunk: Buffer): boolean {
     let start = 0;
@@ -159,7 +160,7 @@ class CatalogParser {
       // Whole 8-byte hashes only: the hex made from them is then always 16-digit words (catalog.ts need not check it).
       if (!Number.isInteger(size) || size < 0 || size % 8 !== 0 || total + size > this.variantBytes) throw new Error(`a file's variant hashes (${size} bytes) are not whole hashes inside the catalog's`);
       total += size;
-      if (size === 0 && typeof file === 'object' && file !== null && typeof file[BINARY_FIELD] === 'number') file[BINARY_FIELD] = ''; // none, as the empty hex it was
+      if (size === 0 && typeof file === 'object' && file !== null && typeof file[BINARY_FIELD] === 'number') file[BINARY_FIELD] = Buffer.alloc(0); // an empty list, as it was
     }
     if (total !== this.variantBytes) throw new Error(`the files' variant hashes take ${total} bytes of the catalog's ${this.variantBytes}`);
     this.binary = { sizes, received: 0, file: 0, need: 0, parts: [] };
@@ -174,11 +175,11 @@ class CatalogParser {
       while (binary.need === 0 && binary.file < this.files.length) binary.need = binary.sizes[binary.file++];
       if (binary.need === 0) return; // bytes past the last file's: end() says the file ran on
       const take = Math.min(binary.need, chunk.length - at);
-      binary.parts.push(chunk.toString('hex', at, at + take));
+      binary.parts.push(chunk.subarray(at, at + take));
       binary.need -= take;
       at += take;
       if (binary.need === 0) {
-        this.files[binary.file - 1][BINARY_FIELD] = binary.parts.length === 1 ? binary.parts[0] : binary.parts.join('');
+        this.files[binary.file - 1][BINARY_FIELD] = binary.parts.length === 1 ? binary.parts[0] : Buffer.concat(binary.parts);
         binary.parts = [];
       }
     }

@@ -10,6 +10,7 @@ import { Low } from 'lowdb';
 import { z } from 'zod';
 import { removeLeftoverTemps } from './atomic-file.ts';
 import { CatalogFile, readCatalogDocument } from './catalog-file.ts';
+import { bytesFromHex } from './phash.ts';
 import type { EngineSettings } from './types.ts';
 
 /**
@@ -42,8 +43,12 @@ export interface CatalogEntry {
   takenAt: string | null;
   /** 64-bit DCT perceptual hash, 16 hex digits. */
   phash: string | null;
-  /** The variant hashes (decode.ts: turns, crop windows, detail), 16 hex digits each, end to end; null when not computed. */
-  phashVariants: string | null;
+  /**
+   * The variant hashes (decode.ts: turns, crop windows, detail), 8 bytes each, end to end (phash.ts
+   * hashesToBytes); null when not computed. Bytes, not hex, in memory as on disk: at a million
+   * photos the hex strings took a gigabyte of heap.
+   */
+  phashVariants: Uint8Array | null;
   /** First row of this file's embeddings in the vector store (one row per model view), or null. */
   vectorRow: number | null;
   /** xxHash3-64 (hex) of those rows' bytes, checked on open: damaged rows are embedded again. */
@@ -157,8 +162,8 @@ const entrySchema = z.object({
   takenAt: z.string().nullable(),
   phash: z.string().nullable(),
   // Formats 1 and 2: a list of hex strings; format 3: one string of 16-digit words, checked in
-  // migrate(); format 4: made from whole binary hashes (catalog-file.ts), so always words.
-  phashVariants: z.union([z.array(hexWords), z.string()]).nullable().optional(),
+  // migrate(); format 4: whole 8-byte hashes read from the end of the file (catalog-file.ts).
+  phashVariants: z.union([z.array(hexWords), z.string(), z.instanceof(Uint8Array)]).nullable().optional(),
   vectorRow: count.nullable(),
   vectorHash: z.string().nullable().optional(),
   status: z.enum(['ok', 'error', 'unsupported']),
@@ -187,9 +192,10 @@ function migrate(raw: unknown): { data: CatalogData; message: string | null } {
   const from = document.formatVersion ?? 0;
   let reread = 0;
   const files: CatalogEntry[] = document.files.map((entry) => {
-    // 2 → 3: the variant list becomes one string.
-    const variants = Array.isArray(entry.phashVariants) ? entry.phashVariants.join('') : (entry.phashVariants ?? null);
-    if (from < 4 && variants !== null && !isHexWords(variants)) throw new Error(`the variant hashes of ${entry.path} are not 16-digit hex words`);
+    // 2 → 3: the variant list becomes one string; 3 → 4: bytes.
+    const hex = Array.isArray(entry.phashVariants) ? entry.phashVariants.join('') : entry.phashVariants;
+    if (typeof hex === 'string' && !isHexWords(hex)) throw new Error(`the variant hashes of ${entry.path} are not 16-digit hex words`);
+    const variants = typeof hex === 'string' ? bytesFromHex(hex) : (hex ?? null);
     const upgraded: CatalogEntry = { ...entry, phashVariants: variants, vectorHash: entry.vectorHash ?? null };
     // 0 → 1: no pHash variants (rotated copies go unfound): read the photo again, as if it changed.
     if (from === 0 && entry.phashVariants === undefined && entry.status === 'ok') {

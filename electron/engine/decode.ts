@@ -6,7 +6,7 @@ import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { PHASH_INPUT_SIZE, phashFromGrey, phashWithTurns } from './phash.ts';
 import { decodeHeic, readHeicExif } from './decode-heic.ts';
 import { extractRawPreview, rawFormatOf, rawOrientation } from './decode-raw.ts';
-import { hexWords } from './bits.ts';
+import { bytesWords } from './bits.ts';
 import { boxResample, boxResampleRegions } from './pixels.ts';
 import { sniffFormat, type SniffedFormat } from './sniff.ts';
 
@@ -104,10 +104,10 @@ export function splitVariants(variants: bigint[]): { rotations: bigint[]; window
   return { rotations: variants.slice(...rotations), windows: variants.slice(...windows), detail: detail && variants.slice(...detail) };
 }
 
-/** The rotation and crop-window hashes of a catalogued variant list (hex, the same layout) as [lo, hi] words (bits.ts), without BigInts. */
-export function variantWordsFromHex(hex: string): { rotations: Uint32Array; windows: Uint32Array } {
-  const { rotations, windows } = variantRanges(hex.length >> 4);
-  return { rotations: hexWords(hex, ...rotations), windows: hexWords(hex, ...windows) };
+/** The rotation and crop-window hashes of a catalogued variant list (phash.ts hashesToBytes, the same layout) as [lo, hi] words (bits.ts), without BigInts. */
+export function variantWordsFromBytes(bytes: Uint8Array): { rotations: Uint32Array; windows: Uint32Array } {
+  const { rotations, windows } = variantRanges(bytes.length >> 3);
+  return { rotations: bytesWords(bytes, ...rotations), windows: bytesWords(bytes, ...windows) };
 }
 
 export interface DecodeOptions {

@@ -8,13 +8,13 @@ import { createHash } from 'node:crypto';
 import { basename, dirname, extname, relative, resolve, sep } from 'node:path';
 import { catalogSaveDue, openCatalog, type CatalogData, type CatalogEntry } from './catalog.ts';
 import { contentHash } from './content-hash.ts';
-import { DecodeError, decodeImage, SIGNALS_VERSION, variantWordsFromHex, type DecodedImage } from './decode.ts';
+import { DecodeError, decodeImage, SIGNALS_VERSION, variantWordsFromBytes, type DecodedImage } from './decode.ts';
 import { DEFAULT_SETTINGS, MODEL_VIEWS } from './defaults.ts';
 import { CandidateIndex } from './candidates.ts';
 import { clusterPhotos, type JudgedPair } from './group.ts';
 import { comparePhotos, judge, MATCH_LIMITS, normalise, ROTATED_PHASH_MAX, settingsAreStricter, type PhotoSignature } from './match.ts';
 import { DEFAULT_MODEL_DIR, EmbeddingModel, loadManifest } from './model.ts';
-import { hashesFromHex, hashesToHex, phashFromHex, phashToHex } from './phash.ts';
+import { hashesFromBytes, hashesToBytes, phashFromHex, phashToHex } from './phash.ts';
 import { ProgressReporter } from './progress.ts';
 import { CANDIDATE_EXTENSIONS } from './sniff.ts';
 import { VectorStore } from './vectors.ts';
@@ -435,7 +435,7 @@ class DedupEngine implements Engine {
         content: decoded.content.width !== decoded.width || decoded.content.height !== decoded.height ? decoded.content : null,
         takenAt: decoded.takenAt,
         phash: phashToHex(decoded.phash),
-        phashVariants: decoded.phashVariants ? hashesToHex(decoded.phashVariants) : null,
+        phashVariants: decoded.phashVariants ? hashesToBytes(decoded.phashVariants) : null,
       };
       pending.push({ entry, inputs: decoded.modelInputs });
       progress.advance(file.path);
@@ -546,7 +546,7 @@ class DedupEngine implements Engine {
       signature = {
         vectors: MODEL_VIEWS.map((_, v) => normalise(this.vectors.read(base + v))),
         phash: phashFromHex(entry.phash!),
-        phashVariants: entry.phashVariants ? hashesFromHex(entry.phashVariants) : null,
+        phashVariants: entry.phashVariants ? hashesFromBytes(entry.phashVariants) : null,
         // The crop and detail rules want the size of the picture itself, borders cut off.
         dimensions: entry.content ?? (entry.width && entry.height ? { width: entry.width, height: entry.height } : null),
       };
@@ -562,7 +562,7 @@ class DedupEngine implements Engine {
     const { keys, files } = this.library();
     const photos = keys.map((key) => {
       const entry = files.get(key)![0];
-      return { base: entry.vectorRow!, phash: phashFromHex(entry.phash!), variantWords: () => (entry.phashVariants ? variantWordsFromHex(entry.phashVariants) : null) };
+      return { base: entry.vectorRow!, phash: phashFromHex(entry.phash!), variantWords: () => (entry.phashVariants ? variantWordsFromBytes(entry.phashVariants) : null) };
     });
     // The index sees normalised vectors, like every comparison in the engine.
     this.candidates.sync(photos, (row) => normalise(this.vectors.read(row)));
