@@ -1,6 +1,10 @@
 // Embeddings live beside the catalog in one append-only binary file of fixed-size float16 rows
 // (half the size of float32, ~1e-3 relative error, far below what matching needs). The catalog
 // records how many rows are committed; rows past that (a torn write) are cut off on open.
+//
+// Rows are read from the file when asked for, not held in memory: a million photos have 3.5 GB of
+// them, and a regrouping reads only the rows of the photos it judges (the indexes keep their own
+// compact copies). The operating system's page cache keeps the rows read often at hand.
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { xxh3 } from '@node-rs/xxhash';
 
@@ -9,12 +13,13 @@ const HEADER_BYTES = 32;
 const FORMAT_VERSION = 1;
 
 export class VectorStore {
-  private rows: Uint16Array; // all committed rows, in memory (float16 bits)
   private count: number;
+  /** One row's bytes, read into by read() and dotAndNorm() (the engine runs on one thread). */
+  private readonly row: Uint16Array;
 
-  private constructor(private readonly fd: number, readonly path: string, readonly dim: number, rows: Uint16Array, count: number) {
-    this.rows = rows;
+  private constructor(private readonly fd: number, readonly path: string, readonly dim: number, count: number) {
     this.count = count;
+    this.row = new Uint16Array(dim);
   }
 
   /**
@@ -30,18 +35,14 @@ export class VectorStore {
       if (size < HEADER_BYTES || !headerMatches(fd, dim)) {
         // New, wrong model dimension, or a damaged header: start empty (the catalog re-embeds).
         ftruncateSync(fd, 0);
-        writeSync(fd, makeHeader(dim), 0, HEADER_BYTES, 0);
+        writeFully(fd, makeHeader(dim), 0);
         fsyncSync(fd);
-        return new VectorStore(fd, path, dim, new Uint16Array(dim * 1024), 0);
+        return new VectorStore(fd, path, dim, 0);
       }
       const rowBytes = dim * 2;
       const available = Math.min(committedRows, Math.floor((size - HEADER_BYTES) / rowBytes));
       if (size !== HEADER_BYTES + available * rowBytes) ftruncateSync(fd, HEADER_BYTES + available * rowBytes);
-      const rows = new Uint16Array(dim * Math.max(1024, available * 2));
-      const view = Buffer.from(rows.buffer, 0, available * rowBytes);
-      let offset = 0;
-      while (offset < view.length) offset += readSync(fd, view, offset, view.length - offset, HEADER_BYTES + offset);
-      return new VectorStore(fd, path, dim, rows, available);
+      return new VectorStore(fd, path, dim, available);
     } catch (error) {
       closeSync(fd);
       throw error;
@@ -56,19 +57,13 @@ export class VectorStore {
   append(vectors: Float32Array[]): number {
     const first = this.count;
     if (vectors.length === 0) return first;
-    const needed = (this.count + vectors.length) * this.dim;
-    if (needed > this.rows.length) {
-      const grown = new Uint16Array(Math.max(needed, this.rows.length * 2));
-      grown.set(this.rows.subarray(0, this.count * this.dim));
-      this.rows = grown;
-    }
+    const halves = new Uint16Array(vectors.length * this.dim);
     for (const [i, vector] of vectors.entries()) {
       if (vector.length !== this.dim) throw new Error(`vector has ${vector.length} values, expected ${this.dim}`);
-      const base = (first + i) * this.dim;
-      for (let j = 0; j < this.dim; j++) this.rows[base + j] = toHalf(vector[j]);
+      const base = i * this.dim;
+      for (let j = 0; j < this.dim; j++) halves[base + j] = toHalf(vector[j]);
     }
-    const bytes = Buffer.from(this.rows.buffer, first * this.dim * 2, vectors.length * this.dim * 2);
-    writeSync(this.fd, bytes, 0, bytes.length, HEADER_BYTES + first * this.dim * 2);
+    writeFully(this.fd, bytesOf(halves), this.offsetOf(first));
     fsyncSync(this.fd);
     this.count += vectors.length;
     return first;
@@ -78,17 +73,17 @@ export class VectorStore {
   truncate(rows: number): void {
     if (rows >= this.count) return;
     this.count = rows;
-    ftruncateSync(this.fd, HEADER_BYTES + rows * this.dim * 2);
+    ftruncateSync(this.fd, this.offsetOf(rows));
     fsyncSync(this.fd);
   }
 
-  /** Dot product of a stored row with a vector, and the row's norm, without copying the row. */
+  /** Dot product of a stored row with a vector, and the row's norm. */
   dotAndNorm(row: number, vector: Float32Array): { dot: number; norm: number } {
+    const halves = this.readRow(row);
     let dot = 0;
     let norm = 0;
-    const base = row * this.dim;
     for (let j = 0; j < this.dim; j++) {
-      const value = HALF_TO_FLOAT[this.rows[base + j]];
+      const value = HALF_TO_FLOAT[halves[j]];
       dot += value * vector[j];
       norm += value * value;
     }
@@ -97,35 +92,57 @@ export class VectorStore {
 
   /** Checksum (xxHash3-64, hex) of `count` rows from `first`, as stored: the catalog keeps it per photo. */
   hashRows(first: number, count: number): string {
-    if (first < 0 || first + count > this.count) throw new Error(`vector rows ${first}..${first + count - 1} out of range (0..${this.count - 1})`);
-    const bytes = Buffer.from(this.rows.buffer, first * this.dim * 2, count * this.dim * 2);
+    this.checkRows(first, count);
+    const bytes = Buffer.alloc(count * this.dim * 2);
+    readFully(this.fd, bytes, this.offsetOf(first));
     return xxh3.xxh64(bytes).toString(16).padStart(16, '0');
   }
 
   /** Row as float32. */
   read(row: number): Float32Array {
-    if (row < 0 || row >= this.count) throw new Error(`vector row ${row} out of range (0..${this.count - 1})`);
+    const halves = this.readRow(row);
     const out = new Float32Array(this.dim);
-    const base = row * this.dim;
-    for (let j = 0; j < this.dim; j++) out[j] = HALF_TO_FLOAT[this.rows[base + j]];
+    for (let j = 0; j < this.dim; j++) out[j] = HALF_TO_FLOAT[halves[j]];
     return out;
-  }
-
-  /** Rewrites the file with only the given rows, in order (compaction); returns nothing, rows renumber 0..n-1. */
-  compact(keep: number[]): void {
-    const next = new Uint16Array(this.dim * Math.max(1024, keep.length * 2));
-    keep.forEach((row, i) => next.set(this.rows.subarray(row * this.dim, (row + 1) * this.dim), i * this.dim));
-    this.rows = next;
-    this.count = keep.length;
-    ftruncateSync(this.fd, HEADER_BYTES);
-    const bytes = Buffer.from(this.rows.buffer, 0, this.count * this.dim * 2);
-    writeSync(this.fd, bytes, 0, bytes.length, HEADER_BYTES);
-    fsyncSync(this.fd);
   }
 
   close(): void {
     closeSync(this.fd);
   }
+
+  /** A row's float16 bits, in this.row (valid until the next read). */
+  private readRow(row: number): Uint16Array {
+    this.checkRows(row, 1);
+    readFully(this.fd, bytesOf(this.row), this.offsetOf(row));
+    return this.row;
+  }
+
+  private checkRows(first: number, count: number): void {
+    if (!Number.isInteger(first) || !Number.isInteger(count) || first < 0 || count < 0 || first + count > this.count)
+      throw new Error(`vector rows ${first}..${first + count - 1} out of range (0..${this.count - 1})`);
+  }
+
+  private offsetOf(row: number): number {
+    return HEADER_BYTES + row * this.dim * 2;
+  }
+}
+
+/** The bytes of a typed array (no copy). */
+function bytesOf(array: Uint16Array): Buffer {
+  return Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+}
+
+/** Reads exactly buffer.length bytes at `position`; a file that ends first was cut while open. */
+function readFully(fd: number, buffer: Buffer, position: number): void {
+  for (let done = 0; done < buffer.length; ) {
+    const read = readSync(fd, buffer, done, buffer.length - done, position + done);
+    if (read === 0) throw new Error(`the vector file ends before byte ${position + buffer.length} (cut while open?)`);
+    done += read;
+  }
+}
+
+function writeFully(fd: number, buffer: Buffer, position: number): void {
+  for (let done = 0; done < buffer.length; ) done += writeSync(fd, buffer, done, buffer.length - done, position + done);
 }
 
 function makeHeader(dim: number): Buffer {
