@@ -199,4 +199,21 @@ describe('grouping without chaining (synthetic signatures)', () => {
     const clustering = clusterPhotos([original, one, other], allPairs(3), { ...options, isDismissed: (x, y) => x === 1 && y === 2 });
     assert.ok(!nearTogether(clustering, 1, 2));
   });
+
+  test('signatures left out are read when a pair of them is first compared, and only then', () => {
+    // Kept verdicts (an earlier grouping's) for the original with each copy: merging the two pairs
+    // compares the copies with each other, so those two are read; the photo with no pair never is.
+    const photos = [node(0, 0n), node(1, 0xffn), node(2, 0xff00n), node(3, 0xfff000000n)];
+    const near = { tier: 'near' as const, score: 0.95, related: true };
+    const judged = [
+      { a: 0, b: 1, verdict: near },
+      { a: 0, b: 2, verdict: near },
+    ];
+    const read: number[] = [];
+    const lazy = clusterPhotos(new Array(4), [], { ...options, judged, signatureOf: (n) => (read.push(n), photos[n]) });
+    assert.deepEqual(lazy.near.map((c) => c.members), [[0, 1, 2]]);
+    assert.deepEqual(read.sort(), [1, 2], 'only the copies, compared with each other');
+    assert.deepEqual(clusterPhotos([...photos], [], { ...options, judged }).near, lazy.near, 'the same clusters as with every signature given');
+    assert.throws(() => clusterPhotos(new Array(4), [[0, 1]], options), /no signature for node 0/);
+  });
 });

@@ -21,6 +21,12 @@ export interface ClusterOptions {
   views?: readonly ModelView[];
   /** Evidence of a pair when already known (the eval's table); otherwise compared here. */
   evidence?: (a: number, b: number) => PairEvidence;
+  /**
+   * The signature of a node that `nodes` leaves out (it may be sparse), read when the node is first
+   * compared: the engine passes none and reads each photo only if a pair of it is compared (with
+   * `judged` verdicts kept, most of a large library's matched photos never are).
+   */
+  signatureOf?: (node: number) => PhotoSignature;
   /** 'complete': the previous rule (every cross pair at least similar), kept for the eval's comparison. */
   nearLinkage?: 'hub' | 'complete';
   /**
@@ -56,7 +62,7 @@ const DISMISSED: MatchVerdict = { tier: null, score: 0, related: false };
 /** A memo of pair verdicts: each pair is compared at most once. */
 class PairJudge {
   private readonly cache = new Map<number, MatchVerdict>(); // before dismissals
-  constructor(private readonly nodes: PhotoSignature[], private readonly options: ClusterOptions) {}
+  constructor(private readonly nodes: Array<PhotoSignature | undefined>, private readonly options: ClusterOptions) {}
 
   private key(a: number, b: number): number {
     return Math.min(a, b) * this.nodes.length + Math.max(a, b);
@@ -74,7 +80,7 @@ class PairJudge {
     if (!verdict) {
       const { settings, limits, views, evidence } = this.options;
       const [lo, hi] = a < b ? [a, b] : [b, a];
-      verdict = judge(evidence ? evidence(lo, hi) : comparePhotos(this.nodes[lo], this.nodes[hi], settings.rotationInvariant, views), settings, limits);
+      verdict = judge(evidence ? evidence(lo, hi) : comparePhotos(this.signature(lo), this.signature(hi), settings.rotationInvariant, views), settings, limits);
       this.cache.set(key, verdict);
     }
     return verdict;
@@ -83,13 +89,22 @@ class PairJudge {
   verdict(a: number, b: number): MatchVerdict {
     return this.options.isDismissed(Math.min(a, b), Math.max(a, b)) ? DISMISSED : this.undismissed(a, b);
   }
+
+  private signature(node: number): PhotoSignature {
+    let signature = this.nodes[node];
+    if (signature === undefined) {
+      if (!this.options.signatureOf) throw new Error(`clusterPhotos: no signature for node ${node}`);
+      signature = this.nodes[node] = this.options.signatureOf(node);
+    }
+    return signature;
+  }
 }
 
 /**
  * Clusters distinct photos (nodes) given candidate pairs (from the LSH and pHash indexes, or all pairs
  * for small sets). Every candidate is verified exactly here.
  */
-export function clusterPhotos(nodes: PhotoSignature[], candidates: Iterable<[number, number]>, options: ClusterOptions): Clustering {
+export function clusterPhotos(nodes: Array<PhotoSignature | undefined>, candidates: Iterable<[number, number]>, options: ClusterOptions): Clustering {
   const judgeOf = new PairJudge(nodes, options);
   const nearEdges: Edge[] = [];
   const similarEdges: Edge[] = [];
