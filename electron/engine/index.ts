@@ -530,7 +530,9 @@ class DedupEngine implements Engine {
     const files = new Map<string, CatalogEntry[]>();
     for (const entry of this.entries.values()) {
       if (entry.status !== 'ok' || !entry.contentHash || entry.vectorRow === null || !entry.phash) continue;
-      files.set(entry.contentHash, [...(files.get(entry.contentHash) ?? []), entry]);
+      const copies = files.get(entry.contentHash);
+      if (copies) copies.push(entry);
+      else files.set(entry.contentHash, [entry]);
     }
     const keys = [...files.keys()].sort();
     const bases = keys.map((key) => files.get(key)![0].vectorRow!);
