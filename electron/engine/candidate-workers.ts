@@ -176,7 +176,7 @@ export interface HashSearch {
  * query the more share a batch (PhashIndex.forEachWithinBatch: at a million hashes, 3 times
  * forEachWithin's speed for 50,000 queries, 5 to 7 times for 250,000 to 1,000,000).
  */
-export const QUERIES_PER_BATCH = 500_000;
+const QUERIES_PER_BATCH = 500_000;
 
 /**
  * The searches' hashes as batches of queries (VariantSearchTask's layout), made as they are taken.

@@ -157,7 +157,7 @@ class CatalogParser {
     for (const [i, file] of this.files.entries()) {
       const size = variantSizeOf(file);
       sizes[i] = size;
-      // Whole 8-byte hashes only: the hex made from them is then always 16-digit words (catalog.ts need not check it).
+      // Whole 8-byte hashes only: a part of one would shift every later file's hashes.
       if (!Number.isInteger(size) || size < 0 || size % 8 !== 0 || total + size > this.variantBytes) throw new Error(`a file's variant hashes (${size} bytes) are not whole hashes inside the catalog's`);
       total += size;
       if (size === 0 && typeof file === 'object' && file !== null && typeof file[BINARY_FIELD] === 'number') file[BINARY_FIELD] = Buffer.alloc(0); // an empty list, as it was

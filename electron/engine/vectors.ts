@@ -93,7 +93,7 @@ export class VectorStore {
   /** Checksum (xxHash3-64, hex) of `count` rows from `first`, as stored: the catalog keeps it per photo. */
   hashRows(first: number, count: number): string {
     this.checkRows(first, count);
-    const bytes = Buffer.alloc(count * this.dim * 2);
+    const bytes = Buffer.allocUnsafe(count * this.dim * 2); // filled by readFully, or it throws
     readFully(this.fd, bytes, this.offsetOf(first));
     return xxh3.xxh64(bytes).toString(16).padStart(16, '0');
   }
