@@ -7,6 +7,8 @@
 // The entries are synthetic but shaped like real ones: a path in dated folders, a content hash, a
 // pHash and the 61 variant hashes (488 bytes, 976 hex digits in formats 0-3: most of an entry), a vector
 // row and its checksum.
+// Then the journal (format 5, catalog-journal.ts): a watcher's save of one new photo, and opening
+// with 1,000 such saves in the journal, then with the journal at its limit.
 // Opening is timed in a fresh process (its peak memory is then the open's alone), as the app opens it.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
@@ -15,6 +17,7 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { CATALOG_FORMAT_VERSION, openCatalog, type CatalogData, type CatalogEntry } from '../electron/engine/catalog.ts';
+import { JOURNAL_MIN_BYTES, JOURNAL_SHARE } from '../electron/engine/catalog-file.ts';
 import { bytesFromHex } from '../electron/engine/phash.ts';
 
 const args = process.argv.slice(2);
@@ -134,12 +137,54 @@ const rssBefore = process.memoryUsage().rss;
 const started = performance.now();
 await db.write();
 const saveMs = performance.now() - started;
-rows.push(['format 4: save (lines, temp file, fsync, rename)', `${seconds(saveMs)}, file ${mib(statSync(catalogPath).size)}, RSS grew ${mib(Math.max(0, process.memoryUsage().rss - rssBefore))}`]);
+rows.push(['formats 4-5: a whole save (lines, temp file, fsync, rename)', `${seconds(saveMs)}, file ${mib(statSync(catalogPath).size)}, RSS grew ${mib(Math.max(0, process.memoryUsage().rss - rssBefore))}`]);
 
-const opened = child<{ ms: number; files: number; recovered: string | null; maxRss: number; held: number }>(['--open-only', catalogPath]);
-if (typeof opened === 'string') throw new Error(`the open failed: ${opened}`);
-if (opened.files !== count || opened.recovered) throw new Error(`opened ${opened.files} of ${count} files (${opened.recovered})`);
-rows.push(['format 4: open in a fresh process (read, check each entry, migrate)', `${seconds(opened.ms)}, peak RSS ${mib(opened.maxRss)}, JS heap and Buffers after it ${mib(opened.held)}`]);
+type Opened = { ms: number; files: number; recovered: string | null; maxRss: number; held: number };
+/** Opens the catalog in a fresh process; `files` is how many it must hold. */
+const openFresh = (files: number): Opened => {
+  const opened = child<Opened>(['--open-only', catalogPath]);
+  if (typeof opened === 'string') throw new Error(`the open failed: ${opened}`);
+  if (opened.files !== files || opened.recovered) throw new Error(`opened ${opened.files} of ${files} files (${opened.recovered})`);
+  return opened;
+};
+const opened = openFresh(count);
+rows.push(['formats 4-5: open in a fresh process (read, check each entry, migrate)', `${seconds(opened.ms)}, peak RSS ${mib(opened.maxRss)}, JS heap and Buffers after it ${mib(opened.held)}`]);
+
+// Saves between whole writes append what changed to the journal (catalog-journal.ts). A watcher's
+// save: one new photo. The engine hands the file a new list of every entry, as here.
+const { file } = await openCatalog(catalogPath);
+const added: CatalogEntry[] = [];
+const journalSaves: number[] = [];
+for (let i = 0; i < 1000; i++) {
+  const entry = { ...syntheticCatalog(1).files[0], path: `/home/someone/Pictures/new/IMG_${i}.jpg` };
+  added.push(entry);
+  data.files.push(entry);
+  const at = performance.now();
+  const kind = await file.save({ ...data, files: [...data.files] }, { put: [entry], removed: [] });
+  journalSaves.push(performance.now() - at);
+  if (kind !== 'journal') throw new Error(`save ${i + 1} wrote the catalog whole`);
+}
+journalSaves.sort((a, b) => a - b);
+const journalBytes = () => statSync(`${catalogPath}.journal`).size;
+rows.push([
+  "a watcher's save: one new photo appended to the journal (1,000 of them, one after another)",
+  `median ${journalSaves[500].toFixed(1)} ms, slowest ${journalSaves[999].toFixed(1)} ms (a whole save: ${seconds(saveMs)}); journal ${mib(journalBytes())}`,
+]);
+const withSaves = openFresh(count + 1000);
+rows.push(['open with those 1,000 saves in the journal', `${seconds(withSaves.ms)}, peak RSS ${mib(withSaves.maxRss)}`]);
+// The most the journal holds before the next save writes the catalog whole: a quarter of the file.
+const limit = Math.max(JOURNAL_MIN_BYTES, statSync(catalogPath).size * JOURNAL_SHARE);
+const changedCount = Math.floor(((limit - journalBytes()) * 0.95) / (journalBytes() / 1000));
+const changed = data.files.slice(0, changedCount).map((entry) => ({ ...entry, mtimeMs: entry.mtimeMs + 1 }));
+data.files.splice(0, changedCount, ...changed);
+const bigStarted = performance.now();
+if ((await file.save({ ...data, files: [...data.files] }, { put: changed, removed: [] })) !== 'journal') throw new Error('the large save wrote the catalog whole');
+const bigMs = performance.now() - bigStarted;
+const full = openFresh(count + 1000);
+rows.push([
+  `open with the journal near its limit (a quarter of the catalog file: one more save of ${changedCount.toLocaleString('en')} changed photos, ${seconds(bigMs)})`,
+  `${seconds(full.ms)}, peak RSS ${mib(full.maxRss)}; journal ${mib(journalBytes())}`,
+]);
 rmSync(work, { recursive: true, force: true });
 
 console.log(`### The catalog file at ${count.toLocaleString('en')} photos\n`);

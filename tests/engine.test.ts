@@ -4,7 +4,7 @@ import { copyFile, mkdir, readFile, rename, rm, unlink, writeFile } from 'node:f
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { CatalogData } from '../electron/engine/catalog.ts';
-import { catalogBytes, parseCatalogBytes } from '../electron/engine/catalog-file.ts';
+import { catalogBytes, readCatalogDocument } from '../electron/engine/catalog-file.ts';
 import { SIGNALS_VERSION } from '../electron/engine/decode.ts';
 import { openEngine, type Engine } from '../electron/engine/index.ts';
 import type { DuplicateGroup } from '../electron/engine/types.ts';
@@ -112,7 +112,7 @@ describe('engine on real photos', () => {
   test('photos catalogued by an older version of the signals are decoded and embedded again', async () => {
     const catalogPath = join(dir, 'catalog', 'catalog.json');
     await engine.close();
-    const catalog = parseCatalogBytes(await readFile(catalogPath)) as CatalogData;
+    const catalog = (await readCatalogDocument(catalogPath)) as CatalogData; // with its journal's changes
     assert.equal(catalog.embedding?.signals, SIGNALS_VERSION);
     delete catalog.embedding!.signals; // as written before the version was recorded (1)
     await writeFile(catalogPath, catalogBytes(catalog));

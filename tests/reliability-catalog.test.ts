@@ -5,12 +5,12 @@
 // first format, without vectorGeneration or vector checksums) and version 2 (pHash variants as a list).
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { CATALOG_FORMAT_VERSION, catalogSaveDue } from '../electron/engine/catalog.ts';
-import { catalogBytes, parseCatalogBytes } from '../electron/engine/catalog-file.ts';
+import { catalogBytes, parseCatalogBytes, readCatalogDocument } from '../electron/engine/catalog-file.ts';
 import { openEngine } from '../electron/engine/index.ts';
 import type { Engine } from '../electron/engine/types.ts';
 import { snapshotTree } from './helpers/fault-kill.ts';
@@ -61,7 +61,7 @@ describe('a damaged or old catalog', () => {
     } finally {
       await engine.close();
     }
-    const migrated = readCatalog(await readFile(catalogPath));
+    const migrated = (await readCatalogDocument(catalogPath)) as ReturnType<typeof readCatalog>; // with its journal
     assert.equal(migrated.formatVersion, CATALOG_FORMAT_VERSION);
     return migrated;
   };
@@ -79,6 +79,10 @@ describe('a damaged or old catalog', () => {
     await engine.scan([photos]);
     expectedGroups = await groupsOf(engine);
     await engine.close();
+    // The scan's saves went to the catalog's journal: the damages below are done to a catalog file
+    // that holds every photo, so it is written whole here (without an id, it has no journal).
+    await writeFile(baseline, catalogBytes((await readCatalogDocument(baseline)) as { files: unknown[] }));
+    await rm(`${baseline}.journal`);
     assert.deepEqual(expectedGroups, ['exact: 0.jpg copy of 0.jpg', 'near: 1 small.jpg 1.jpg', 'near: 2 turned.jpg 2.jpg']);
     photosBefore = await snapshotTree(photos);
   });
@@ -242,7 +246,7 @@ describe('a damaged or old catalog', () => {
     } finally {
       await engine.close();
     }
-    const migrated = readCatalog(await readFile(catalogPath));
+    const migrated = (await readCatalogDocument(catalogPath)) as ReturnType<typeof readCatalog>; // with its journal
     assert.equal(migrated.formatVersion, CATALOG_FORMAT_VERSION);
     assert.ok(migrated.files.every((entry: { phashVariants: unknown; vectorHash: unknown }) => entry.phashVariants instanceof Uint8Array && entry.phashVariants.length > 0 && typeof entry.vectorHash === 'string'));
   });
@@ -274,6 +278,56 @@ describe('a damaged or old catalog', () => {
       migrated.files.map((entry: { phashVariants: Uint8Array }) => entry.phashVariants),
       variants,
     );
+  });
+
+  test("a watcher's change is appended to the catalog's journal, not a whole write; it is there after a restart; a damaged journal is told and its photos read again", async () => {
+    // A whole write takes seconds at a million photos: one new photo must not cost that.
+    const catalogPath = await copyBaseline();
+    const extra = join(dir, 'journal-extra'); // outside the catalog's folder (never scanned)
+    await copyPhoto(DISTINCT_PHOTOS[5], join(extra, 'a.jpg'));
+    let { engine } = await openLogged(catalogPath);
+    let before: Awaited<ReturnType<typeof stat>>;
+    try {
+      // The first save writes the catalog whole (the baseline's file names no journal), the later ones append.
+      assert.equal((await engine.scan([extra])).added, 1);
+      before = await stat(catalogPath);
+      await editPhoto(DISTINCT_PHOTOS[1], 'resize', join(extra, 'b.jpg'));
+      assert.equal((await engine.updatePaths([join(extra, 'b.jpg')])).added, 1);
+    } finally {
+      await engine.close();
+    }
+    const after = await stat(catalogPath);
+    assert.deepEqual([after.ino, after.mtimeMs], [before.ino, before.mtimeMs], 'the catalog file was written whole');
+    const journal = await readFile(`${catalogPath}.journal`, 'utf8');
+    assert.ok(journal.includes(join(extra, 'b.jpg')), 'the new photo is in the journal');
+    let log: string[];
+    ({ engine, log } = await openLogged(catalogPath));
+    try {
+      assert.deepEqual(log, []);
+      assert.ok(engine.fileFacts(join(extra, 'b.jpg')));
+      const groups = await groupsOf(engine);
+      assert.ok(groups.includes('near: 1 small.jpg 1.jpg b.jpg'), groups.join('; '));
+      assert.equal((await engine.scan()).unchanged, (await readdir(photos)).length + 2, 'nothing read again');
+    } finally {
+      await engine.close();
+    }
+    // A changed digit in the save that added b.jpg: told; the catalog is as before that save, and the next scan reads b.jpg again.
+    const bytes = await readFile(`${catalogPath}.journal`);
+    const record = bytes.indexOf(Buffer.from(JSON.stringify(join(extra, 'b.jpg'))));
+    const digit = bytes.indexOf('"size":', record) + 7;
+    bytes[digit] = bytes[digit] === 0x31 ? 0x32 : 0x31;
+    await writeFile(`${catalogPath}.journal`, bytes);
+    ({ engine, log } = await openLogged(catalogPath));
+    try {
+      assert.ok(log.some((line) => /journal .* is damaged at byte \d+/.test(line)), JSON.stringify(log));
+      assert.equal(engine.fileFacts(join(extra, 'b.jpg')), null, 'the damaged save is not applied');
+      assert.ok(engine.fileFacts(join(extra, 'a.jpg')), 'the save before it is');
+      const summary = await engine.scan();
+      assert.deepEqual([summary.added, summary.changed, summary.removed], [1, 0, 0], 'b.jpg is read again');
+      assert.ok((await groupsOf(engine)).includes('near: 1 small.jpg 1.jpg b.jpg'));
+    } finally {
+      await engine.close();
+    }
   });
 
   test('opening, grouping, querying and closing leave an unchanged catalog unwritten; a change is written', async () => {
@@ -315,7 +369,7 @@ describe('a damaged or old catalog', () => {
     await writeFile(catalogPath, JSON.stringify(document, null, 2));
     const { engine, log } = await openLogged(catalogPath);
     try {
-      assert.ok(log.some((line) => /format 3; it is now in format 4/.test(line)), `not told about the migration: ${JSON.stringify(log)}`);
+      assert.ok(log.some((line) => new RegExp(`format 3; it is now in format ${CATALOG_FORMAT_VERSION}`).test(line)), `not told about the migration: ${JSON.stringify(log)}`);
       assert.deepEqual(await groupsOf(engine), expectedGroups);
     } finally {
       await engine.close();

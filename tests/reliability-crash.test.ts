@@ -11,7 +11,7 @@ import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { openCatalog, type CatalogData } from '../electron/engine/catalog.ts';
-import { catalogBytes, parseCatalogBytes } from '../electron/engine/catalog-file.ts';
+import { catalogBytes, readCatalogDocument } from '../electron/engine/catalog-file.ts';
 import { contentHash } from '../electron/engine/content-hash.ts';
 import { MODEL_VIEWS, openEngine } from '../electron/engine/index.ts';
 import { DeleteJournal, FolderTrash, sameIdentity, type JournalAction } from '../electron/engine/trash.ts';
@@ -24,14 +24,15 @@ const SEED = seedFromEnv(20240611);
 const DIMENSION = 1792;
 const HEADER_BYTES = 32;
 
-function readCatalog(path: string): CatalogData {
-  return parseCatalogBytes(readFileSync(path)) as CatalogData; // throws if a kill left it torn (cut short, a broken line)
+/** The catalog with its journal's changes; throws if a kill left the file torn (cut short, a broken line). A torn last journal line is a save that never completed, and is dropped. */
+async function readCatalog(path: string): Promise<CatalogData> {
+  return (await readCatalogDocument(path)) as CatalogData;
 }
 
 /** What the engine may rely on after any crash: the catalog parses and its vector rows exist. */
-function assertCatalogSound(catalogPath: string, context: string): CatalogData | null {
+async function assertCatalogSound(catalogPath: string, context: string): Promise<CatalogData | null> {
   if (!existsSync(catalogPath)) return null;
-  const data = readCatalog(catalogPath);
+  const data = await readCatalog(catalogPath);
   assert.ok(Array.isArray(data.files), context);
   const vectorBytes = existsSync(`${catalogPath}.vectors`) ? statSync(`${catalogPath}.vectors`).size : 0;
   const rowsOnDisk = Math.max(0, Math.floor((vectorBytes - HEADER_BYTES) / (DIMENSION * 2)));
@@ -102,7 +103,7 @@ describe('crash safety (SIGKILL at random points)', { concurrency: false }, () =
       if (run.killed) killed++;
       const context = `trial ${trial} (seed ${SEED}, kill after ${delay} ms)`;
       assert.deepEqual(await snapshotTree(folder), before, `${context}: the scan changed the photos`);
-      const data = assertCatalogSound(catalog, context);
+      const data = await assertCatalogSound(catalog, context);
       // An entry whose size and mtime match the file on disk must hold that file's content hash.
       for (const entry of data?.files ?? []) {
         const name = basename(entry.path);
@@ -115,7 +116,7 @@ describe('crash safety (SIGKILL at random points)', { concurrency: false }, () =
       if (trial % 5 === 4) {
         const next = await runChild({ task: 'scan', catalog, folder }, null);
         assert.ok(next.finished);
-        const complete = readCatalog(catalog);
+        const complete = await readCatalog(catalog);
         assert.deepEqual(complete.files.map((entry) => basename(entry.path)).sort(), (await readdir(folder)).sort(), `${context}: the next run did not complete the catalog`);
         assert.ok(complete.files.every((entry) => entry.status === 'ok' && entry.vectorRow !== null), context);
       }
@@ -148,7 +149,7 @@ describe('crash safety (SIGKILL at random points)', { concurrency: false }, () =
     // A catalog of 8,000 entries (about 2.5 MB of JSON): each save takes a while, so kills land inside.
     const engine = await openEngine({ catalogPath: catalog });
     await engine.close();
-    const data = readCatalog(catalog);
+    const data = await readCatalog(catalog);
     const entries = 8_000;
     data.files = Array.from({ length: entries }, (_, i) => ({
       path: `/nonexistent/fault-test/folder ${i % 97}/photo ${i}.jpg`,
@@ -170,14 +171,14 @@ describe('crash safety (SIGKILL at random points)', { concurrency: false }, () =
 
     const calibration = await runChild({ task: 'catalog-write', catalog, writes: 10 }, null);
     const perWrite = Math.max(5, calibration.workedMs / 10);
-    let last = readCatalog(catalog).settings.nearCosine ?? 0;
+    let last = (await readCatalog(catalog)).settings.nearCosine ?? 0;
     let killed = 0;
     for (let trial = 0; trial < TRIALS; trial++) {
       const delay = random.int(0, Math.round(perWrite * 8));
       const run = await runChild({ task: 'catalog-write', catalog, writes: 1000 }, delay);
       if (run.killed) killed++;
       const context = `trial ${trial} (seed ${SEED + 1}, kill after ${delay} ms)`;
-      const now = readCatalog(catalog);
+      const now = await readCatalog(catalog);
       assert.equal(now.files.length, entries, `${context}: entries lost`);
       assert.deepEqual(now.files[entries - 1], data.files[entries - 1], context);
       const value = now.settings.nearCosine ?? 0;
@@ -193,8 +194,8 @@ describe('crash safety (SIGKILL at random points)', { concurrency: false }, () =
     const next = await openEngine({ catalogPath: catalog });
     await next.updateSettings({ nearCosine: 0.95 });
     await next.close();
-    assert.equal(readCatalog(catalog).settings.nearCosine, 0.95);
-    assert.equal(readCatalog(catalog).files.length, entries);
+    assert.equal((await readCatalog(catalog)).settings.nearCosine, 0.95);
+    assert.equal((await readCatalog(catalog)).files.length, entries);
     // The killed writers' temporary files (a whole catalog each) were cleared away on open.
     assert.deepEqual((await readdir(join(catalog, '..'))).filter((name) => name.endsWith('.tmp')), []);
   });

@@ -1,7 +1,8 @@
 // How the catalog lies on disk. Since format 4:
 //
-//   line 1     the document's small fields (folders, settings, decisions...), the number of files
-//              and the number of bytes of variant hashes at the end: {..., "fileCount": N, "variantBytes": B}
+//   line 1     the document's small fields (folders, settings, decisions...), the number of files,
+//              the number of bytes of variant hashes at the end, and (since format 5) the id its
+//              journal names: {..., "fileCount": N, "variantBytes": B, "journalId": "..."}
 //   N lines    one file entry each, as JSON; its phashVariants is the number of bytes it has at the end
 //   B bytes    the files' variant hashes, in binary, one file after another (8 bytes per hash)
 //
@@ -13,14 +14,20 @@
 // read a chunk at a time. The variant hashes (61 per photo, three quarters of an entry as hex) go in
 // binary, as they are in memory: half the bytes of hex, and nothing to parse. A file cut short or
 // run on is caught by the counts in the first line.
-import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+//
+// Saves between whole writes go to a journal beside the file (catalog-journal.ts): CatalogFile.save.
+import { randomUUID } from 'node:crypto';
+import { createReadStream, existsSync, renameSync } from 'node:fs';
+import { readFile, rm, stat } from 'node:fs/promises';
 import type { Adapter } from 'lowdb';
 import { writeFileAtomic } from './atomic-file.ts';
+import { applyJournal, journalPathOf, JournalWriter, readJournal, recordLine, type JournalRecord } from './catalog-journal.ts';
 
 /** The first line's own fields: how many file lines follow, and how many bytes of variant hashes after them. */
 const FILE_COUNT = 'fileCount';
 const VARIANT_BYTES = 'variantBytes';
+/** The first line's id of this very file, which its journal names (absent before format 5: no journal). */
+const JOURNAL_ID = 'journalId';
 /** The entry field kept in binary at the end of the file (a Uint8Array in memory). */
 const BINARY_FIELD = 'phashVariants';
 /** Characters (or bytes) per piece handed to the file: pieces keep memory flat. */
@@ -41,11 +48,11 @@ function variantsOf(file: unknown): Uint8Array | null {
 }
 
 /** The file's content, a piece at a time: the first line, the files' lines, then the variant hashes. */
-export function* catalogPieces(document: CatalogDocument): Generator<string | Buffer> {
+export function* catalogPieces(document: CatalogDocument, journalId: string | null = null): Generator<string | Buffer> {
   const { files, ...fields } = document;
   let variantBytes = 0;
   for (const file of files) variantBytes += variantsOf(file)?.length ?? 0;
-  yield `${JSON.stringify({ ...fields, [FILE_COUNT]: files.length, [VARIANT_BYTES]: variantBytes })}\n`;
+  yield `${JSON.stringify({ ...fields, [FILE_COUNT]: files.length, [VARIANT_BYTES]: variantBytes, ...(journalId === null ? {} : { [JOURNAL_ID]: journalId }) })}\n`;
   let piece: string[] = [];
   let length = 0;
   for (const file of files) {
@@ -185,6 +192,9 @@ class CatalogParser {
     }
   }
 
+  /** The id the file's journal names (null: none, or an older layout); known once end() returned. */
+  journalId: string | null = null;
+
   /** The document, once every chunk was pushed (null: an older layout); throws when the file was cut short or ran on. */
   end(): CatalogDocument | null {
     if (this.binary === null && this.rest.length > 0) {
@@ -196,7 +206,8 @@ class CatalogParser {
     if (this.fields === null) throw new Error('the catalog file is empty');
     if (this.binary === null) throw new Error(`the catalog lists ${this.fileCount} files but holds ${this.files.length} (cut short)`);
     if (this.binary.received !== this.variantBytes) throw new Error(`the catalog's variant hashes take ${this.binary.received} bytes, not ${this.variantBytes} (cut short or run on)`);
-    const { [FILE_COUNT]: _count, [VARIANT_BYTES]: _bytes, ...fields } = this.fields;
+    const { [FILE_COUNT]: _count, [VARIANT_BYTES]: _bytes, [JOURNAL_ID]: journalId, ...fields } = this.fields;
+    this.journalId = typeof journalId === 'string' ? journalId : null;
     return { ...fields, files: this.files };
   }
 }
@@ -219,8 +230,8 @@ export function parseCatalogBytes(bytes: Buffer): unknown {
   return document ?? JSON.parse(bytes.toString('utf8'));
 }
 
-/** The catalog document in a file, read a chunk at a time (a large catalog is never one string). */
-export async function readCatalogDocument(path: string): Promise<unknown> {
+/** A catalog file as it is on disk (no journal applied), read a chunk at a time (a large catalog is never one string). */
+async function readCatalogFile(path: string): Promise<{ document: unknown; journalId: string | null }> {
   const parser = new CatalogParser();
   const stream = createReadStream(path, { highWaterMark: PIECE_SIZE });
   let linesLayout = true;
@@ -236,32 +247,115 @@ export async function readCatalogDocument(path: string): Promise<unknown> {
   }
   const document = linesLayout ? parser.end() : null;
   // Formats 0-3: one document (at most a few hundred MiB, or it could not have been written).
-  return document ?? JSON.parse(await readFile(path, 'utf8'));
+  return document ? { document, journalId: parser.journalId } : { document: JSON.parse(await readFile(path, 'utf8')), journalId: null };
+}
+
+/** The catalog document in a file, with its journal's changes applied (tests and tools; the engine opens it through CatalogFile). */
+export async function readCatalogDocument(path: string): Promise<unknown> {
+  const { document, journalId } = await readCatalogFile(path);
+  const journal = journalId === null ? null : await readJournal(journalPathOf(path), journalId);
+  return journal ? applyJournal(document as CatalogDocument, journal.records) : document;
 }
 
 /**
+ * How large the journal may grow before the next save writes the catalog whole again: a quarter of
+ * the catalog file, at least 1 MiB. Opening reads the journal whole, so its size stays a fraction
+ * of the catalog's; a whole write costs about a quarter of the journal's worth of appends at most.
+ */
+export const JOURNAL_MIN_BYTES = 1 << 20;
+export const JOURNAL_SHARE = 0.25;
+
+/**
  * lowdb's adapter for the catalog file: writes the lines layout atomically (temp file, fsync,
- * rename). Saves run one after another, each with the document as it was when it was asked for, so
- * that an older save never lands over a newer one. Reading goes through catalog.ts (openCatalog),
- * which checks and migrates what it reads.
+ * rename), or appends a save's changes to the journal (save()). Saves run one after another, each
+ * with the document as it was when it was asked for, so that an older save never lands over a
+ * newer one. Reading goes through catalog.ts (openCatalog), which checks and migrates what it reads.
  */
 export class CatalogFile<T extends CatalogDocument> implements Adapter<T> {
   private writing: Promise<unknown> = Promise.resolve();
+  /** The id of the catalog file on disk, which its journal names; null: none yet (the next save writes it whole). */
+  private catalogId: string | null = null;
+  private catalogBytes = 0;
+  /** The journal appended to, once there is one for the file on disk. */
+  private journal: JournalWriter | null = null;
 
   constructor(
     private readonly path: string,
     private readonly readDocument: (path: string) => Promise<T | null>,
+    /** A fixed limit instead (tests: whole writes every few saves). */
+    private readonly journalLimit: number | null = null,
   ) {}
+
+  get journalPath(): string {
+    return journalPathOf(this.path);
+  }
 
   read(): Promise<T | null> {
     return this.readDocument(this.path);
   }
 
+  /**
+   * Reads the catalog file (null when there is none) and the records of its journal, for
+   * openCatalog to check and apply; later saves append to that journal. Throws when the catalog
+   * file cannot be read; a journal that cannot be read is `journalError` (the file alone is good).
+   */
+  async open(): Promise<{ document: unknown; records: JournalRecord[]; journalDamagedAt: number | null; journalError: Error | null } | null> {
+    if (!existsSync(this.path)) return null;
+    const { document, journalId } = await readCatalogFile(this.path);
+    this.catalogId = journalId;
+    this.catalogBytes = (await stat(this.path)).size;
+    if (journalId === null) return { document, records: [], journalDamagedAt: null, journalError: null };
+    try {
+      const journal = await readJournal(this.journalPath, journalId);
+      this.journal = journal && JournalWriter.resume(this.journalPath, journal);
+      return { document, records: journal?.records ?? [], journalDamagedAt: journal?.damaged ? journal.validBytes : null, journalError: null };
+    } catch (error) {
+      return { document, records: [], journalDamagedAt: null, journalError: error as Error };
+    }
+  }
+
+  /** Renames the journal, if any, to `aside` (its changes could not be used) and stops appending to it: the next save writes the catalog whole. */
+  setJournalAside(aside: string): void {
+    if (existsSync(this.journalPath)) renameSync(this.journalPath, aside);
+    this.journal = null;
+    this.catalogId = null;
+  }
+
   write(document: T): Promise<void> {
-    // The list of files is taken now; the engine hands a new list to every save.
-    const snapshot: CatalogDocument = { ...document, files: [...document.files] };
-    const write = this.writing.then(() => writeFileAtomic(this.path, catalogPieces(snapshot)));
-    this.writing = write.catch(() => {});
-    return write;
+    return this.save(document, null).then(() => {});
+  }
+
+  /**
+   * Saves the document: when `changes` (the entries put and removed since the last save) are given
+   * and the journal stays small beside the catalog file, as one record appended to the journal;
+   * otherwise the whole document. Returns which it did.
+   */
+  save(document: T, changes: Omit<JournalRecord, 'fields'> | null): Promise<'journal' | 'whole'> {
+    // Both are taken now: the engine hands a new list of files to every save, but changes its entries.
+    const { files, ...fields } = document;
+    const snapshot: CatalogDocument = { ...fields, files: [...files] };
+    const line = changes && recordLine({ fields, ...changes });
+    const save = this.writing.then(async () => {
+      const limit = this.journalLimit ?? Math.max(JOURNAL_MIN_BYTES, this.catalogBytes * JOURNAL_SHARE);
+      if (line && this.catalogId !== null && (this.journal?.size ?? 0) + line.length <= limit) {
+        this.journal ??= JournalWriter.create(this.journalPath, this.catalogId);
+        this.journal.append(line);
+        return 'journal' as const;
+      }
+      await this.writeWhole(snapshot);
+      return 'whole' as const;
+    });
+    this.writing = save.catch(() => {});
+    return save;
+  }
+
+  /** Writes the whole document under a new id: the journal of the file before names the old id, so it no longer applies even if removing it fails. */
+  private async writeWhole(document: CatalogDocument): Promise<void> {
+    const id = randomUUID();
+    await writeFileAtomic(this.path, catalogPieces(document, id));
+    this.catalogId = id;
+    this.catalogBytes = (await stat(this.path)).size;
+    this.journal = null;
+    await rm(this.journalPath, { force: true });
   }
 }

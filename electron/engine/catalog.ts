@@ -2,14 +2,15 @@
 // user's "not duplicates" decisions and the settings. Embeddings are not in it (see vectors.ts); a
 // file points at its rows there. On disk it is JSON Lines, one line per file (catalog-file.ts),
 // written to a temp file and renamed over the old one, so a crash mid-write leaves the previous
-// catalog intact.
-import { existsSync, renameSync } from 'node:fs';
+// catalog intact; saves in between append what changed to a journal beside it (catalog-journal.ts).
+import { copyFileSync, existsSync, renameSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Low } from 'lowdb';
 import { z } from 'zod';
 import { removeLeftoverTemps } from './atomic-file.ts';
 import { CatalogFile, readCatalogDocument } from './catalog-file.ts';
+import { applyJournal } from './catalog-journal.ts';
 import { bytesFromHex } from './phash.ts';
 import type { EngineSettings } from './types.ts';
 
@@ -25,8 +26,10 @@ import type { EngineSettings } from './types.ts';
  *      catalog and every garbage collection slow.
  *   4: the same document as JSON Lines, one line per file (catalog-file.ts): a one-string document
  *      could not be saved past ~350,000 photos (V8's longest string).
+ *   5: saves between whole writes are appended to a journal (catalog-journal.ts), which the file's
+ *      first line names: an app that knows only format 4 would miss those changes, so it must refuse.
  */
-export const CATALOG_FORMAT_VERSION = 4;
+export const CATALOG_FORMAT_VERSION = 5;
 
 export type FileStatus = 'ok' | 'error' | 'unsupported';
 
@@ -100,35 +103,72 @@ export function catalogSaveDue(now: number, lastSaveEnd: number, lastSaveMs: num
 
 export interface OpenedCatalog {
   db: Low<CatalogData>;
-  /** Set when the catalog on disk could not be used and a fresh one was started (the old file is kept). */
+  /** The file under db: saves go through its save(), which appends to the journal when it can. */
+  file: CatalogFile<CatalogData>;
+  /** Set when the catalog (or its journal) on disk could not be used and was set aside (renamed, never deleted). */
   recovered: string | null;
   /** Set when the catalog was in an older format and has been brought up to date (in memory). */
   migrated: string | null;
 }
 
 /**
- * Opens the catalog; a damaged file (not JSON, or not shaped like a catalog) is set aside (renamed,
- * never deleted) and an empty catalog started.
+ * Opens the catalog and applies its journal. A damaged catalog file (not JSON, or not shaped like a
+ * catalog) is set aside with its journal and an empty catalog started; a damaged journal alone is
+ * set aside and the catalog file used as it is (the files changed since are read again by the next
+ * scan). A save cut short by a crash (the journal's last line torn) is dropped quietly, as if the
+ * crash came before it.
  */
-export async function openCatalog(path: string): Promise<OpenedCatalog> {
+export async function openCatalog(path: string, options: { journalLimit?: number } = {}): Promise<OpenedCatalog> {
   await mkdir(dirname(path), { recursive: true });
   removeLeftoverTemps(path);
-  const db = new Low<CatalogData>(new CatalogFile<CatalogData>(path, readCatalog), emptyCatalog());
+  const file = new CatalogFile<CatalogData>(path, readCatalog, options.journalLimit ?? null);
+  const db = new Low<CatalogData>(file, emptyCatalog());
   let recovered: string | null = null;
   let migrated: string | null = null;
-  if (existsSync(path)) {
+  const setAside = (what: string, error: unknown): string => {
+    const aside = `${what}.damaged-${Date.now()}`;
+    renameSync(what, aside);
+    return `${what} could not be read (${(error as Error).message}); it was kept as ${aside}`;
+  };
+  let opened: Awaited<ReturnType<typeof file.open>> = null;
+  try {
+    opened = await file.open();
+  } catch (error) {
+    recovered = `the catalog ${setAside(path, error)} and a new catalog is built from the files`;
+    file.setJournalAside(`${file.journalPath}.damaged-${Date.now()}`);
+  }
+  if (opened) {
+    const { records } = opened;
+    let journalError = opened.journalError;
+    let result: ReturnType<typeof migrate> | null = null;
+    if (records.length > 0) {
+      try {
+        result = migrate(applyJournal(opened.document as CatalogData, records));
+      } catch (error) {
+        journalError = error as Error; // checked records that do not make a catalog: the file alone may
+      }
+    }
+    if (journalError) {
+      const aside = `${file.journalPath}.damaged-${Date.now()}`;
+      file.setJournalAside(aside);
+      recovered = `the catalog's journal ${file.journalPath} could not be used (${journalError.message}); it was kept as ${aside}, and the catalog is as it was last written whole (files changed since are read again)`;
+    } else if (opened.journalDamagedAt !== null) {
+      // The saves before the damage are good and used; the next save writes over the rest.
+      const aside = `${file.journalPath}.damaged-${Date.now()}`;
+      copyFileSync(file.journalPath, aside);
+      recovered = `the catalog's journal ${file.journalPath} is damaged at byte ${opened.journalDamagedAt}; the changes saved before that are used, those after it were lost (files changed since are read again); it was kept as ${aside}`;
+    }
     try {
-      const result = migrate(await readCatalogDocument(path));
+      result ??= migrate(opened.document);
       db.data = result.data;
       migrated = result.message;
     } catch (error) {
-      const aside = `${path}.damaged-${Date.now()}`;
-      renameSync(path, aside);
-      recovered = `the catalog ${path} could not be read (${(error as Error).message}); it was kept as ${aside} and a new catalog is built from the files`;
+      recovered = `the catalog ${setAside(path, error)} and a new catalog is built from the files`;
+      file.setJournalAside(`${file.journalPath}.damaged-${Date.now()}`);
       db.data = emptyCatalog();
     }
   }
-  return { db, recovered, migrated };
+  return { db, file, recovered, migrated };
 }
 
 /** The checked, migrated catalog in a file; null when there is none (lowdb's adapter read). */

@@ -53,15 +53,17 @@ export interface OpenEngineOptions {
    * which a scan of the home folder would otherwise take for photos).
    */
   exclude?: string[];
+  /** Most bytes of catalog journal before a save writes the catalog whole (default: catalog-file.ts; tests make it small). */
+  journalLimit?: number;
 }
 
 export async function openEngine(options: OpenEngineOptions): Promise<Engine> {
   const catalogPath = resolve(options.catalogPath);
-  const { db, recovered, migrated } = await openCatalog(catalogPath);
+  const { db, file, recovered, migrated } = await openCatalog(catalogPath, { journalLimit: options.journalLimit });
   const log = options.log ?? (() => {});
   if (recovered) log(recovered);
   if (migrated) log(migrated);
-  const engine = new DedupEngine(catalogPath, db, options, log, migrated !== null || !existsSync(catalogPath));
+  const engine = new DedupEngine(catalogPath, db, file, options, log, migrated !== null || !existsSync(catalogPath));
   await engine.init();
   return engine;
 }
@@ -89,11 +91,17 @@ class DedupEngine implements Engine {
    * there is something to write.
    */
   private unsavedEdits = 0;
+  /**
+   * Paths whose entries were added, changed or removed since the last save: a save appends just
+   * those to the catalog's journal (catalog-journal.ts) instead of writing a million entries.
+   */
+  private changedPaths = new Set<string>();
   private readonly sessionSettings: Partial<EngineSettings>;
 
   constructor(
     readonly catalogPath: string,
     private readonly db: Awaited<ReturnType<typeof openCatalog>>['db'],
+    private readonly file: Awaited<ReturnType<typeof openCatalog>>['file'],
     private readonly options: OpenEngineOptions,
     private readonly log: (message: string) => void,
     /** The document on disk differs from the one opened (a migrated format, a damaged file set aside): write it. */
@@ -146,7 +154,7 @@ class DedupEngine implements Engine {
       if (hash === undefined) rowHashes.set(entry.vectorRow, (hash = this.vectors.hashRows(entry.vectorRow, views)));
       if (entry.vectorHash === null) {
         entry.vectorHash = hash;
-        this.edited();
+        this.edited(entry.path);
       } else if (entry.vectorHash !== hash) {
         this.invalidate(entry);
         damaged++;
@@ -161,7 +169,7 @@ class DedupEngine implements Engine {
   }
 
   private invalidate(entry: CatalogEntry): void {
-    this.edited();
+    this.edited(entry.path);
     entry.vectorRow = null;
     entry.vectorHash = null;
     // A zero mtime never matches the file again, so the next scan re-reads it.
@@ -220,7 +228,7 @@ class DedupEngine implements Engine {
       const folder = resolve(path);
       this.data.folders = this.data.folders.filter((f) => f.path !== folder);
       for (const entryPath of [...this.entries.keys()]) {
-        if (isInside(entryPath, folder) && !this.data.folders.some((f) => isInside(entryPath, f.path))) this.entries.delete(entryPath);
+        if (isInside(entryPath, folder) && !this.data.folders.some((f) => isInside(entryPath, f.path))) this.remove(entryPath);
       }
       this.changed();
       await this.save();
@@ -393,7 +401,7 @@ class DedupEngine implements Engine {
       const movedFrom = missingByHash.get(hash)?.find((entry) => stillMissing.has(entry));
       if (movedFrom) {
         stillMissing.delete(movedFrom);
-        this.entries.delete(movedFrom.path);
+        this.remove(movedFrom.path);
         this.put({ ...movedFrom, path: file.path, size, mtimeMs: file.mtimeMs });
         counts.moved++;
         progress.advance(file.path);
@@ -462,7 +470,7 @@ class DedupEngine implements Engine {
       for (const entry of stillMissing) {
         if (offline.some((folder) => isInside(entry.path, folder))) continue;
         if (this.entries.get(entry.path) === entry) {
-          this.entries.delete(entry.path);
+          this.remove(entry.path);
           counts.removed++;
         }
       }
@@ -503,6 +511,13 @@ class DedupEngine implements Engine {
 
   private put(entry: CatalogEntry): void {
     this.entries.set(entry.path, entry);
+    this.changedPaths.add(entry.path);
+    this.changed();
+  }
+
+  private remove(path: string): void {
+    this.entries.delete(path);
+    this.changedPaths.add(path);
     this.changed();
   }
 
@@ -512,9 +527,10 @@ class DedupEngine implements Engine {
     this.edited();
   }
 
-  /** The catalog document changed (any field): the next save() or close() writes it. */
-  private edited(): void {
+  /** The catalog document changed (any field; an entry in place: its path): the next save() or close() writes it. */
+  private edited(path?: string): void {
     this.unsavedEdits++;
+    if (path !== undefined) this.changedPaths.add(path);
   }
 
   // ---------------------------------------------------------------- groups and queries
@@ -748,9 +764,24 @@ class DedupEngine implements Engine {
     const started = Date.now();
     // The document is serialised when the write starts: edits made while it is written stay unsaved.
     const edits = this.unsavedEdits;
+    const changedPaths = this.changedPaths;
+    this.changedPaths = new Set();
     this.data.files = [...this.entries.values()];
     this.data.vectorRows = this.vectors ? this.vectors.rowCount : this.data.vectorRows;
-    await this.db.write();
+    const put: CatalogEntry[] = [];
+    const removed: string[] = [];
+    for (const path of changedPaths) {
+      const entry = this.entries.get(path);
+      if (entry) put.push(entry);
+      else removed.push(path);
+    }
+    try {
+      // The journal when it can (milliseconds), the whole catalog when it has grown (catalog-file.ts).
+      await this.file.save(this.data, { put, removed });
+    } catch (error) {
+      for (const path of changedPaths) this.changedPaths.add(path); // still unsaved
+      throw error;
+    }
     this.unsavedEdits -= edits;
     this.lastSaveEnd = Date.now();
     this.lastSaveMs = this.lastSaveEnd - started;

@@ -37,14 +37,16 @@ interface Task {
 }
 
 const task = JSON.parse(process.argv[2]) as Task;
-const engine = await openEngine({ catalogPath: task.catalog, modelDir: task.modelDir, settings: { executionProvider: 'cpu' }, concurrency: 2 });
+// A small catalog journal for the write task: saves are then appends and, every dozen or so, whole writes, and kills land in both.
+const journalLimit = task.task === 'catalog-write' ? 4096 : undefined;
+const engine = await openEngine({ catalogPath: task.catalog, modelDir: task.modelDir, settings: { executionProvider: 'cpu' }, concurrency: 2, journalLimit });
 process.stdout.write('ready\n');
 
 if (task.task === 'scan') {
   await engine.scan([task.folder!]);
 } else if (task.task === 'catalog-write') {
   const start = engine.settings().nearCosine;
-  // Each save writes the whole catalog; the value written last is the count of saves so far.
+  // Each save appends to the catalog's journal or writes the whole catalog; the value written last is the count of saves so far.
   for (let i = 1; i <= task.writes!; i++) await engine.updateSettings({ nearCosine: Math.min(1, start + i / 1e6) });
 } else if (task.task === 'delete') {
   const journal = await DeleteJournal.open({ journalPath: task.journal!, catalog: engine, trash: new FolderTrash(task.trash!), keepActions: task.keepActions });
