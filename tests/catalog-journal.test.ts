@@ -59,7 +59,7 @@ async function wholeCatalog(count: number, journalLimit: number | null = null) {
   const path = join(dir, `c${made++}`, 'catalog.json');
   const opened = await openCatalog(path, journalLimit === null ? {} : { journalLimit });
   const document = catalogOf(count);
-  assert.equal(await opened.file.save(document, { put: document.files, removed: [] }), 'whole', 'a new catalog is written whole');
+  assert.equal(await opened.file.save(document, () => document.files, { put: document.files, removed: [] }), 'whole', 'a new catalog is written whole');
   return { path, file: opened.file, document };
 }
 
@@ -69,16 +69,16 @@ async function threeSaves(file: CatalogFile<CatalogData>, document: CatalogData)
   const changed = { ...document.files[2], size: 5, mtimeMs: 6, phashVariants: Buffer.alloc(16, 9) };
   let files = document.files.map((f) => (f.path === changed.path ? changed : f));
   let current: CatalogData = { ...document, files, vectorRows: document.vectorRows + 3 };
-  assert.equal(await file.save(current, { put: [changed], removed: [] }), 'journal');
+  assert.equal(await file.save(current, () => current.files, { put: [changed], removed: [] }), 'journal');
   states.push(structuredClone(current));
   const added = entry(1000);
   const removed = document.files[4].path;
   files = [...files.filter((f) => f.path !== removed), added];
   current = { ...current, files, settings: { nearCosine: 0.91 } };
-  assert.equal(await file.save(current, { put: [added], removed: [removed] }), 'journal');
+  assert.equal(await file.save(current, () => current.files, { put: [added], removed: [removed] }), 'journal');
   states.push(structuredClone(current));
   current = { ...current, notDuplicates: [['a', 'b']] };
-  assert.equal(await file.save(current, { put: [], removed: [] }), 'journal');
+  assert.equal(await file.save(current, () => current.files, { put: [], removed: [] }), 'journal');
   states.push(structuredClone(current));
   return states;
 }
@@ -118,7 +118,7 @@ test('once the journal outgrows its limit, the next save writes the catalog whol
   for (let i = 0; i < 12; i++) {
     const changed = { ...current.files[i], size: 1 + i, error: i % 2 ? null : 'x'.repeat(400 * i) }; // records of several sizes
     current = { ...current, files: current.files.map((f) => (f.path === changed.path ? changed : f)) };
-    const kind = await file.save(current, { put: [changed], removed: [] });
+    const kind = await file.save(current, () => current.files, { put: [changed], removed: [] });
     kinds.push(kind);
     assert.deepEqual(plain((await readCatalogDocument(path)) as CatalogData), plain(current), `after save ${i + 1}`);
     const journalSize = existsSync(`${path}.journal`) ? (await stat(`${path}.journal`)).size : 0;
@@ -153,7 +153,7 @@ test('a save cut short by a crash (the journal torn anywhere in its last line) d
   await writeFile(`${path}.journal`, Buffer.concat([whole.subarray(0, lastLineStart + 40), Buffer.alloc(5000, 32)]));
   const reopened = await openCatalog(path);
   const next = { ...reopened.db.data, settings: { nearCosine: 0.5 } };
-  assert.equal(await reopened.file.save(next, { put: [], removed: [] }), 'journal');
+  assert.equal(await reopened.file.save(next, () => next.files, { put: [], removed: [] }), 'journal');
   const journal = await readJournal(`${path}.journal`, JSON.parse((await readFile(path)).toString().split('\n')[0]).journalId);
   assert.deepEqual([journal?.records.length, journal?.tornBytes, journal?.damaged], [3, 0, false]);
   assert.equal((await reopen(path)).data.settings.nearCosine, 0.5);
@@ -183,7 +183,7 @@ test('damage inside the journal (a flipped byte before good lines) is told; the 
   const opened = await openCatalog(path);
   assert.match(opened.recovered ?? '', /journal .* is damaged at byte 0/);
   assert.deepEqual(plain(opened.db.data), plain(document));
-  assert.equal(await opened.file.save({ ...opened.db.data, settings: { nearCosine: 0.8 } }, { put: [], removed: [] }), 'journal');
+  assert.equal(await opened.file.save({ ...opened.db.data, settings: { nearCosine: 0.8 } }, () => opened.db.data.files, { put: [], removed: [] }), 'journal');
   const again = await reopen(path);
   assert.equal(again.recovered, null);
   assert.deepEqual(plain(again.data), plain({ ...document, settings: { nearCosine: 0.8 } }));
@@ -196,7 +196,7 @@ test('a journal from before the last whole write, or from another catalog file, 
   await copyFile(`${path}.journal`, old);
   // A whole write, then a crash before the journal was removed.
   const big = { ...document, files: [...document.files, ...Array.from({ length: 5 }, (_, i) => entry(500 + i))] };
-  assert.equal(await file.save(big, null), 'whole');
+  assert.equal(await file.save(big, () => big.files, null), 'whole');
   assert.ok(!existsSync(`${path}.journal`));
   await copyFile(old, `${path}.journal`);
   const opened = await reopen(path);
@@ -217,7 +217,7 @@ test('a journal from before the last whole write, or from another catalog file, 
 test('checked journal records that do not make a catalog: the journal is set aside, told, and the catalog is as last written whole', async () => {
   const { path, file, document } = await wholeCatalog(10);
   const bad = { ...document.files[1], status: 'deleted' } as unknown as CatalogEntry; // a status no catalog has
-  assert.equal(await file.save({ ...document, files: document.files.map((f, i) => (i === 1 ? bad : f)) }, { put: [bad], removed: [] }), 'journal');
+  assert.equal(await file.save(document, () => document.files.map((f, i) => (i === 1 ? bad : f)), { put: [bad], removed: [] }), 'journal');
   const opened = await openCatalog(path);
   assert.match(opened.recovered ?? '', /journal .* could not be used .* kept as .*damaged-.* as it was last written whole/s);
   assert.deepEqual(plain(opened.db.data), plain(document));
@@ -226,6 +226,6 @@ test('checked journal records that do not make a catalog: the journal is set asi
   // The record itself was intact: applied by hand, it gives the refused entry back.
   assert.equal((applyJournal(document, [{ fields: {}, put: [bad], removed: [] }]).files[1] as { status: string }).status, 'deleted');
   // The next save writes the catalog whole (it no longer holds what the journal said), then appends again.
-  assert.equal(await opened.file.save(opened.db.data, { put: [], removed: [] }), 'whole');
-  assert.equal(await opened.file.save(opened.db.data, { put: [], removed: [] }), 'journal');
+  assert.equal(await opened.file.save(opened.db.data, () => opened.db.data.files, { put: [], removed: [] }), 'whole');
+  assert.equal(await opened.file.save(opened.db.data, () => opened.db.data.files, { put: [], removed: [] }), 'journal');
 });

@@ -291,6 +291,25 @@ describe('engine on real photos', () => {
     assert.equal(ignored.added, 0);
   });
 
+  test('updatePaths of a folder that vanished forgets the photos inside it, at any depth, and no others', async () => {
+    const trip = join(library, 'trip');
+    const sibling = join(library, 'trip 2'); // same start of name, not inside
+    await copyPhoto(DISTINCT_PHOTOS[2], join(trip, 'a.jpg'));
+    await copyPhoto(DISTINCT_PHOTOS[3], join(trip, 'day 1', 'deeper', 'b.jpg'));
+    await copyPhoto(DISTINCT_PHOTOS[4], join(sibling, 'c.jpg'));
+    for (const name of ['a.jpg', 'b.jpg', 'c.jpg']) origin.set(name, name);
+    assert.equal((await engine.updatePaths([trip, sibling])).added, 3, 'new folders are listed');
+    await rm(trip, { recursive: true });
+    // As the watcher sends it: the folder, and a file inside it it did not know (never catalogued).
+    const summary = await engine.updatePaths([join(trip, 'notes.txt'), trip]);
+    assert.equal(summary.removed, 2);
+    assert.equal(engine.fileFacts(join(trip, 'a.jpg')), null);
+    assert.equal(engine.fileFacts(join(trip, 'day 1', 'deeper', 'b.jpg')), null);
+    assert.ok(engine.fileFacts(join(sibling, 'c.jpg')));
+    await rm(sibling, { recursive: true });
+    assert.equal((await engine.updatePaths([sibling])).removed, 1);
+  });
+
   test('updatePaths takes files of a scanned folder that sits inside a hidden one, but not hidden files below it', async () => {
     const inHidden = join(dir, '.config', 'photos');
     await copyPhoto(DISTINCT_PHOTOS[3], join(inHidden, 'first.jpg'));

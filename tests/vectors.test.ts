@@ -140,3 +140,28 @@ test('the rows stay in the file: opening and reading a large store does not hold
     store.close();
   }
 });
+
+test('hashRowRuns gives what hashRows gives for each run, across its 8 MiB chunks, with copies and gaps; out of order or range is refused', () => {
+  const path = join(dir, 'runs.vectors');
+  const store = VectorStore.open(path, DIM, 0);
+  try {
+    // 6,000 rows of 3.5 KiB: 21 MiB, three chunks of 2,340 rows.
+    for (let first = 0; first < 6000; first += 500) store.append(Array.from({ length: 500 }, randomVector));
+    for (const count of [1, 3]) {
+      const firsts: number[] = [];
+      for (let row = 0; row + count <= 6000; row += 1 + Math.floor(rand() * 4 * count)) {
+        firsts.push(row);
+        if (rand() < 0.1) firsts.push(row); // byte copies share their rows
+      }
+      firsts.push(2339 - count + 2, 2340, 6000 - count); // a run across a chunk's end, one at its start, the last
+      firsts.sort((a, b) => a - b);
+      const runs = store.hashRowRuns(firsts, count);
+      assert.deepEqual(runs, firsts.map((first) => store.hashRows(first, count)), `${count} rows each`);
+    }
+    assert.deepEqual(store.hashRowRuns([], 1), []);
+    assert.throws(() => store.hashRowRuns([5, 4], 1), /out of order/);
+    assert.throws(() => store.hashRowRuns([5999], 2), /out of range/);
+  } finally {
+    store.close();
+  }
+});

@@ -11,6 +11,8 @@ import { xxh3 } from '@node-rs/xxhash';
 const MAGIC = 'PDDVEC01';
 const HEADER_BYTES = 32;
 const FORMAT_VERSION = 1;
+/** Bytes read at once by hashRowRuns. */
+const CHUNK_BYTES = 8 << 20;
 
 export class VectorStore {
   private count: number;
@@ -96,6 +98,34 @@ export class VectorStore {
     const bytes = Buffer.allocUnsafe(count * this.dim * 2); // filled by readFully, or it throws
     readFully(this.fd, bytes, this.offsetOf(first));
     return xxh3.xxh64(bytes).toString(16).padStart(16, '0');
+  }
+
+  /**
+   * Checksums of `count` rows from each of `firsts` (ascending), as hashRows gives them, read in large
+   * chunks in file order: the engine checks every photo's rows on open, and a read per photo took
+   * 8 s at a million photos.
+   */
+  hashRowRuns(firsts: ArrayLike<number>, count: number): string[] {
+    const rowBytes = this.dim * 2;
+    const chunk = Buffer.allocUnsafe(Math.max(count, Math.floor(CHUNK_BYTES / rowBytes)) * rowBytes);
+    const chunkRows = chunk.length / rowBytes;
+    let chunkFirst = 0;
+    let chunkEnd = 0; // the rows in chunk: chunkFirst .. chunkEnd - 1
+    const hashes: string[] = new Array(firsts.length);
+    for (let i = 0; i < firsts.length; i++) {
+      const first = firsts[i];
+      this.checkRows(first, count);
+      if (i > 0 && first < firsts[i - 1]) throw new Error(`vector rows asked for out of order (${first} after ${firsts[i - 1]})`);
+      if (first + count > chunkEnd) {
+        const rows = Math.min(chunkRows, this.count - first);
+        readFully(this.fd, chunk.subarray(0, rows * rowBytes), this.offsetOf(first));
+        chunkFirst = first;
+        chunkEnd = first + rows;
+      }
+      const start = (first - chunkFirst) * rowBytes;
+      hashes[i] = xxh3.xxh64(chunk.subarray(start, start + count * rowBytes)).toString(16).padStart(16, '0');
+    }
+    return hashes;
   }
 
   /** Row as float32. */
