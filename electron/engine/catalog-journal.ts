@@ -41,8 +41,8 @@ function lineOf(value: unknown): Buffer {
   return Buffer.from(`${checksumOf(json)} ${json}\n`);
 }
 
-function checksumOf(json: string): string {
-  return xxh3.xxh64(Buffer.from(json)).toString(16).padStart(16, '0');
+function checksumOf(json: string | Uint8Array): string {
+  return xxh3.xxh64(typeof json === 'string' ? Buffer.from(json) : json).toString(16).padStart(16, '0');
 }
 
 /** Bytes of a journal's first line (catalog ids are UUIDs: all of one length). */
@@ -87,7 +87,7 @@ export async function readJournal(path: string, catalogId: string): Promise<Read
   for (; start < bytes.length; ) {
     const end = bytes.indexOf(10, start);
     if (end === -1) break; // no newline: cut short
-    const value = parseLine(bytes.toString('utf8', start, end));
+    const value = parseLine(bytes.subarray(start, end));
     if (value === undefined) break; // a torn or damaged line: the saves from here on are not taken
     if (first) {
       if ((value as { journalOf?: unknown }).journalOf !== catalogId) return null; // another catalog file's
@@ -114,7 +114,7 @@ function hasGoodLineAfter(bytes: Buffer, badLineStart: number): boolean {
   for (let end = bytes.indexOf(10, badLineStart); end !== -1; ) {
     const next = bytes.indexOf(10, end + 1);
     if (next === -1) return false;
-    if (parseLine(bytes.toString('utf8', end + 1, next)) !== undefined) return true;
+    if (parseLine(bytes.subarray(end + 1, next)) !== undefined) return true;
     end = next;
   }
   return false;
@@ -128,12 +128,12 @@ function withVariantBytes(entry: unknown): unknown {
 }
 
 /** A line's value when its checksum holds; undefined otherwise. */
-function parseLine(line: string): unknown {
-  if (line.length < 18 || line[16] !== ' ') return undefined;
-  const json = line.slice(17);
-  if (checksumOf(json) !== line.slice(0, 16)) return undefined;
+function parseLine(line: Buffer): unknown {
+  if (line.length < 18 || line[16] !== 0x20) return undefined; // 16 hex digits, a space
+  const json = line.subarray(17);
+  if (checksumOf(json) !== line.toString('latin1', 0, 16)) return undefined; // of the bytes as written
   try {
-    return JSON.parse(json);
+    return JSON.parse(json.toString('utf8'));
   } catch {
     return undefined;
   }
