@@ -147,6 +147,47 @@ test('after photos are added and removed, the last pairs and the updated ones eq
   assert.equal((await index.pairs({ ...options, cropMaxDistance: 4 })).changed, null, 'forgetPairs() makes the next search a full one');
 });
 
+test('update() with the photos that came and went leaves the index as sync() with the whole library does; it declines where sync() must do it', async () => {
+  const photos = Array.from({ length: 2000 }, (_, i) => makePhoto(i));
+  for (let i = 0; i < 30; i++) plant(photos[i + 100], photos[i], i % 7, 1 + (i % 9));
+  const byBase = new Map(photos.map((p) => [p.base, p]));
+  const readVector = (row: number) => byBase.get(row)!.vector;
+  const viaUpdate = fresh();
+  const viaSync = fresh();
+  assert.equal(viaUpdate.update(indexed(photos), [], readVector), false, 'an empty index: its centre is fitted by sync()');
+  for (const index of [viaUpdate, viaSync]) {
+    index.sync(indexed(photos), readVector);
+    await index.pairs(options);
+  }
+  // Gone: a few photos, one of them an original with a planted copy. New: photos matching old ones
+  // both ways and each other. Replaced: a base whose row now holds another photo (a new hash).
+  const removed = [5, 106, 700, 701];
+  const added = Array.from({ length: 8 }, (_, i) => makePhoto(5000 + i));
+  plant(added[0], photos[40], 2, 3);
+  added[1].phash = near(photos[300].variants[9], 2);
+  added[2].vector = closeTo(photos[500].vector);
+  plant(added[4], added[3], 5, 1);
+  const replaced = { ...makePhoto(900), vector: closeTo(photos[901].vector) };
+  plant(replaced, photos[902], 8, 2);
+  for (const p of [...added, replaced]) byBase.set(p.base, p);
+  const final = [...photos.filter((p) => !removed.includes(p.base) && p.base !== 900), ...added, replaced];
+  const unchangedAlso = indexed([photos[10], photos[11]]); // handed over again with nothing new: no change
+  assert.equal(viaUpdate.update([...indexed([...added, replaced]), ...unchangedAlso], removed, readVector), true);
+  viaSync.sync(indexed(final), readVector);
+  assert.equal(viaUpdate.size, viaSync.size);
+  assert.equal(viaUpdate.unsavedChanges, viaSync.unsavedChanges);
+  const [a, b] = [await viaUpdate.pairs(options), await viaSync.pairs(options)];
+  assert.deepEqual([...a.changed!].sort(), [...b.changed!].sort());
+  assert.deepEqual([...a.changed!].sort((x, y) => x - y), [...removed, ...added.map((p) => p.base), 900].sort((x, y) => x - y));
+  assert.deepEqual(sorted(a.pairs), sorted(b.pairs));
+  assert.ok(a.pairs.length >= 5, `the new photos' pairs are found (${a.pairs.length})`);
+  // Enough new photos that the LSH centre should be checked (a hundredth of the index): sync() does it.
+  const many = Array.from({ length: 25 }, (_, i) => makePhoto(6000 + i));
+  for (const p of many) byBase.set(p.base, p);
+  assert.equal(viaUpdate.update(indexed(many), [], readVector), false);
+  assert.equal(viaUpdate.size, viaSync.size, 'declining changes nothing');
+});
+
 test('the last search and its verdicts are saved with the index; reopened, the photos changed since count as changed', async () => {
   const photos = Array.from({ length: 200 }, (_, i) => makePhoto(i));
   const byBase = new Map(photos.map((p) => [p.base, p]));

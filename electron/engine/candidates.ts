@@ -254,6 +254,46 @@ export class CandidateIndex {
   }
 
   /**
+   * What sync() does, for a few photos only: `removed` bases are gone, `added` photos are new (or
+   * their base holds another photo now). sync() checks every photo of the library (half a second at
+   * a million photos, for one new photo). Returns false, changing nothing, where sync() must do it:
+   * an empty index (its centre is fitted from the first photos), or enough new photos that the
+   * centre should be checked.
+   */
+  update(added: IndexedPhoto[], removed: number[], readVector: (row: number) => Float32Array): boolean {
+    if (this.lsh.size === 0 || this.addedSinceDriftCheck + added.length >= this.lsh.size / 100) return false;
+    let removedCount = 0;
+    for (const base of removed) {
+      if (!this.phashes.has(base)) continue;
+      this.phashes.remove(base);
+      for (let v = 0; v < this.views; v++) this.lsh.remove(base + v);
+      this.changedSinceSearch.add(base);
+      this.forgetVariants(base);
+      removedCount++;
+    }
+    // A stored hash that differs means the row now holds another photo: index it again.
+    const missing = added.filter((photo) => this.phashes.get(photo.base) !== photo.phash || !this.lsh.has(photo.base));
+    for (const photo of missing) {
+      this.changedSinceSearch.add(photo.base);
+      this.forgetVariants(photo.base);
+      this.phashes.add(photo.base, photo.phash);
+      for (let v = 0; v < this.views; v++) this.lsh.add(photo.base + v, readVector(photo.base + v));
+    }
+    for (const photo of added) if (!this.variants.has(photo.base)) this.unreadVariants.set(photo.base, photo.variantWords);
+    this.unsavedChanges += missing.length + removedCount;
+    this.addedSinceDriftCheck += missing.length;
+    return true;
+  }
+
+  /** Drops what is known of a base's variant words (its photo is gone, or another one holds its row now). */
+  private forgetVariants(base: number): void {
+    const words = this.variants.get(base);
+    if (words) this.countVariants(words, -1);
+    this.variants.delete(base);
+    this.unreadVariants.delete(base);
+  }
+
+  /**
    * Pairs of photos (bases, a < b) worth verifying: close embeddings (any views), close pHashes, and
    * (when asked) a rotation/mirror or a crop window of one close to the other's whole-image pHash.
    * The variant layout is decode.ts's: rotations first, then one hash per crop window (detail words last, unused here).

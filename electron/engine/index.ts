@@ -7,6 +7,7 @@ import { open, realpath, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { basename, dirname, extname, relative, resolve, sep } from 'node:path';
 import { catalogSaveDue, openCatalog, type CatalogData, type CatalogEntry } from './catalog.ts';
+import { PhotoLibrary } from './photo-library.ts';
 import { contentHash } from './content-hash.ts';
 import { DecodeError, decodeImage, SIGNALS_VERSION, variantWordsFromBytes, type DecodedImage } from './decode.ts';
 import { DEFAULT_SETTINGS, MODEL_VIEWS } from './defaults.ts';
@@ -172,6 +173,7 @@ class DedupEngine implements Engine {
 
   private invalidate(entry: CatalogEntry): void {
     this.edited(entry.path);
+    this.photoLibrary = null; // changed in place: made again when next needed
     entry.vectorRow = null;
     entry.vectorHash = null;
     // A zero mtime never matches the file again, so the next scan re-reads it.
@@ -377,9 +379,9 @@ class DedupEngine implements Engine {
       if (entry.contentHash && entry.status === 'ok') missingByHash.set(entry.contentHash, [...(missingByHash.get(entry.contentHash) ?? []), entry]);
     }
     const stillMissing = new Set(missing);
-    // Content hash → an embedded entry with those bytes: new byte-copies reuse its signals.
-    const embeddedByHash = new Map<string, CatalogEntry>();
-    if (work.length > 0) for (const entry of this.entries.values()) if (entry.contentHash && entry.status === 'ok' && entry.vectorRow !== null) embeddedByHash.set(entry.contentHash, entry);
+    // An embedded entry with the same bytes: new byte-copies reuse its signals
+    // (the library's files of that hash: kept up to date by put(), new embeddings included).
+    const library = work.length > 0 ? this.library() : null;
     const settings = this.settings();
     progress.start('reading', work.length);
 
@@ -388,7 +390,7 @@ class DedupEngine implements Engine {
     let flushing: Promise<void> = Promise.resolve();
     const flush = (): Promise<void> => {
       const batch = pending.splice(0, pending.length);
-      flushing = flushing.then(() => this.embedBatch(batch, embeddedByHash));
+      flushing = flushing.then(() => this.embedBatch(batch));
       return flushing;
     };
 
@@ -425,7 +427,7 @@ class DedupEngine implements Engine {
         return;
       }
       // A byte-identical twin is already embedded: reuse its signals.
-      const twin = embeddedByHash.get(hash);
+      const twin = library?.files(hash)?.[0];
       if (twin) {
         this.put({ ...twin, path: file.path, size, mtimeMs: file.mtimeMs });
         counts[counter]++;
@@ -510,7 +512,7 @@ class DedupEngine implements Engine {
     return this.data.folders.filter((_, i) => gone[i]).map((folder) => folder.path);
   }
 
-  private async embedBatch(batch: PendingEmbedding[], embeddedByHash: Map<string, CatalogEntry>): Promise<void> {
+  private async embedBatch(batch: PendingEmbedding[]): Promise<void> {
     if (batch.length === 0) return;
     const model = await this.openModel();
     const embeddings = await model.embed(batch.flatMap((item) => item.inputs));
@@ -521,18 +523,19 @@ class DedupEngine implements Engine {
       const vectorHash = this.vectors.hashRows(vectorRow, MODEL_VIEWS.length);
       const entry: CatalogEntry = { ...item.entry, vectorRow, vectorHash, status: 'ok', error: null };
       this.put(entry);
-      embeddedByHash.set(entry.contentHash!, entry);
     });
     this.data.vectorRows = this.vectors.rowCount;
   }
 
   private put(entry: CatalogEntry): void {
+    this.photoLibrary?.change(this.entries.get(entry.path), entry);
     this.entries.set(entry.path, entry);
     this.changedPaths.add(entry.path);
     this.changed();
   }
 
   private remove(path: string): void {
+    this.photoLibrary?.change(this.entries.get(path), undefined);
     this.entries.delete(path);
     this.changedPaths.add(path);
     this.changed();
@@ -552,26 +555,26 @@ class DedupEngine implements Engine {
 
   // ---------------------------------------------------------------- groups and queries
 
-  private libraryCache: { version: number; keys: string[]; bases: number[]; nodeOfBase: Map<number, number>; files: Map<string, CatalogEntry[]> } | null = null;
+  /** The photos as the indexes and grouping see them, kept up to date by put() and remove(); made on first use. */
+  private photoLibrary: PhotoLibrary | null = null;
+  /** The indexes must be brought in line with every photo (the library was made anew), not only with its changes. */
+  private indexNeedsFullSync = true;
   /** Normalised embeddings and hashes by first vector row; rows never change, so entries never go stale. */
   private readonly signatureCache = new Map<number, PhotoSignature>();
   private indexedVersion = -1;
 
   /** The distinct photos (one per content hash, sorted) with the files that hold each. */
-  private library() {
-    if (this.libraryCache?.version === this.version) return this.libraryCache;
-    const files = new Map<string, CatalogEntry[]>();
-    for (const entry of this.entries.values()) {
-      if (entry.status !== 'ok' || !entry.contentHash || entry.vectorRow === null || !entry.phash) continue;
-      const copies = files.get(entry.contentHash);
-      if (copies) copies.push(entry);
-      else files.set(entry.contentHash, [entry]);
+  private library(): PhotoLibrary {
+    if (!this.photoLibrary) {
+      this.photoLibrary = new PhotoLibrary(this.entries.values());
+      this.indexNeedsFullSync = true;
     }
-    const keys = [...files.keys()].sort();
-    const bases = keys.map((key) => files.get(key)![0].vectorRow!);
-    const nodeOfBase = new Map(bases.map((base, node) => [base, node]));
-    this.libraryCache = { version: this.version, keys, bases, nodeOfBase, files };
-    return this.libraryCache;
+    return this.photoLibrary;
+  }
+
+  /** The file whose signals stand for a photo (node): the first of its files by path. */
+  private representative(library: PhotoLibrary, node: number): CatalogEntry {
+    return library.files(library.keys[node])![0];
   }
 
   private signatureOf(entry: CatalogEntry): PhotoSignature {
@@ -594,13 +597,24 @@ class DedupEngine implements Engine {
   /** Brings the LSH and pHash indexes in line with the catalog (incrementally) and saves them when due. */
   private syncIndex(): void {
     if (this.indexedVersion === this.version) return;
-    const { keys, files } = this.library();
-    const photos = keys.map((key) => {
-      const entry = files.get(key)![0];
-      return { base: entry.vectorRow!, phash: phashFromHex(entry.phash!), variantWords: () => (entry.phashVariants ? variantWordsFromBytes(entry.phashVariants) : null) };
+    const library = this.library();
+    const indexed = (entry: CatalogEntry) => ({
+      base: entry.vectorRow!,
+      phash: phashFromHex(entry.phash!),
+      variantWords: () => (entry.phashVariants ? variantWordsFromBytes(entry.phashVariants) : null),
     });
     // The index sees normalised vectors, like every comparison in the engine.
-    this.candidates.sync(photos, (row) => normalise(this.vectors.read(row)));
+    const readVector = (row: number) => normalise(this.vectors.read(row));
+    // Only the photos that came and went since the last time, when the index can take them so.
+    const { removed, added } = library.takeBaseChanges();
+    const addedPhotos = added.map((base) => indexed(this.representative(library, library.nodeOfBase(base))));
+    if (this.indexNeedsFullSync || !this.candidates.update(addedPhotos, removed, readVector)) {
+      this.candidates.sync(
+        library.keys.map((_, node) => indexed(this.representative(library, node))),
+        readVector,
+      );
+      this.indexNeedsFullSync = false;
+    }
     this.indexedVersion = this.version;
     this.candidates.saveIfDue(this.indexPath);
   }
@@ -622,7 +636,10 @@ class DedupEngine implements Engine {
     const stricter = previous !== null && settingsChanged && settingsAreStricter(matchSettingsOfKey(previous.settingsKey), settings);
     if (settingsChanged && !stricter) this.candidates.forgetPairs();
     this.syncIndex();
-    const { keys, bases: baseOf, nodeOfBase, files } = this.library();
+    const library = this.library();
+    const { keys, bases: baseOf } = library;
+    const nodeOfBase = (base: number) => library.nodeOfBase(base);
+    const filesOf = (node: number) => library.files(keys[node])!;
     const found = await this.candidates.pairs(
       {
         minCosine: Math.min(settings.similarCosine, settings.nearCosine),
@@ -632,7 +649,7 @@ class DedupEngine implements Engine {
       },
       this.log,
     );
-    const candidatePairs = found.pairs.map(([a, b]): [number, number] => [nodeOfBase.get(a)!, nodeOfBase.get(b)!]);
+    const candidatePairs = found.pairs.map(([a, b]): [number, number] => [nodeOfBase(a), nodeOfBase(b)]);
     // After a search that was only updated, the pairs of unchanged photos keep their verdicts, or
     // are judged again when the settings became stricter.
     const kept: JudgedPair[] = [];
@@ -641,19 +658,19 @@ class DedupEngine implements Engine {
       for (const { a, b, verdict } of previous!.pairs) {
         if (found.changed.has(a) || found.changed.has(b)) continue;
         if (stricter) {
-          candidatePairs.push([nodeOfBase.get(a)!, nodeOfBase.get(b)!]);
+          candidatePairs.push([nodeOfBase(a), nodeOfBase(b)]);
           judgedAgain++;
-        } else kept.push({ a: nodeOfBase.get(a)!, b: nodeOfBase.get(b)!, verdict });
+        } else kept.push({ a: nodeOfBase(a), b: nodeOfBase(b), verdict });
       }
     }
     // A photo's signature (its vectors and hashes) is read only when one of its pairs is compared:
     // the kept verdicts' photos (160,000 at a million photos, 8 s to read) mostly never are.
-    const isDismissed = this.dismissals(keys);
+    const isDismissed = this.dismissals(library);
     const clustering = clusterPhotos(new Array<PhotoSignature | undefined>(keys.length), candidatePairs, {
       settings,
       isDismissed,
       judged: kept,
-      signatureOf: (node) => this.signatureOf(files.get(keys[node])![0]),
+      signatureOf: (node) => this.signatureOf(filesOf(node)[0]),
     });
     this.candidates.keepVerdicts({ settingsKey: matchKey, pairs: clustering.judged.map(({ a, b, verdict }) => ({ a: baseOf[a], b: baseOf[b], verdict })) });
     this.lastRegroupSummary =
@@ -667,16 +684,16 @@ class DedupEngine implements Engine {
     const inNearGroup = new Set<number>();
     for (const cluster of clustering.near) {
       cluster.members.forEach((m) => inNearGroup.add(m));
-      groups.push(makeGroup('near', cluster.score, cluster.members.flatMap((m) => files.get(keys[m])!)));
+      groups.push(makeGroup('near', cluster.score, cluster.members.flatMap((m) => filesOf(m))));
     }
     // Byte-identical copies that no near group already shows.
-    keys.forEach((key, node) => {
-      const copies = files.get(key)!;
-      if (copies.length > 1 && !inNearGroup.has(node) && !isDismissed(node, node)) groups.push(makeGroup('exact', 1, copies));
-    });
+    for (const key of library.copied()) {
+      const node = library.nodeOfKey(key);
+      if (!inNearGroup.has(node) && !isDismissed(node, node)) groups.push(makeGroup('exact', 1, library.files(key)!));
+    }
     for (const cluster of clustering.similar) {
       // One representative per near-duplicate cluster: the similar tier is about distinct shots.
-      groups.push(makeGroup('similar', cluster.score, cluster.members.map((m) => bestOf(files.get(keys[m])!))));
+      groups.push(makeGroup('similar', cluster.score, cluster.members.map((m) => bestOf(filesOf(m)))));
     }
     const order = { exact: 0, near: 1, similar: 2 };
     groups.sort((a, b) => order[a.kind] - order[b.kind] || b.files.length - a.files.length || a.files[0].path.localeCompare(b.files[0].path));
@@ -705,15 +722,18 @@ class DedupEngine implements Engine {
    * a = b: a dismissed exact group. Keyed by number, not by content-hash string: clustering asks
    * for every pair it looks at.
    */
-  private dismissals(keys: string[]): (a: number, b: number) => boolean {
-    const nodeOf = new Map(keys.map((key, node) => [key, node]));
+  private dismissals(library: PhotoLibrary): (a: number, b: number) => boolean {
+    const n = library.keys.length;
     const pairs = new Set<number>();
     for (const decision of this.data.notDuplicates) {
-      const members = decision.flatMap((hash) => nodeOf.get(hash) ?? []).sort((x, y) => x - y);
-      if (members.length === 1) pairs.add(members[0] * keys.length + members[0]);
-      for (let i = 0; i < members.length; i++) for (let j = i + 1; j < members.length; j++) pairs.add(members[i] * keys.length + members[j]);
+      const members = decision
+        .map((hash) => library.nodeOfKey(hash))
+        .filter((node) => node >= 0)
+        .sort((x, y) => x - y);
+      if (members.length === 1) pairs.add(members[0] * n + members[0]);
+      for (let i = 0; i < members.length; i++) for (let j = i + 1; j < members.length; j++) pairs.add(members[i] * n + members[j]);
     }
-    return (a, b) => pairs.size > 0 && pairs.has(a * keys.length + b);
+    return (a, b) => pairs.size > 0 && pairs.has(a * n + b);
   }
 
   async query(imagePath: string, options: { top?: number } = {}): Promise<QueryHit[]> {
@@ -739,19 +759,19 @@ class DedupEngine implements Engine {
     this.syncIndex();
     await this.candidates.prepareQuery(this.log);
     this.syncIndex(); // the library may have changed while the lists trained
-    const { keys, nodeOfBase, files } = this.library();
+    const library = this.library();
     const top = options.top ?? 10;
     let candidates = this.candidates.query(probe, { k: top, phashMaxDistance: Math.max(settings.phashMaxDistance, ROTATED_PHASH_MAX) });
-    if (candidates.length < top) candidates = [...new Set([...candidates, ...this.nearestExactly(probe.vectors[0], keys.map((key) => files.get(key)![0].vectorRow!), top * 4)])];
+    if (candidates.length < top) candidates = [...new Set([...candidates, ...this.nearestExactly(probe.vectors[0], [...library.bases], top * 4)])];
     const scored = candidates
       .map((base) => {
-        const entry = files.get(keys[nodeOfBase.get(base)!])![0];
+        const entry = this.representative(library, library.nodeOfBase(base));
         return { entry, score: judge(comparePhotos(probe, this.signatureOf(entry), settings.rotationInvariant), settings).score };
       })
       .sort((a, b) => b.score - a.score);
     const hits: QueryHit[] = [];
     for (const { entry, score } of scored) {
-      for (const file of files.get(entry.contentHash!)!) {
+      for (const file of library.files(entry.contentHash!)!) {
         if (hits.length >= top) return hits;
         hits.push({ path: file.path, score, file: factsOf(file) });
       }
@@ -878,11 +898,11 @@ function factsOf(entry: CatalogEntry): PhotoFacts {
   };
 }
 
-function bestOf(entries: CatalogEntry[]): CatalogEntry {
+function bestOf(entries: readonly CatalogEntry[]): CatalogEntry {
   return [...entries].sort((a, b) => (b.width ?? 0) * (b.height ?? 0) - (a.width ?? 0) * (a.height ?? 0) || b.size - a.size || a.path.localeCompare(b.path))[0];
 }
 
-function makeGroup(kind: DuplicateGroup['kind'], score: number, entries: CatalogEntry[]): DuplicateGroup {
+function makeGroup(kind: DuplicateGroup['kind'], score: number, entries: readonly CatalogEntry[]): DuplicateGroup {
   const files = [...entries].sort((a, b) => a.path.localeCompare(b.path)).map(factsOf);
   const id = createHash('sha1').update(kind).update(files.map((f) => `${f.contentHash}:${f.path}`).join('\n')).digest('hex').slice(0, 16);
   return { id, kind, score: Math.round(score * 10000) / 10000, files };
