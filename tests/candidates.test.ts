@@ -181,11 +181,23 @@ test('update() with the photos that came and went leaves the index as sync() wit
   assert.deepEqual([...a.changed!].sort((x, y) => x - y), [...removed, ...added.map((p) => p.base), 900].sort((x, y) => x - y));
   assert.deepEqual(sorted(a.pairs), sorted(b.pairs));
   assert.ok(a.pairs.length >= 5, `the new photos' pairs are found (${a.pairs.length})`);
-  // Enough new photos that the LSH centre should be checked (a hundredth of the index): sync() does it.
-  const many = Array.from({ length: 25 }, (_, i) => makePhoto(6000 + i));
-  for (const p of many) byBase.set(p.base, p);
-  assert.equal(viaUpdate.update(indexed(many), [], readVector), false);
-  assert.equal(viaUpdate.size, viaSync.size, 'declining changes nothing');
+  // The library moves away from where the centre was fitted (photos removed, others unlike them
+  // added, a few at a time): once enough came since the last check, the centre is checked, and once
+  // it is off, update() declines and sync() refits it.
+  let library = final;
+  let declinedAt = -1;
+  for (let step = 0; step < 300 && declinedAt < 0; step++) {
+    const gone = library.slice(0, 10);
+    const come = Array.from({ length: 10 }, (_, i) => ({ ...makePhoto(10_000 + step * 10 + i), vector: Float32Array.from({ length: DIM }, () => 3 + rand()) }));
+    for (const p of come) byBase.set(p.base, p);
+    const size = viaUpdate.size;
+    if (viaUpdate.update(indexed(come), gone.map((p) => p.base), readVector)) library = [...library.slice(10), ...come];
+    else {
+      declinedAt = step;
+      assert.equal(viaUpdate.size, size, 'declining changes nothing');
+    }
+  }
+  assert.ok(declinedAt > 5, `declined once the centre drifted (step ${declinedAt})`);
 });
 
 test('the last search and its verdicts are saved with the index; reopened, the photos changed since count as changed', async () => {

@@ -257,11 +257,15 @@ export class CandidateIndex {
    * What sync() does, for a few photos only: `removed` bases are gone, `added` photos are new (or
    * their base holds another photo now). sync() checks every photo of the library (half a second at
    * a million photos, for one new photo). Returns false, changing nothing, where sync() must do it:
-   * an empty index (its centre is fitted from the first photos), or enough new photos that the
-   * centre should be checked.
+   * an empty index (its centre is fitted from the first photos), or one whose centre no longer fits
+   * (checked once enough photos came since the last check, and after opening).
    */
   update(added: IndexedPhoto[], removed: number[], readVector: (row: number) => Float32Array): boolean {
-    if (this.lsh.size === 0 || this.addedSinceDriftCheck + added.length >= this.lsh.size / 100) return false;
+    if (this.lsh.size === 0) return false;
+    if (this.addedSinceDriftCheck + added.length >= this.lsh.size / 100) {
+      if (this.lsh.needsRefit()) return false;
+      this.addedSinceDriftCheck = 0;
+    }
     let removedCount = 0;
     for (const base of removed) {
       if (!this.phashes.has(base)) continue;

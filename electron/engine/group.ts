@@ -128,29 +128,32 @@ export function clusterPhotos(nodes: Array<PhotoSignature | undefined>, candidat
   const hasHub = (members: number[]) => members.some((hub) => members.every((m) => m === hub || isNear(hub, m)));
   const near =
     options.nearLinkage === 'complete'
-      ? agglomerate(nodes.length, nearEdges, (left, right) => left.every((x) => right.every((y) => judgeOf.verdict(x, y).tier !== null)))
-      : agglomerate(nodes.length, nearEdges, (left, right) => left.every((x) => right.every((y) => judgeOf.verdict(x, y).related)) && hasHub(left.concat(right)));
+      ? agglomerate(nearEdges, (left, right) => left.every((x) => right.every((y) => judgeOf.verdict(x, y).tier !== null)))
+      : agglomerate(nearEdges, (left, right) => left.every((x) => right.every((y) => judgeOf.verdict(x, y).related)) && hasHub(left.concat(right)));
 
   // Similar tier: the units are the near clusters (and single photos); they merge on similar (or near)
   // edges between them. Near-duplicates never appear as "similar" to each other.
-  const unitOf = new Int32Array(nodes.length).map((_, i) => i);
-  const units: number[][] = Array.from({ length: nodes.length }, (_, i) => [i]); // nodes may be sparse
+  // By node, only for the photos in a near cluster (a million photos are mostly alone).
+  const unitOfMember = new Map<number, number>();
+  const units = new Map<number, number[]>();
   for (const cluster of near) {
     const unit = cluster.members[0];
-    for (const member of cluster.members) unitOf[member] = unit;
-    units[unit] = cluster.members;
+    for (const member of cluster.members) unitOfMember.set(member, unit);
+    units.set(unit, cluster.members);
   }
+  const unitOf = (node: number) => unitOfMember.get(node) ?? node;
+  const membersOfUnit = (unit: number) => units.get(unit) ?? [unit];
   const unitEdges: Edge[] = [];
   for (const edge of [...similarEdges, ...nearEdges]) {
-    const ua = unitOf[edge.a];
-    const ub = unitOf[edge.b];
+    const ua = unitOf(edge.a);
+    const ub = unitOf(edge.b);
     if (ua !== ub) unitEdges.push({ a: ua, b: ub, score: edge.score });
   }
   // A near cluster is represented by its hub (the member near-duplicate to most others: the original,
   // as a rule): its turned and cropped copies are like nothing else and must not veto the original's
   // resemblance to another shot. Units merge only when every pair of their hubs is at least similar.
   const hubOf = (unit: number) => {
-    const members = units[unit];
+    const members = membersOfUnit(unit);
     let best = members[0];
     let bestCount = -1;
     for (const m of members) {
@@ -162,7 +165,7 @@ export function clusterPhotos(nodes: Array<PhotoSignature | undefined>, candidat
   const hubs = new Map<number, number>();
   const hub = (unit: number) => hubs.get(unit) ?? hubs.set(unit, hubOf(unit)).get(unit)!;
   const allSimilar = (left: number[], right: number[]) => left.every((ua) => right.every((ub) => judgeOf.verdict(hub(ua), hub(ub)).tier !== null));
-  const similarUnits = agglomerate(nodes.length, unitEdges, allSimilar);
+  const similarUnits = agglomerate(unitEdges, allSimilar);
   const similar = similarUnits.map((cluster) => ({ members: cluster.members, score: cluster.score }));
   return { near, similar, judged };
 }
@@ -174,21 +177,23 @@ interface Edge {
 }
 
 /** Agglomeration over the given edges, strongest first; two clusters merge when `canMerge` allows. */
-function agglomerate(size: number, edges: Edge[], canMerge: (left: number[], right: number[]) => boolean): Cluster[] {
+function agglomerate(edges: Edge[], canMerge: (left: number[], right: number[]) => boolean): Cluster[] {
   edges.sort((x, y) => y.score - x.score || x.a - y.a || x.b - y.b); // deterministic
-  const clusterOf = new Int32Array(size).map((_, i) => i);
+  // Only nodes merged into another's cluster are in the map: the rest are their own.
+  const clusterOfNode = new Map<number, number>();
+  const clusterOf = (node: number) => clusterOfNode.get(node) ?? node;
   const members = new Map<number, number[]>();
   const scores = new Map<number, number>();
   const membersOf = (c: number) => members.get(c) ?? [c];
   for (const { a, b, score } of edges) {
-    const ca = clusterOf[a];
-    const cb = clusterOf[b];
+    const ca = clusterOf(a);
+    const cb = clusterOf(b);
     if (ca === cb) continue;
     const left = membersOf(ca);
     const right = membersOf(cb);
     if (!canMerge(left, right)) continue;
     const merged = left.concat(right);
-    for (const m of right) clusterOf[m] = ca;
+    for (const m of right) clusterOfNode.set(m, ca);
     members.set(ca, merged);
     members.delete(cb);
     scores.set(ca, Math.min(scores.get(ca) ?? 1, scores.get(cb) ?? 1, score));

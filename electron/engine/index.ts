@@ -97,6 +97,8 @@ class DedupEngine implements Engine {
    * those to the catalog's journal (catalog-journal.ts) instead of writing a million entries.
    */
   private changedPaths = new Set<string>();
+  /** Paths of the files that could not be read or decoded (what groups() lists as errors), kept by put() and remove(). */
+  private readonly problemPaths = new Set<string>();
   private readonly sessionSettings: Partial<EngineSettings>;
 
   constructor(
@@ -117,7 +119,10 @@ class DedupEngine implements Engine {
   }
 
   async init(): Promise<void> {
-    for (const entry of this.data.files) this.entries.set(entry.path, entry);
+    for (const entry of this.data.files) {
+      this.entries.set(entry.path, entry);
+      if (entry.status !== 'ok') this.problemPaths.add(entry.path);
+    }
     const manifest = await loadManifest(this.options.modelDir ?? DEFAULT_MODEL_DIR);
     const embedding = { model: manifest.name, sha256: manifest.sha256, dimension: manifest.output.dimension, views: MODEL_VIEWS, signals: SIGNALS_VERSION };
     const current = this.data.embedding;
@@ -530,6 +535,8 @@ class DedupEngine implements Engine {
   private put(entry: CatalogEntry): void {
     this.photoLibrary?.change(this.entries.get(entry.path), entry);
     this.entries.set(entry.path, entry);
+    if (entry.status !== 'ok') this.problemPaths.add(entry.path);
+    else this.problemPaths.delete(entry.path);
     this.changedPaths.add(entry.path);
     this.changed();
   }
@@ -537,6 +544,7 @@ class DedupEngine implements Engine {
   private remove(path: string): void {
     this.photoLibrary?.change(this.entries.get(path), undefined);
     this.entries.delete(path);
+    this.problemPaths.delete(path);
     this.changedPaths.add(path);
     this.changed();
   }
@@ -697,8 +705,8 @@ class DedupEngine implements Engine {
     }
     const order = { exact: 0, near: 1, similar: 2 };
     groups.sort((a, b) => order[a.kind] - order[b.kind] || b.files.length - a.files.length || a.files[0].path.localeCompare(b.files[0].path));
-    const errors = [...this.entries.values()]
-      .filter((entry) => entry.status !== 'ok')
+    const errors = [...this.problemPaths]
+      .map((path) => this.entries.get(path)!)
       .map((entry) => ({ path: entry.path, message: entry.error ?? entry.status }))
       .sort((a, b) => a.path.localeCompare(b.path));
     const result = { groups, errors };
