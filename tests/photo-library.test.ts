@@ -22,6 +22,7 @@ function stateOf(library: PhotoLibrary) {
     bases: [...library.bases],
     files: library.keys.map((key) => library.files(key)!.map((file) => file.path)),
     copied: [...library.copied()].sort(),
+    representatives: [...library.representatives()].map((file) => file.path).sort(),
     nodes: library.bases.map((base) => library.nodeOfBase(base)),
     nodesOfKeys: library.keys.map((key) => library.nodeOfKey(key)),
   };

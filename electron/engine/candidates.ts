@@ -29,7 +29,8 @@ const HEADER_BYTES_2 = 32;
 const CHECKSUM_AT = 24;
 
 function checksum(file: Buffer): bigint {
-  return xxh3.xxh64(Buffer.concat([file.subarray(0, CHECKSUM_AT), file.subarray(CHECKSUM_AT + 8)]));
+  // Streamed over the two parts: the same value as over the joined bytes, without copying half a GB at a million photos.
+  return xxh3.Xxh3.withSeed().update(file.subarray(0, CHECKSUM_AT)).update(file.subarray(CHECKSUM_AT + 8)).digest();
 }
 
 /**

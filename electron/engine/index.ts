@@ -617,10 +617,7 @@ class DedupEngine implements Engine {
     const { removed, added } = library.takeBaseChanges();
     const addedPhotos = added.map((base) => indexed(this.representative(library, library.nodeOfBase(base))));
     if (this.indexNeedsFullSync || !this.candidates.update(addedPhotos, removed, readVector)) {
-      this.candidates.sync(
-        library.keys.map((_, node) => indexed(this.representative(library, node))),
-        readVector,
-      );
+      this.candidates.sync(Array.from(library.representatives(), indexed), readVector);
       this.indexNeedsFullSync = false;
     }
     this.indexedVersion = this.version;

@@ -156,6 +156,11 @@ export class PhotoLibrary {
     return base < this.nodeOfRow.length ? this.nodeOfRow[base] : -1;
   }
 
+  /** Each photo's first file by path (the one whose signals stand for it), in no particular order. */
+  *representatives(): Generator<CatalogEntry> {
+    for (const list of this.filesOf.values()) yield list[0];
+  }
+
   /** The content hashes held by more than one file. */
   copied(): ReadonlySet<string> {
     return this.copiedKeys;
