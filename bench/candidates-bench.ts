@@ -16,7 +16,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closeParallelPairs, configureParallelPairs } from '../electron/engine/candidate-workers.ts';
 import { CandidateIndex, type IndexedPhoto } from '../electron/engine/candidates.ts';
-import { DETAIL_WORDS } from '../electron/engine/decode.ts';
 import { DEFAULT_SETTINGS } from '../electron/engine/defaults.ts';
 import { MATCH_LIMITS, ROTATED_PHASH_MAX } from '../electron/engine/match.ts';
 import { SyntheticEmbeddings } from './synthetic-embeddings.ts';
@@ -75,15 +74,10 @@ for (let i = 0; i < total; i++) {
 const photoOf = (base: number): IndexedPhoto => ({
   base,
   phash: phash[base],
-  // As the catalog holds them: 8 big-endian bytes a hash, the 4 detail words last (not searched).
-  variantBytes: () => {
-    const bytes = Buffer.alloc((ROTATIONS + WINDOWS + DETAIL_WORDS) * 8);
-    for (let h = 0; h < ROTATIONS + WINDOWS; h++) {
-      bytes.writeUInt32BE(variantWords[base * WORDS + 2 * h + 1], h * 8);
-      bytes.writeUInt32BE(variantWords[base * WORDS + 2 * h], h * 8 + 4);
-    }
-    return bytes;
-  },
+  variantWords: () => ({
+    rotations: variantWords.subarray(base * WORDS, base * WORDS + 2 * ROTATIONS),
+    windows: variantWords.subarray(base * WORDS + 2 * ROTATIONS, (base + 1) * WORDS),
+  }),
 });
 const readVector = (row: number) => vectors.subarray(row * DIM, (row + 1) * DIM);
 log(`data: ${total} photos made in ${seconds(performance.now() - started)}`);

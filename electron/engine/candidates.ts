@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { xxh3 } from '@node-rs/xxhash';
 import { removeLeftoverTemps, writeFileAtomicSync } from './atomic-file.ts';
-import { splitVariants, variantWordsOfMany, type PooledVariantWords } from './decode.ts';
+import { splitVariants } from './decode.ts';
 import { FewHashes } from './few-hashes.ts';
 import type { JudgedPair } from './group.ts';
 import { LshIndex } from './lsh.ts';
@@ -67,8 +67,8 @@ export function searchCovers(last: PairSearchOptions, next: PairSearchOptions): 
 export interface IndexedPhoto {
   base: number; // first vector row
   phash: bigint;
-  /** Its variant hashes as the catalog holds them (8 bytes each, decode.ts layout), or null; read once, by the first search that needs them. */
-  variantBytes: () => Uint8Array | null;
+  /** Its rotation and crop-window hashes (decode.ts variantWordsFromBytes), or null; read once, by the first search that needs them. */
+  variantWords: () => VariantWords | null;
 }
 
 /**
@@ -110,11 +110,11 @@ export interface SearchVerdicts {
   pairs: JudgedPair[];
 }
 
-/**
- * A photo's rotation and crop-window hashes as [lo, hi] 32-bit halves (bits.ts), made once per photo
- * (BigInt arithmetic is slow), as a run of a pool shared with other photos (decode.ts variantWordsOfMany).
- */
-export type VariantWords = PooledVariantWords;
+/** A photo's rotation and crop-window hashes as [lo, hi] 32-bit halves (bits.ts), made once per photo: BigInt arithmetic is slow. */
+export interface VariantWords {
+  rotations: Uint32Array;
+  windows: Uint32Array;
+}
 
 export class CandidateIndex {
   /** The options of the last search (null: none yet, or its pairs no longer hold): the next one may update it. */
@@ -138,7 +138,7 @@ export class CandidateIndex {
    * Photos whose variant words were not read yet: reading them all takes over a second at 100,000
    * photos, and only a pair search needs them (not a query, nor a close after a restart).
    */
-  private readonly unreadVariants = new Map<number, () => Uint8Array | null>();
+  private readonly unreadVariants = new Map<number, () => VariantWords | null>();
   /** How many turned and cropped hashes the photos in `variants` have (summing them over a million photos took most of a second). */
   private readonly variantTotals = { rotations: 0, windows: 0 };
   /** Photos added since the LSH centre was last checked (that check reads every stored vector). */
@@ -236,7 +236,7 @@ export class CandidateIndex {
         known.delete(base);
       }
     }
-    for (const photo of photos) if (!this.variants.has(photo.base)) this.unreadVariants.set(photo.base, photo.variantBytes);
+    for (const photo of photos) if (!this.variants.has(photo.base)) this.unreadVariants.set(photo.base, photo.variantWords);
     this.unsavedChanges += missing.length + removed;
     this.addedSinceDriftCheck += missing.length;
     // The centre can only drift once the library grew by a good share.
@@ -284,7 +284,7 @@ export class CandidateIndex {
       this.phashes.add(photo.base, photo.phash);
       for (let v = 0; v < this.views; v++) this.lsh.add(photo.base + v, readVector(photo.base + v));
     }
-    for (const photo of added) if (!this.variants.has(photo.base)) this.unreadVariants.set(photo.base, photo.variantBytes);
+    for (const photo of added) if (!this.variants.has(photo.base)) this.unreadVariants.set(photo.base, photo.variantWords);
     this.unsavedChanges += missing.length + removedCount;
     this.addedSinceDriftCheck += missing.length;
     return true;
@@ -360,33 +360,27 @@ export class CandidateIndex {
     for (const base of changed) {
       const words = variants.get(base);
       if (!words) continue;
-      rotations -= (words.rotationsEnd - words.start) / 2;
-      windows -= (words.end - words.rotationsEnd) / 2;
+      rotations -= words.rotations.length / 2;
+      windows -= words.windows.length / 2;
     }
     return rotations * (rotatedAgainst?.checksPerLookup ?? 0) + windows * (croppedAgainst?.checksPerLookup ?? 0);
   }
 
   /** Adds (sign 1) or takes away (-1) a photo's words from variantTotals. */
   private countVariants(words: VariantWords, sign: 1 | -1): void {
-    this.variantTotals.rotations += (sign * (words.rotationsEnd - words.start)) / 2;
-    this.variantTotals.windows += (sign * (words.end - words.rotationsEnd)) / 2;
+    this.variantTotals.rotations += (sign * words.rotations.length) / 2;
+    this.variantTotals.windows += (sign * words.windows.length) / 2;
   }
 
   /** Every photo's variant words, read now where they were not yet. */
   private allVariants(): Map<number, VariantWords> {
-    const bases: number[] = [];
-    const lists: Uint8Array[] = [];
     for (const [base, read] of this.unreadVariants) {
-      const bytes = this.variants.has(base) ? null : read();
-      if (bytes === null) continue;
-      bases.push(base);
-      lists.push(bytes);
+      const words = read();
+      if (words && !this.variants.has(base)) {
+        this.variants.set(base, words);
+        this.countVariants(words, 1);
+      }
     }
-    // All at once, into shared pools (no arrays per photo: a million photos' took 7.5 s one by one).
-    variantWordsOfMany(lists).forEach((words, i) => {
-      this.variants.set(bases[i], words);
-      this.countVariants(words, 1);
-    });
     this.unreadVariants.clear();
     return this.variants;
   }
@@ -430,8 +424,8 @@ export class CandidateIndex {
         for (const base of bases) {
           const words = variants.get(base);
           if (!words) continue;
-          if (rotatedMaxDistance !== null) yield { base, words: words.pool.subarray(words.start, words.rotationsEnd), maxDistance: rotatedMaxDistance };
-          if (cropMaxDistance !== null) yield { base, words: words.pool.subarray(words.rotationsEnd, words.end), maxDistance: cropMaxDistance };
+          if (rotatedMaxDistance !== null) yield { base, words: words.rotations, maxDistance: rotatedMaxDistance };
+          if (cropMaxDistance !== null) yield { base, words: words.windows, maxDistance: cropMaxDistance };
         }
       },
     });
@@ -444,11 +438,14 @@ export class CandidateIndex {
     await forEachHashHitParallel(this.phashes, searchesOf(added), added.length, record, log);
     // Every other photo's turned and cropped hashes against the added photos' whole hashes.
     const addedSet = new Set(added);
-    for (const [base, { pool, start, rotationsEnd, end }] of variants) {
+    const compare = (base: number, words: Uint32Array, against: FewHashes | null) => {
+      if (!against) return;
+      against.forEachWithinWords(words, (k) => record(base, added[k]));
+    };
+    for (const [base, { rotations, windows }] of variants) {
       if (addedSet.has(base)) continue;
-      const visit = (k: number) => record(base, added[k]);
-      rotatedAgainst?.forEachWithinWords(pool, visit, start, rotationsEnd);
-      croppedAgainst?.forEachWithinWords(pool, visit, rotationsEnd, end);
+      compare(base, rotations, rotatedAgainst);
+      compare(base, windows, croppedAgainst);
     }
   }
 

@@ -110,68 +110,6 @@ export function variantWordsFromBytes(bytes: Uint8Array): { rotations: Uint32Arr
   return { rotations: bytesWords(bytes, ...rotations), windows: bytesWords(bytes, ...windows) };
 }
 
-/** A photo's turned and crop-window hashes as [lo, hi] words, a run of a shared pool: `pool[start .. rotationsEnd)` the turns, `pool[rotationsEnd .. end)` the windows. */
-export interface PooledVariantWords {
-  pool: Uint32Array;
-  start: number;
-  rotationsEnd: number;
-  end: number;
-}
-
-/** Bytes of each pool variantWordsOfMany copies into. */
-const POOL_BYTES = 8 << 20;
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/**
- * The rotation and crop-window words (as variantWordsFromBytes makes them) of many photos at once,
- * as runs of pools of 8 MiB: the first search after opening reads a million photos' (61 million
- * hashes), and two small arrays per photo took 7.5 s of it. Each photo's bytes are copied in whole
- * (a native copy) and every 8 bytes reversed at once (Buffer swap64), which on a little-endian
- * machine leaves each big-endian hash as its [lo, hi] words; no array is made per photo.
- */
-export function variantWordsOfMany(lists: readonly Uint8Array[]): PooledVariantWords[] {
-  const out: PooledVariantWords[] = new Array(lists.length);
-  // Pools no larger than what is left to copy: one new photo's words take 488 bytes, not 8 MiB.
-  let left = 0;
-  for (const bytes of lists) left += (bytes.length >> 3) * 8;
-  let pool = new Uint32Array(0);
-  let poolBytes = Buffer.alloc(0);
-  let used = 0; // bytes
-  const finishPool = () => {
-    if (LITTLE_ENDIAN) {
-      poolBytes.subarray(0, used).swap64();
-      return;
-    }
-    const view = new DataView(pool.buffer, 0, used);
-    for (let h = 0; h < used / 8; h++) {
-      const hi = view.getUint32(h * 8);
-      const lo = view.getUint32(h * 8 + 4);
-      pool[2 * h] = lo;
-      pool[2 * h + 1] = hi;
-    }
-  };
-  for (let i = 0; i < lists.length; i++) {
-    const bytes = lists[i];
-    const hashes = bytes.length >> 3;
-    if (used + hashes * 8 > poolBytes.length) {
-      finishPool();
-      pool = new Uint32Array(Math.max(Math.min(POOL_BYTES, left), hashes * 8) / 4);
-      poolBytes = Buffer.from(pool.buffer);
-      used = 0;
-    }
-    poolBytes.set(hashes * 8 === bytes.length ? bytes : bytes.subarray(0, hashes * 8), used);
-    // variantRanges' layout, without making its arrays a million times: turns, windows, detail last.
-    const rotations = Math.min(hashes, ROTATION_VARIANT_COUNT);
-    const windowsEnd = hashes < ROTATION_VARIANT_COUNT + DETAIL_WORDS ? rotations : hashes - DETAIL_WORDS;
-    const start = used / 4;
-    out[i] = { pool, start, rotationsEnd: start + 2 * rotations, end: start + 2 * windowsEnd };
-    used += hashes * 8;
-    left -= hashes * 8;
-  }
-  finishPool();
-  return out;
-}
-
 export interface DecodeOptions {
   /** Model input size in pixels (square), from the model manifest. */
   inputSize: number;

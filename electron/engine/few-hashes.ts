@@ -99,15 +99,14 @@ export class FewHashes {
 
   /**
    * Calls visit(k) for each of the few hashes (k its index) within maxDistance bits of each hash of
-   * `words` ([lo, hi] pairs, bits.ts's hashWords layout; those from index `from` to `to`, a photo's
-   * run of a shared pool). A hash that agrees with one of the few on
+   * `words` ([lo, hi] pairs, bits.ts's hashWords layout). A hash that agrees with one of the few on
    * several chunks visits it once per chunk (callers keep pairs once). The loop runs 61 million
    * times at a million photos, so the chunks are read from flat typed arrays, not objects.
    */
-  forEachWithinWords(words: Uint32Array, visit: (k: number) => void, from = 0, to = words.length): void {
+  forEachWithinWords(words: Uint32Array, visit: (k: number) => void): void {
     const { maxDistance, count, lo: fewLo, hi: fewHi } = this;
     if (this.oneByOne) {
-      for (let i = from; i < to; i += 2) {
+      for (let i = 0; i < words.length; i += 2) {
         const lo = words[i] | 0;
         const hi = words[i + 1] | 0;
         for (let k = 0; k < count; k++) if (popcount32(lo ^ fewLo[k]) + popcount32(hi ^ fewHi[k]) <= maxDistance) visit(k);
@@ -116,7 +115,7 @@ export class FewHashes {
     }
     const { chunkHigh, chunkShift, chunkMask, chunkTable, offsets, members } = this.flat;
     const chunkCount = chunkHigh.length;
-    for (let i = from; i < to; i += 2) {
+    for (let i = 0; i < words.length; i += 2) {
       const lo = words[i] | 0;
       const hi = words[i + 1] | 0;
       for (let c = 0; c < chunkCount; c++) {
