@@ -207,36 +207,17 @@ export class CandidateIndex {
     const wanted = { has: (base: number) => base < rows && wantedFlags[base] === 1 };
     const gone: number[] = [];
     for (const base of this.phashes.ids()) if (!wanted.has(base)) gone.push(base);
-    for (const base of gone) {
-      this.phashes.remove(base);
-      for (let v = 0; v < this.views; v++) this.lsh.remove(base + v);
-      this.changedSinceSearch.add(base);
-    }
+    for (const base of gone) this.removePhoto(base);
     const removed = gone.length;
-    // A stored hash that differs means the row now holds another photo: index it again.
-    const missing = photos.filter((photo) => this.phashes.get(photo.base) !== photo.phash || !this.lsh.has(photo.base));
+    const missing = photos.filter((photo) => !this.holds(photo));
     if (this.lsh.size === 0 && missing.length > 0) {
       // The centre: the mean of (up to 5000) whole-image embeddings of the library.
       const sample = missing.filter((_, i) => i % Math.max(1, Math.floor(missing.length / 5000)) === 0);
       this.lsh = new LshIndex({ ...this.lsh.options, mean: LshIndex.fitMean(sample.map((photo) => readVector(photo.base))) });
       this.lastSearchKey = null;
     }
-    for (const photo of missing) {
-      this.changedSinceSearch.add(photo.base);
-      this.phashes.add(photo.base, photo.phash);
-      for (let v = 0; v < this.views; v++) this.lsh.add(photo.base + v, readVector(photo.base + v));
-    }
-    // Variant words: kept for photos already known, read later for new ones (and rows that now hold another photo).
-    const renewed = new Set(missing.map((photo) => photo.base));
-    for (const known of [this.variants, this.unreadVariants]) {
-      const stale: number[] = [];
-      for (const base of known.keys()) if (!wanted.has(base) || renewed.has(base)) stale.push(base);
-      for (const base of stale) {
-        if (known === this.variants) this.countVariants(this.variants.get(base)!, -1);
-        known.delete(base);
-      }
-    }
-    for (const photo of photos) if (!this.variants.has(photo.base)) this.unreadVariants.set(photo.base, photo.variantWords);
+    for (const photo of missing) this.addPhoto(photo, readVector);
+    this.awaitVariants(photos);
     this.unsavedChanges += missing.length + removed;
     this.addedSinceDriftCheck += missing.length;
     // The centre can only drift once the library grew by a good share.
@@ -270,24 +251,40 @@ export class CandidateIndex {
     let removedCount = 0;
     for (const base of removed) {
       if (!this.phashes.has(base)) continue;
-      this.phashes.remove(base);
-      for (let v = 0; v < this.views; v++) this.lsh.remove(base + v);
-      this.changedSinceSearch.add(base);
-      this.forgetVariants(base);
+      this.removePhoto(base);
       removedCount++;
     }
-    // A stored hash that differs means the row now holds another photo: index it again.
-    const missing = added.filter((photo) => this.phashes.get(photo.base) !== photo.phash || !this.lsh.has(photo.base));
-    for (const photo of missing) {
-      this.changedSinceSearch.add(photo.base);
-      this.forgetVariants(photo.base);
-      this.phashes.add(photo.base, photo.phash);
-      for (let v = 0; v < this.views; v++) this.lsh.add(photo.base + v, readVector(photo.base + v));
-    }
-    for (const photo of added) if (!this.variants.has(photo.base)) this.unreadVariants.set(photo.base, photo.variantWords);
+    const missing = added.filter((photo) => !this.holds(photo));
+    for (const photo of missing) this.addPhoto(photo, readVector);
+    this.awaitVariants(added);
     this.unsavedChanges += missing.length + removedCount;
     this.addedSinceDriftCheck += missing.length;
     return true;
+  }
+
+  /** Whether the indexes hold this photo. A stored hash that differs means its row now holds another photo: it is indexed again. */
+  private holds(photo: IndexedPhoto): boolean {
+    return this.phashes.get(photo.base) === photo.phash && this.lsh.has(photo.base);
+  }
+
+  private removePhoto(base: number): void {
+    this.phashes.remove(base);
+    for (let v = 0; v < this.views; v++) this.lsh.remove(base + v);
+    this.changedSinceSearch.add(base);
+    this.forgetVariants(base);
+  }
+
+  /** Indexes a new photo, or one that now holds a row another photo held (what was known of that one's variant words goes). */
+  private addPhoto(photo: IndexedPhoto, readVector: (row: number) => Float32Array): void {
+    this.changedSinceSearch.add(photo.base);
+    this.forgetVariants(photo.base);
+    this.phashes.add(photo.base, photo.phash);
+    for (let v = 0; v < this.views; v++) this.lsh.add(photo.base + v, readVector(photo.base + v));
+  }
+
+  /** Variant words: kept for photos already known, read by the next search for the others. */
+  private awaitVariants(photos: IndexedPhoto[]): void {
+    for (const photo of photos) if (!this.variants.has(photo.base)) this.unreadVariants.set(photo.base, photo.variantWords);
   }
 
   /** Drops what is known of a base's variant words (its photo is gone, or another one holds its row now). */

@@ -15,11 +15,11 @@
 // (that save is lost, as if the crash came before it; the catalog file and every earlier record are
 // intact). A journal whose first line names another catalog file (one written whole after it, with
 // a crash before the journal was emptied) belongs to nothing and is ignored.
-import { xxh3 } from '@node-rs/xxhash';
 import { closeSync, fsyncSync, openSync, ftruncateSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { bytesFromHex } from './phash.ts';
+import { checksum64 } from './content-hash.ts';
+import { bytesFromHex, isHexWords } from './phash.ts';
 
 /** One save's changes. Entries are as in memory (variant hashes as bytes); in the journal's JSON they are hex. */
 export interface JournalRecord {
@@ -37,12 +37,8 @@ export function journalPathOf(catalogPath: string): string {
 
 /** A line of the journal: its JSON's checksum, a space, the JSON, a newline. */
 function lineOf(value: unknown): Buffer {
-  const json = JSON.stringify(value);
-  return Buffer.from(`${checksumOf(json)} ${json}\n`);
-}
-
-function checksumOf(json: string | Uint8Array): string {
-  return xxh3.xxh64(typeof json === 'string' ? Buffer.from(json) : json).toString(16).padStart(16, '0');
+  const json = Buffer.from(JSON.stringify(value));
+  return Buffer.concat([Buffer.from(`${checksum64(json)} `), json, Buffer.from('\n')]);
 }
 
 /** Bytes of a journal's first line (catalog ids are UUIDs: all of one length). */
@@ -123,7 +119,7 @@ function hasGoodLineAfter(bytes: Buffer, badLineStart: number): boolean {
 /** An entry read from the journal with its variant hashes as bytes, as in memory (hex that is not whole hashes stays, for catalog.ts to refuse). */
 function withVariantBytes(entry: unknown): unknown {
   const variants = (entry as Record<string, unknown> | null)?.[BINARY_FIELD];
-  if (typeof variants !== 'string' || !/^(?:[0-9a-f]{16})*$/.test(variants)) return entry;
+  if (typeof variants !== 'string' || !isHexWords(variants)) return entry;
   return { ...(entry as object), [BINARY_FIELD]: bytesFromHex(variants) };
 }
 
@@ -131,7 +127,7 @@ function withVariantBytes(entry: unknown): unknown {
 function parseLine(line: Buffer): unknown {
   if (line.length < 18 || line[16] !== 0x20) return undefined; // 16 hex digits, a space
   const json = line.subarray(17);
-  if (checksumOf(json) !== line.toString('latin1', 0, 16)) return undefined; // of the bytes as written
+  if (checksum64(json) !== line.toString('latin1', 0, 16)) return undefined; // of the bytes as written
   try {
     return JSON.parse(json.toString('utf8'));
   } catch {

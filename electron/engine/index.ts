@@ -675,7 +675,7 @@ class DedupEngine implements Engine {
       settings,
       isDismissed,
       judged: kept,
-      signatureOf: (node) => this.signatureOf(filesOf(node)[0]),
+      signatureOf: (node) => this.signatureOf(this.representative(library, node)),
     });
     this.candidates.keepVerdicts({ settingsKey: matchKey, pairs: clustering.judged.map(({ a, b, verdict }) => ({ a: baseOf[a], b: baseOf[b], verdict })) });
     this.lastRegroupSummary =
@@ -767,7 +767,7 @@ class DedupEngine implements Engine {
     const library = this.library();
     const top = options.top ?? 10;
     let candidates = this.candidates.query(probe, { k: top, phashMaxDistance: Math.max(settings.phashMaxDistance, ROTATED_PHASH_MAX) });
-    if (candidates.length < top) candidates = [...new Set([...candidates, ...this.nearestExactly(probe.vectors[0], [...library.bases], top * 4)])];
+    if (candidates.length < top) candidates = [...new Set([...candidates, ...this.nearestExactly(probe.vectors[0], library.bases, top * 4)])];
     const scored = candidates
       .map((base) => {
         const entry = this.representative(library, library.nodeOfBase(base));
@@ -785,7 +785,7 @@ class DedupEngine implements Engine {
   }
 
   /** Exact nearest photos by whole-image cosine, straight from the vector store (when the index finds too few). */
-  private nearestExactly(vector: Float32Array, bases: number[], count: number): number[] {
+  private nearestExactly(vector: Float32Array, bases: readonly number[], count: number): number[] {
     return bases
       .map((base) => {
         const { dot, norm } = this.vectors.dotAndNorm(base, vector);

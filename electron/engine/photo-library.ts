@@ -37,6 +37,11 @@ export class PhotoLibrary {
     for (const entry of entries) if (isLibraryFile(entry)) this.addFile(entry);
     for (const list of this.filesOf.values()) if (list.length > 1) list.sort(byPath);
     this.touched.clear();
+    this.putAllInOrder();
+  }
+
+  /** Sorts every content hash again and takes each photo's base. */
+  private putAllInOrder(): void {
     this.sortedKeys = [...this.filesOf.keys()].sort();
     this.nodeBases = this.sortedKeys.map((key) => this.filesOf.get(key)![0].vectorRow!);
   }
@@ -79,10 +84,8 @@ export class PhotoLibrary {
       const node = this.find(key);
       if (node >= 0) oldBaseOf.set(key, this.nodeBases[node]);
     }
-    if (this.touched.size > REBUILD_ABOVE) {
-      this.sortedKeys = [...this.filesOf.keys()].sort();
-      this.nodeBases = this.sortedKeys.map((key) => this.filesOf.get(key)![0].vectorRow!);
-    } else {
+    if (this.touched.size > REBUILD_ABOVE) this.putAllInOrder();
+    else {
       for (const key of this.touched) {
         const node = this.find(key);
         const list = this.filesOf.get(key);

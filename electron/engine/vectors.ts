@@ -6,7 +6,7 @@
 // them, and a regrouping reads only the rows of the photos it judges (the indexes keep their own
 // compact copies). The operating system's page cache keeps the rows read often at hand.
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
-import { xxh3 } from '@node-rs/xxhash';
+import { checksum64 } from './content-hash.ts';
 
 const MAGIC = 'PDDVEC01';
 const HEADER_BYTES = 32;
@@ -97,7 +97,7 @@ export class VectorStore {
     this.checkRows(first, count);
     const bytes = Buffer.allocUnsafe(count * this.dim * 2); // filled by readFully, or it throws
     readFully(this.fd, bytes, this.offsetOf(first));
-    return xxh3.xxh64(bytes).toString(16).padStart(16, '0');
+    return checksum64(bytes);
   }
 
   /**
@@ -123,7 +123,7 @@ export class VectorStore {
         chunkEnd = first + rows;
       }
       const start = (first - chunkFirst) * rowBytes;
-      hashes[i] = xxh3.xxh64(chunk.subarray(start, start + count * rowBytes)).toString(16).padStart(16, '0');
+      hashes[i] = checksum64(chunk.subarray(start, start + count * rowBytes));
     }
     return hashes;
   }
