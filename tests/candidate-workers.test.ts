@@ -2,7 +2,7 @@
 // thread: the pHash search of variant hashes on synthetic hashes, and a whole regrouping of real
 // photos (crops, turns, re-encodings) with the workers forced on for a small library.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { hashWords } from '../electron/engine/bits.ts';
@@ -134,5 +134,55 @@ test('a regrouping with the searches on worker threads makes the same groups as 
     }
   } finally {
     await engine.close();
+  }
+});
+
+test('with prepareQueriesAhead, a regrouping trains the lists in the background, once; close saves them', async () => {
+  const catalogPath = join(dir, 'ahead', 'catalog.json');
+  const lshOf = (engine: unknown) => (engine as { candidates: { lsh: { listsNeedTraining: boolean; listTrainings: number } } }).candidates.lsh;
+  forceWorkers(); // the library is small: without this the lists are left to the first query
+  try {
+    const logged: string[] = [];
+    const engine = await openEngine({ catalogPath, settings: { executionProvider: 'cpu' }, prepareQueriesAhead: true, log: (m) => logged.push(m) });
+    try {
+      await engine.scan([join(dir, 'photos')]);
+      await engine.groups();
+      assert.equal(lshOf(engine).listTrainings, 0, 'the training runs after groups() has answered');
+      // The query comes while the training runs, or after: it does not train the lists again.
+      const hits = await engine.query(join(dir, 'photos', '3 q35.jpg'), { top: 3 });
+      assert.equal(basename(hits[0].path), '3 q35.jpg');
+      assert.equal(lshOf(engine).listTrainings, 1, 'trained once');
+      assert.ok(logged.some((m) => /readied for queries/.test(m)), logged.join('\n'));
+      assert.ok(!logged.some((m) => /could not|failed/.test(m)), logged.join('\n'));
+    } finally {
+      await engine.close();
+    }
+    const reopened = await openEngine({ catalogPath, settings: { executionProvider: 'cpu' } });
+    try {
+      assert.ok(!lshOf(reopened).listsNeedTraining, 'the lists were saved with the index');
+    } finally {
+      await reopened.close();
+    }
+
+    // Without the option (the CLI), the lists wait for the first query.
+    const plain = await openEngine({ catalogPath: join(dir, 'plain', 'catalog.json'), settings: { executionProvider: 'cpu' } });
+    try {
+      await plain.scan([join(dir, 'photos')]);
+      await plain.groups();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.ok(lshOf(plain).listsNeedTraining);
+    } finally {
+      await plain.close();
+    }
+
+    // Closed while the training runs: it is cancelled or finishes, quietly.
+    const quick: string[] = [];
+    const closing = await openEngine({ catalogPath: join(dir, 'closing', 'catalog.json'), settings: { executionProvider: 'cpu' }, prepareQueriesAhead: true, log: (m) => quick.push(m) });
+    await closing.scan([join(dir, 'photos')]);
+    await closing.groups();
+    await closing.close();
+    assert.ok(!quick.some((m) => /failed/.test(m)), quick.join('\n'));
+  } finally {
+    restore();
   }
 });

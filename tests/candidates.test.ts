@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { xxh3 } from '@node-rs/xxhash';
 import { after, test } from 'node:test';
 import { hashWords } from '../electron/engine/bits.ts';
+import { closeParallelPairs, configureParallelPairs } from '../electron/engine/candidate-workers.ts';
 import { CandidateIndex, type IndexedPhoto } from '../electron/engine/candidates.ts';
 import { splitVariants, variantWordsFromBytes } from '../electron/engine/decode.ts';
 import { hashesFromBytes, hashesToBytes } from '../electron/engine/phash.ts';
@@ -261,6 +262,34 @@ test('lists trained by a query are saved on close, even when nothing else change
   const inode = statSync(path).ino;
   reopened.saveIfDue(path, true);
   assert.equal(statSync(path).ino, inode, 'nothing new to save: the file was not written again (a save renames a new file over it)');
+});
+
+test('prepareQuery while a training runs waits for that one: the lists are trained once', async () => {
+  const photos = Array.from({ length: 300 }, (_, i) => makePhoto(i));
+  const byBase = new Map(photos.map((p) => [p.base, p]));
+  const index = CandidateIndex.open(join(dir, 'shared-training'), DIM, 1, 0, () => {});
+  index.sync(indexed(photos), (row) => byBase.get(row)!.vector);
+  const lsh = (index as unknown as { lsh: LshIndex }).lsh;
+  const logged: string[] = [];
+  configureParallelPairs({ threads: 2, minItems: 0 });
+  try {
+    assert.ok(index.queryNeedsPreparation);
+    const background = index.prepareQuery((m) => logged.push(m));
+    assert.ok(!index.queryNeedsPreparation, 'under way');
+    const query = index.prepareQuery((m) => logged.push(m));
+    assert.equal(query, background);
+    assert.equal(await query, true);
+    assert.equal(lsh.listTrainings, 1);
+    assert.deepEqual(logged, []);
+    assert.ok(!index.queryNeedsPreparation);
+  } finally {
+    configureParallelPairs({ threads: undefined, minItems: undefined });
+    await closeParallelPairs();
+  }
+  // Small libraries leave the lists to query() (they cost little there): nothing is trained ahead.
+  const small = CandidateIndex.open(join(dir, 'small-training'), DIM, 1, 0, () => {});
+  small.sync(indexed(photos), (row) => byBase.get(row)!.vector);
+  assert.equal(await small.prepareQuery(), false);
 });
 
 test('an index saved in format 2 (no last search) still opens; a damaged last search is found', async () => {

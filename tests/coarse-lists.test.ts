@@ -194,6 +194,58 @@ test('items added or removed while the lists train are filed under the new lists
   assert.deepEqual(Array.from(live, (s) => listOf[s]), Array.from(lists.nearestOfItems(changing.compactPoints(), live)));
 });
 
+test('items added while the lists are trained again (the index doubled) leave the old lists for the new', async () => {
+  const growing = build(vectors.slice(0, LISTS_FROM_ITEMS));
+  growing.query(vectors[0]); // the first lists
+  const listsOf = (index: LshIndex) => index as unknown as { lists: CoarseLists; listOf: Int32Array; alive: Uint8Array; slotCount: number };
+  const first = listsOf(growing).lists;
+  const more = clustered(LISTS_FROM_ITEMS + 10, 5);
+  more.forEach((v, i) => growing.add(500_000 + i, v));
+  assert.ok(growing.listsNeedTraining, 'doubled: due for new lists');
+  const late = clustered(60, 6);
+  let calls = 0;
+  await growing.trainLists(async (lists, slots) => {
+    if (calls++ === 8) {
+      // While every item is being filed: new items (filed under the old lists as they come), some
+      // of them in the slots of items removed meanwhile.
+      for (let id = 0; id < 30; id++) growing.remove(id);
+      late.forEach((v, i) => growing.add(900_000 + i, v));
+    }
+    return lists.nearestOfItems(growing.compactPoints(), slots);
+  });
+  assert.equal(calls, 9, 'eight rounds of k-means, then every item');
+  const { lists, listOf, alive, slotCount } = listsOf(growing);
+  assert.notEqual(lists, first);
+  assert.ok(lists.count > first.count);
+  const live = Array.from({ length: slotCount }, (_, s) => s).filter((s) => alive[s]);
+  assert.equal(live.length, 2 * LISTS_FROM_ITEMS + 10 + 30);
+  assert.deepEqual(Array.from(live, (s) => listOf[s]), Array.from(lists.nearestOfItems(growing.compactPoints(), live)));
+  for (const i of [0, 29, 59]) assert.equal(growing.query(late[i], { k: 1 })[0].id, 900_000 + i, `late item ${i} finds itself`);
+});
+
+test('a training on worker threads stops when cancelled, leaves the index as it was, and can run again', async () => {
+  const cancelled = build(vectors);
+  const before = cancelled.serialize();
+  const controller = new AbortController();
+  configureParallelPairs({ threads: 2, minItems: 0 });
+  try {
+    const training = trainListsParallel(cancelled, () => {}, controller.signal);
+    setImmediate(() => controller.abort());
+    await assert.rejects(training, { name: 'AbortError' });
+    assert.ok(cancelled.listsNeedTraining);
+    assert.equal(cancelled.coarseListCount, 0);
+    assert.ok(cancelled.serialize().equals(before), 'nothing changed');
+    const { threads } = await trainListsParallel(cancelled);
+    assert.equal(threads, 2, 'the workers are still there');
+  } finally {
+    configureParallelPairs({ threads: undefined, minItems: undefined });
+    await closeParallelPairs();
+  }
+  const inThisThread = build(vectors);
+  inThisThread.query(vectors[0]);
+  assert.ok(cancelled.serialize().equals(inThisThread.serialize()), 'the same lists as one uninterrupted training');
+});
+
 test('after a few changes a query compares the new items exactly and skips removed or reused slots, without rebuilding', () => {
   const changing = build(vectors);
   changing.query(vectors[0]); // builds the tables, trains the lists

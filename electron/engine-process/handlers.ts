@@ -67,6 +67,7 @@ export function createEngineProcess(emit: (event: EngineEvent) => void): EngineP
         settings: openOptions.settings,
         log: (message) => emit({ type: 'log', message }),
         exclude: [openOptions.thumbnailDir], // its JPEGs are not photos of the user's
+        prepareQueriesAhead: true, // a dropped photo should not wait for the index's first training
       });
       thumbnails = new ThumbnailCache(openOptions.thumbnailDir, engine);
       void thumbnails.prune(THUMBNAIL_CACHE_BYTES).catch(() => undefined);

@@ -63,6 +63,7 @@ async function onWorkers(
   try {
     await parallel(poolFor(workerFile(), threads), threads);
   } catch (error) {
+    if ((error as Error)?.name === 'AbortError') throw error; // cancelled, not failed
     await closeParallelPairs(); // a fresh pool next time
     log(`the ${what} could not use worker threads (${(error as Error).message}); searching in one thread`);
     inThisThread();
@@ -106,13 +107,17 @@ export async function forEachCandidatePairParallel(
   return { ...stats, threads };
 }
 
+/** Items a worker files per task: at a million photos about a second of work, so a cancel waits no longer. */
+const FILING_TASK_ITEMS = 32_768;
+
 /**
  * Trains the LSH index's coarse lists (LshIndex.trainLists), when they need it, with the nearest
  * centroids found on worker threads: each thread files a share of the items, the rest of k-means
  * stays here. The same lists as query() would train in this thread (half a minute of CPU at a
- * million), which it still does when the library is small or the workers fail.
+ * million), which it still does when the library is small or the workers fail. `signal` cancels
+ * between tasks (rejecting with its AbortError; the index is left as it was).
  */
-export async function trainListsParallel(index: LshIndex, log: (message: string) => void = () => {}): Promise<{ threads: number }> {
+export async function trainListsParallel(index: LshIndex, log: (message: string) => void = () => {}, signal?: AbortSignal): Promise<{ threads: number }> {
   if (!index.listsNeedTraining) return { threads: 1 };
   return onWorkers(
     'list training',
@@ -122,15 +127,20 @@ export async function trainListsParallel(index: LshIndex, log: (message: string)
     async (piscina, threadCount) => {
       const points = index.compactPoints();
       await index.trainLists(async (lists, slots) => {
-        const share = Math.ceil(slots.length / threadCount);
-        const parts = await Promise.all(
-          Array.from({ length: threadCount }, (_, k) => {
-            const task: FilingTask = { points, centroids: lists.centroids, slots: slots.slice(k * share, (k + 1) * share) };
-            return piscina.run(task, { name: 'fileItems', transferList: [task.slots.buffer as ArrayBuffer] }) as Promise<Int32Array>;
-          }),
-        );
+        // Each thread takes the next task when it is done with one (tasks cost about the same).
         const nearest = new Int32Array(slots.length);
-        parts.forEach((part, k) => nearest.set(part, k * share));
+        let next = 0;
+        const fileTasks = async () => {
+          while (next < slots.length) {
+            signal?.throwIfAborted();
+            const first = next;
+            next = Math.min(slots.length, first + FILING_TASK_ITEMS);
+            const task: FilingTask = { points, centroids: lists.centroids, slots: slots.slice(first, next) };
+            nearest.set((await piscina.run(task, { name: 'fileItems', transferList: [task.slots.buffer as ArrayBuffer] })) as Int32Array, first);
+          }
+        };
+        await Promise.all(Array.from({ length: threadCount }, fileTasks));
+        signal?.throwIfAborted();
         return nearest;
       });
     },

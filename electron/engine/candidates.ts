@@ -141,6 +141,8 @@ export class CandidateIndex {
   private readonly unreadVariants = new Map<number, () => VariantWords | null>();
   /** How many turned and cropped hashes the photos in `variants` have (summing them over a million photos took most of a second). */
   private readonly variantTotals = { rotations: 0, windows: 0 };
+  /** The coarse-list training under way (prepareQuery), and the LSH index it is for (sync() may replace it). */
+  private listTraining: { lsh: LshIndex; done: Promise<boolean> } | null = null;
   /** Photos added since the LSH centre was last checked (that check reads every stored vector). */
   private addedSinceDriftCheck = Infinity;
 
@@ -462,9 +464,29 @@ export class CandidateIndex {
   /**
    * Readies query() for a large library: the vector index's coarse lists, when they need training
    * (the first query, or the library doubled), are trained on worker threads rather than in query().
+   * A call while a training of this index runs (the engine starts one in the background after a
+   * regrouping) waits for that one. `signal` cancels the training it starts. Resolves with whether
+   * the lists are ready now (small libraries leave them to query(), where they cost little).
    */
-  async prepareQuery(log: (message: string) => void = () => {}): Promise<void> {
-    await trainListsParallel(this.lsh, log);
+  prepareQuery(log: (message: string) => void = () => {}, signal?: AbortSignal): Promise<boolean> {
+    if (this.listTraining?.lsh !== this.lsh) {
+      const lsh = this.lsh;
+      const training = {
+        lsh,
+        done: trainListsParallel(lsh, log, signal)
+          .then(() => !lsh.listsNeedTraining)
+          .finally(() => {
+            if (this.listTraining === training) this.listTraining = null;
+          }),
+      };
+      this.listTraining = training;
+    }
+    return this.listTraining!.done;
+  }
+
+  /** Whether query() would train the coarse lists first (prepareQuery trains them ahead). */
+  get queryNeedsPreparation(): boolean {
+    return this.lsh.listsNeedTraining && this.listTraining?.lsh !== this.lsh;
   }
 
   /** Photos (bases) that may match a probe: LSH neighbours of each of its views, and close pHashes. */

@@ -56,6 +56,12 @@ export interface OpenEngineOptions {
   exclude?: string[];
   /** Most bytes of catalog journal before a save writes the catalog whole (default: catalog-file.ts; tests make it small). */
   journalLimit?: number;
+  /**
+   * After each regrouping, ready the index for queries in the background (train its coarse lists,
+   * some 20 s at a million photos, when due) instead of in the first query. The app does; the CLI,
+   * which exits after one command, does not. close() cancels a training under way.
+   */
+  prepareQueriesAhead?: boolean;
 }
 
 export async function openEngine(options: OpenEngineOptions): Promise<Engine> {
@@ -708,7 +714,28 @@ class DedupEngine implements Engine {
       .sort((a, b) => a.path.localeCompare(b.path));
     const result = { groups, errors };
     this.cachedGroups = { version: this.version, result, settingsKey };
+    if (this.options.prepareQueriesAhead) this.prepareQueriesInBackground();
     return result;
+  }
+
+  /** The background training of the coarse lists (prepareQueriesAhead), and what cancels it on close. */
+  private queryPreparation: Promise<void> | null = null;
+  private readonly closing = new AbortController();
+
+  private prepareQueriesInBackground(): void {
+    if (this.queryPreparation || this.closing.signal.aborted || !this.candidates.queryNeedsPreparation) return;
+    const started = Date.now();
+    this.queryPreparation = this.candidates
+      .prepareQuery(this.log, this.closing.signal)
+      .then(
+        (trained) => {
+          if (trained) this.log(`the index was readied for queries in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        },
+        (error: unknown) => {
+          if (!this.closing.signal.aborted) this.log(`readying the index for queries failed (the first query will do it): ${describe(error)}`);
+        },
+      )
+      .finally(() => (this.queryPreparation = null));
   }
 
   /** How the last grouping went: searched in full, or updated for the photos changed since the one before. */
@@ -835,6 +862,8 @@ class DedupEngine implements Engine {
   }
 
   async close(): Promise<void> {
+    this.closing.abort();
+    await this.queryPreparation;
     await this.busy;
     if (this.unsavedEdits > 0) await this.save();
     this.syncIndex();

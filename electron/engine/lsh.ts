@@ -361,7 +361,7 @@ export class LshIndex {
   private listMDotU = new Float32Array(0);
   private listUNorm = new Float32Array(0);
   private listsDirty = true;
-  private changes = 0; // adds and removes so far: trainLists() notices those made while it waited
+  private addedWhileTraining: number[] | null = null; // slots added while trainLists() waited: filed again under its lists
   private trainings = 0; // times the lists were trained in this session (listTrainings)
   private listPosition = new Uint32Array(0); // slot -> its place in listMembers (live slots)
   // What query() has not folded into its bucket tables and list copy yet (refreshForQuery): slots
@@ -495,7 +495,7 @@ export class LshIndex {
     this.alive[slot] = 1;
     this.idToSlot.set(id, slot);
     this.live++;
-    this.changes++;
+    this.addedWhileTraining?.push(slot);
     this.pending.push(slot);
     this.pendingFlag[slot] = 1;
     this.tablesDirty = true;
@@ -510,7 +510,6 @@ export class LshIndex {
     this.alive[slot] = 0;
     this.freeSlots.push(slot);
     this.live--;
-    this.changes++;
     this.pendingRemovals++;
     this.tablesDirty = true;
     this.listsDirty = true;
@@ -1475,20 +1474,27 @@ export class LshIndex {
 
   /**
    * Trains the coarse lists now (what query() would do when listsNeedTraining), with `file` finding
-   * the nearest centroids, most of the work: candidate-workers.ts runs it on worker threads. The same
-   * lists as query() would train. Items added or removed meanwhile are filed again in this thread.
+   * the nearest centroids, most of the work: candidate-workers.ts runs it on worker threads, and the
+   * engine may run it in the background, while photos come and go. The same lists as query() would
+   * train. Items added meanwhile (perhaps into the slot of one removed) are filed again afterwards,
+   * in this thread: only those, not every item (half a minute at a million). When `file` throws
+   * (e.g. the training was cancelled), nothing changes. One training at a time.
    */
   async trainLists(file: Filing): Promise<void> {
     if (!this.listsNeedTraining) return;
-    const changes = this.changes;
-    let slots = this.liveSlots();
-    const lists = await CoarseLists.trainWith(this.compactPoints(), slots, listCountFor(this.live, LISTS_FROM_ITEMS), stream(this.seed, 4), file);
-    let nearest = await file(lists, slots);
-    if (this.changes !== changes) {
-      slots = this.liveSlots();
-      nearest = lists.nearestOfItems(this.compactPoints(), slots);
+    if (this.addedWhileTraining) throw new Error('the coarse lists are already being trained');
+    const slots = this.liveSlots();
+    this.addedWhileTraining = [];
+    try {
+      const lists = await CoarseLists.trainWith(this.compactPoints(), slots, listCountFor(this.live, LISTS_FROM_ITEMS), stream(this.seed, 4), file);
+      const nearest = await file(lists, slots);
+      const added = this.addedWhileTraining.filter((slot) => this.alive[slot] === 1);
+      this.adoptLists(lists, slots, nearest); // removed slots keep a stale list: only live ones are read
+      const again = lists.nearestOfItems(this.compactPoints(), added);
+      added.forEach((slot, i) => (this.listOf[slot] = again[i]));
+    } finally {
+      this.addedWhileTraining = null;
     }
-    this.adoptLists(lists, slots, nearest);
   }
 
   private liveSlots(): Int32Array {
