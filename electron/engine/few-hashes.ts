@@ -109,7 +109,11 @@ export class FewHashes {
       for (let i = 0; i < words.length; i += 2) {
         const lo = words[i] | 0;
         const hi = words[i + 1] | 0;
-        for (let k = 0; k < count; k++) if (popcount32(lo ^ fewLo[k]) + popcount32(hi ^ fewHi[k]) <= maxDistance) visit(k);
+        for (let k = 0; k < count; k++) {
+          // The low half alone rejects nearly every hash (random halves differ in some 16 bits).
+          const loDistance = popcount32(lo ^ fewLo[k]);
+          if (loDistance <= maxDistance && loDistance + popcount32(hi ^ fewHi[k]) <= maxDistance) visit(k);
+        }
       }
       return;
     }
