@@ -52,15 +52,15 @@ const { data: vectors, copyOf } = synthetic.generate(total);
 const rand = synthetic.rand;
 const word = () => Math.floor(rand() * 2 ** 32);
 const phash = new BigUint64Array(total);
-const variantWords = new Uint32Array(total * WORDS);
-for (let i = 0; i < variantWords.length; i++) variantWords[i] = word();
+// Every photo's turned and cropped hashes as the catalog keeps them (8-byte big-endian hashes).
+const variantBytes = Buffer.alloc(total * WORDS * 4);
+for (let i = 0; i < variantBytes.length; i += 4) variantBytes.writeUInt32BE(word(), i);
 const flip = (hash: bigint, bits: number) => {
   for (let f = 0; f < bits; f++) hash ^= 1n << BigInt(Math.floor(rand() * 64));
   return hash;
 };
 const setVariant = (photo: number, slot: number, hash: bigint) => {
-  variantWords[photo * WORDS + 2 * slot] = Number(hash & 0xffffffffn);
-  variantWords[photo * WORDS + 2 * slot + 1] = Number(hash >> 32n);
+  variantBytes.writeBigUInt64BE(hash, (photo * WORDS + 2 * slot) * 4);
 };
 for (let i = 0; i < total; i++) {
   phash[i] = copyOf[i] >= 0 ? flip(phash[copyOf[i]], 1 + Math.floor(rand() * 5)) : (BigInt(word()) << 32n) | BigInt(word());
@@ -74,10 +74,7 @@ for (let i = 0; i < total; i++) {
 const photoOf = (base: number): IndexedPhoto => ({
   base,
   phash: phash[base],
-  variantWords: () => ({
-    rotations: variantWords.subarray(base * WORDS, base * WORDS + 2 * ROTATIONS),
-    windows: variantWords.subarray(base * WORDS + 2 * ROTATIONS, (base + 1) * WORDS),
-  }),
+  variantHashes: () => ({ bytes: variantBytes.subarray(base * WORDS * 4, (base + 1) * WORDS * 4), turned: ROTATIONS, cropped: WINDOWS }),
 });
 const readVector = (row: number) => vectors.subarray(row * DIM, (row + 1) * DIM);
 log(`data: ${total} photos made in ${seconds(performance.now() - started)}`);

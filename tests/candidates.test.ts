@@ -11,7 +11,7 @@ import { after, test } from 'node:test';
 import { hashWords } from '../electron/engine/bits.ts';
 import { closeParallelPairs, configureParallelPairs } from '../electron/engine/candidate-workers.ts';
 import { CandidateIndex, type IndexedPhoto } from '../electron/engine/candidates.ts';
-import { splitVariants, variantWordsFromBytes } from '../electron/engine/decode.ts';
+import { splitVariants, variantHashesOf, variantWords } from '../electron/engine/decode.ts';
 import { hashesFromBytes, hashesToBytes } from '../electron/engine/phash.ts';
 import { mulberry32, type LshIndex } from '../electron/engine/lsh.ts';
 import { removeDir, tempDir } from './helpers/photos.ts';
@@ -47,20 +47,21 @@ function plant(copy: Photo, original: Photo, slot: number, bits: number): void {
   copy.variants[slot] = near(original.phash, bits);
 }
 
-const indexed = (photos: Photo[]): IndexedPhoto[] => photos.map((p) => ({ base: p.base, phash: p.phash, variantWords: () => variantWordsFromBytes(hashesToBytes(p.variants)) }));
+const indexed = (photos: Photo[]): IndexedPhoto[] => photos.map((p) => ({ base: p.base, phash: p.phash, variantHashes: () => variantHashesOf(hashesToBytes(p.variants)) }));
 const options = { minCosine: 0.95, phashMaxDistance: 10, rotatedMaxDistance: 10, cropMaxDistance: 6 };
 const sorted = (pairs: Array<[number, number]>) => pairs.map(([a, b]) => `${a} ${b}`).sort();
 
-test('variant words read from the catalog\'s bytes equal those made from the hashes, for every layout', () => {
+test('turned and cropped hashes read from the catalog\'s bytes equal those made from the hashes, for every layout', () => {
   for (const count of [65, 7, 7 + 10 + 4]) {
     const variants = Array.from({ length: count }, random64);
     const { rotations, windows } = splitVariants(variants);
     const bytes = hashesToBytes(variants);
-    assert.deepEqual(variantWordsFromBytes(bytes), { rotations: hashWords(rotations), windows: hashWords(windows) });
+    assert.deepEqual(variantWords(variantHashesOf(bytes)), { rotations: hashWords(rotations), windows: hashWords(windows) });
+    assert.deepEqual(variantHashesOf(bytes), { bytes, turned: rotations.length, cropped: windows.length });
     assert.deepEqual(hashesFromBytes(bytes), variants);
     // A view into a larger buffer (as the catalog file's reader hands them out) reads the same.
     const inside = Buffer.concat([Buffer.from([1, 2, 3]), bytes, Buffer.from([4])]).subarray(3, 3 + bytes.length);
-    assert.deepEqual(variantWordsFromBytes(inside), variantWordsFromBytes(bytes));
+    assert.deepEqual(variantWords(variantHashesOf(inside)), variantWords(variantHashesOf(bytes)));
     assert.deepEqual(hashesFromBytes(inside), variants);
   }
   // The bytes are the hex digits of formats 0-3, in the same order (migrating is Buffer.from(hex, 'hex')).

@@ -28,6 +28,15 @@ function spread(lo: number, hi: number, bits: number, phase: number): [number, n
   }
   return [lo | 0, hi | 0];
 }
+/** 8-byte big-endian hashes (phash.ts hashesToBytes) at offset 5 of a buffer: three (lo, hi) `other`, then (lo, hi), then two more `other`. */
+function bytesAround(lo: number, hi: number, otherLo: number, otherHi: number): Uint8Array {
+  const buffer = Buffer.alloc(5 + 6 * 8 + 3);
+  [[otherLo, otherHi], [otherLo, otherHi], [otherLo, otherHi], [lo, hi], [otherLo, otherHi], [otherLo, otherHi]].forEach(([l, h], i) => {
+    buffer.writeUInt32BE(h >>> 0, 5 + 8 * i);
+    buffer.writeUInt32BE(l >>> 0, 5 + 8 * i + 4);
+  });
+  return buffer.subarray(5, 5 + 6 * 8);
+}
 const distance = (aLo: number, aHi: number, bLo: number, bHi: number) => popcount32(aLo ^ bLo) + popcount32(aHi ^ bHi);
 
 test('the hashes within d bits are exactly those a one-by-one comparison finds, for few hashes and many, and every d', () => {
@@ -44,7 +53,9 @@ test('the hashes within d bits are exactly those a one-by-one comparison finds, 
         const expected: number[] = [];
         for (let k = 0; k < count; k++) if (distance(qLo, qHi, lo[k], hi[k]) <= maxDistance) expected.push(k);
         const found = new Set<number>();
-        few.forEachWithinWords(Uint32Array.of(qLo, qHi), (k) => found.add(k));
+        // Looked up where it lies in catalog-style bytes: big-endian, at an odd offset, between
+        // hashes equal to one of the few (outside the range asked for: never visited).
+        few.forEachWithinBytes(bytesAround(qLo, qHi, lo[0], hi[0]), 3, 4, (k) => found.add(k));
         assert.deepEqual([...found].sort((a, b) => a - b), expected, `count ${count}, d ${maxDistance}, look-up ${q}`);
         within += expected.length;
       }

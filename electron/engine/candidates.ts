@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { xxh3 } from '@node-rs/xxhash';
 import { removeLeftoverTemps, writeFileAtomicSync } from './atomic-file.ts';
-import { splitVariants } from './decode.ts';
+import { splitVariants, variantWords, type VariantHashes } from './decode.ts';
 import { FewHashes } from './few-hashes.ts';
 import type { JudgedPair } from './group.ts';
 import { LshIndex } from './lsh.ts';
@@ -67,8 +67,8 @@ export function searchCovers(last: PairSearchOptions, next: PairSearchOptions): 
 export interface IndexedPhoto {
   base: number; // first vector row
   phash: bigint;
-  /** Its rotation and crop-window hashes (decode.ts variantWordsFromBytes), or null; read once, by the first search that needs them. */
-  variantWords: () => VariantWords | null;
+  /** Where its rotation and crop-window hashes lie (decode.ts variantHashesOf), or null; asked for by the first search that needs them. */
+  variantHashes: () => VariantHashes | null;
 }
 
 /**
@@ -110,12 +110,6 @@ export interface SearchVerdicts {
   pairs: JudgedPair[];
 }
 
-/** A photo's rotation and crop-window hashes as [lo, hi] 32-bit halves (bits.ts), made once per photo: BigInt arithmetic is slow. */
-export interface VariantWords {
-  rotations: Uint32Array;
-  windows: Uint32Array;
-}
-
 export class CandidateIndex {
   /** The options of the last search (null: none yet, or its pairs no longer hold): the next one may update it. */
   private lastSearchKey: string | null = null;
@@ -138,7 +132,7 @@ export class CandidateIndex {
    * Photos whose variant words were not read yet: reading them all takes over a second at 100,000
    * photos, and only a pair search needs them (not a query, nor a close after a restart).
    */
-  private readonly unreadVariants = new Map<number, () => VariantWords | null>();
+  private readonly unreadVariants = new Map<number, () => VariantHashes | null>();
   /** How many turned and cropped hashes the photos in `variants` have (summing them over a million photos took most of a second). */
   private readonly variantTotals = { rotations: 0, windows: 0 };
   /** The coarse-list training under way (prepareQuery), and the LSH index it is for (sync() may replace it). */
@@ -149,7 +143,7 @@ export class CandidateIndex {
   private constructor(
     private lsh: LshIndex,
     private readonly phashes: PhashIndex,
-    private readonly variants: Map<number, VariantWords>,
+    private readonly variants: Map<number, VariantHashes>,
     readonly views: number,
     private readonly generation: number,
   ) {}
@@ -286,7 +280,7 @@ export class CandidateIndex {
 
   /** Variant words: kept for photos already known, read by the next search for the others. */
   private awaitVariants(photos: IndexedPhoto[]): void {
-    for (const photo of photos) if (!this.variants.has(photo.base)) this.unreadVariants.set(photo.base, photo.variantWords);
+    for (const photo of photos) if (!this.variants.has(photo.base)) this.unreadVariants.set(photo.base, photo.variantHashes);
   }
 
   /** Drops what is known of a base's variant words (its photo is gone, or another one holds its row now). */
@@ -326,7 +320,9 @@ export class CandidateIndex {
     const added = [...changed].filter((base) => this.phashes.has(base));
     // The added photos' whole hashes, made ready once for both the cost estimate and the update.
     const against = this.lastSearchKey !== null && searchCovers(JSON.parse(this.lastSearchKey), options) ? this.addedHashes(added, options) : null;
-    const update = against !== null && this.updateChecks(changed, against) <= incrementalCheckLimit(this.phashes.size);
+    // With no photo added (none, or only removed), an update searches nothing: the photos' turned
+    // and cropped hashes are not even looked at.
+    const update = against !== null && (added.length === 0 || this.updateChecks(changed, against) <= incrementalCheckLimit(this.phashes.size));
     const deciding = lap();
 
     const pairs: Array<[number, number]> = [];
@@ -335,7 +331,7 @@ export class CandidateIndex {
     const phashRadius = Math.min(options.phashMaxDistance, PHASH_MAX_DISTANCE);
     const addRows = (rowA: number, rowB: number) => addPair(this.baseOf(rowA), this.baseOf(rowB));
     if (!update) await forEachCandidatePairParallel(this.lsh, { minCosine }, addRows, log);
-    else this.lsh.forEachPairOf(added.flatMap((base) => Array.from({ length: this.views }, (_, v) => base + v)), { minCosine }, addRows);
+    else if (added.length > 0) this.lsh.forEachPairOf(added.flatMap((base) => Array.from({ length: this.views }, (_, v) => base + v)), { minCosine }, addRows); // (it readies the bucket tables first: a second at a million photos)
     const vectors = lap();
     if (!update) await forEachHashPairParallel(this.phashes, phashRadius, addPair, log);
     else for (const base of added) for (const hit of this.phashes.query(this.phashes.get(base)!, phashRadius)) addPair(base, hit.id);
@@ -357,27 +353,27 @@ export class CandidateIndex {
     const variants = this.allVariants();
     let { rotations, windows } = this.variantTotals;
     for (const base of changed) {
-      const words = variants.get(base);
-      if (!words) continue;
-      rotations -= words.rotations.length / 2;
-      windows -= words.windows.length / 2;
+      const hashes = variants.get(base);
+      if (!hashes) continue;
+      rotations -= hashes.turned;
+      windows -= hashes.cropped;
     }
     return rotations * (rotatedAgainst?.checksPerLookup ?? 0) + windows * (croppedAgainst?.checksPerLookup ?? 0);
   }
 
-  /** Adds (sign 1) or takes away (-1) a photo's words from variantTotals. */
-  private countVariants(words: VariantWords, sign: 1 | -1): void {
-    this.variantTotals.rotations += (sign * words.rotations.length) / 2;
-    this.variantTotals.windows += (sign * words.windows.length) / 2;
+  /** Adds (sign 1) or takes away (-1) a photo's turned and cropped hashes from variantTotals. */
+  private countVariants(hashes: VariantHashes, sign: 1 | -1): void {
+    this.variantTotals.rotations += sign * hashes.turned;
+    this.variantTotals.windows += sign * hashes.cropped;
   }
 
-  /** Every photo's variant words, read now where they were not yet. */
-  private allVariants(): Map<number, VariantWords> {
+  /** Every photo's turned and cropped hashes, found now where they were not yet. */
+  private allVariants(): Map<number, VariantHashes> {
     for (const [base, read] of this.unreadVariants) {
-      const words = read();
-      if (words && !this.variants.has(base)) {
-        this.variants.set(base, words);
-        this.countVariants(words, 1);
+      const hashes = read();
+      if (hashes && !this.variants.has(base)) {
+        this.variants.set(base, hashes);
+        this.countVariants(hashes, 1);
       }
     }
     this.unreadVariants.clear();
@@ -417,14 +413,18 @@ export class CandidateIndex {
    */
   private async searchVariantPairs(options: PairSearchOptions, update: { added: number[]; against: AddedHashes } | null, record: (a: number, b: number) => void, log: (message: string) => void): Promise<void> {
     const { rotatedMaxDistance, cropMaxDistance } = options;
+    if (update?.added.length === 0) return;
     const variants = this.allVariants();
+    // The words are copied out of the catalog's bytes as the search goes (a few seconds of a full
+    // search's minutes at a million photos), not kept.
     const searchesOf = (bases: Iterable<number>): Iterable<HashSearch> => ({
       [Symbol.iterator]: function* (this: void): Generator<HashSearch> {
         for (const base of bases) {
-          const words = variants.get(base);
-          if (!words) continue;
-          if (rotatedMaxDistance !== null) yield { base, words: words.rotations, maxDistance: rotatedMaxDistance };
-          if (cropMaxDistance !== null) yield { base, words: words.windows, maxDistance: cropMaxDistance };
+          const hashes = variants.get(base);
+          if (!hashes) continue;
+          const { rotations, windows } = variantWords(hashes);
+          if (rotatedMaxDistance !== null) yield { base, words: rotations, maxDistance: rotatedMaxDistance };
+          if (cropMaxDistance !== null) yield { base, words: windows, maxDistance: cropMaxDistance };
         }
       },
     });
@@ -440,11 +440,11 @@ export class CandidateIndex {
     const addedSet = new Set(added);
     let current = 0;
     const visit = (k: number) => record(current, added[k]);
-    variants.forEach(({ rotations, windows }, base) => {
+    variants.forEach(({ bytes, turned, cropped }, base) => {
       if (addedSet.has(base)) return;
       current = base;
-      rotatedAgainst?.forEachWithinWords(rotations, visit);
-      croppedAgainst?.forEachWithinWords(windows, visit);
+      rotatedAgainst?.forEachWithinBytes(bytes, 0, turned, visit);
+      croppedAgainst?.forEachWithinBytes(bytes, turned, turned + cropped, visit);
     });
   }
 

@@ -104,10 +104,27 @@ export function splitVariants(variants: bigint[]): { rotations: bigint[]; window
   return { rotations: variants.slice(...rotations), windows: variants.slice(...windows), detail: detail && variants.slice(...detail) };
 }
 
-/** The rotation and crop-window hashes of a catalogued variant list (phash.ts hashesToBytes, the same layout) as [lo, hi] words (bits.ts), without BigInts. */
-export function variantWordsFromBytes(bytes: Uint8Array): { rotations: Uint32Array; windows: Uint32Array } {
+/**
+ * A photo's turned and cropped hashes where the catalog keeps them (phash.ts hashesToBytes: 8-byte
+ * big-endian hashes end to end): the first `turned` hashes of `bytes` are the rotations and mirrors,
+ * the next `cropped` the crop windows (the detail hash after them is not among these). Read in
+ * place: at a million photos, copying them out as words took 7.5 s and 0.5 GB, once per session.
+ */
+export interface VariantHashes {
+  bytes: Uint8Array;
+  turned: number;
+  cropped: number;
+}
+
+/** Where the turned and cropped hashes of a catalogued variant list lie (its layout by variantRanges). */
+export function variantHashesOf(bytes: Uint8Array): VariantHashes {
   const { rotations, windows } = variantRanges(bytes.length >> 3);
-  return { rotations: bytesWords(bytes, ...rotations), windows: bytesWords(bytes, ...windows) };
+  return { bytes, turned: rotations[1], cropped: windows[1] - windows[0] };
+}
+
+/** The turned and cropped hashes as [lo, hi] words (bits.ts hashWords' layout), copied out for the hash-index searches. */
+export function variantWords({ bytes, turned, cropped }: VariantHashes): { rotations: Uint32Array; windows: Uint32Array } {
+  return { rotations: bytesWords(bytes, 0, turned), windows: bytesWords(bytes, turned, turned + cropped) };
 }
 
 export interface DecodeOptions {

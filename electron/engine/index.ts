@@ -9,7 +9,7 @@ import { basename, dirname, extname, relative, resolve, sep } from 'node:path';
 import { catalogSaveDue, openCatalog, type CatalogData, type CatalogEntry } from './catalog.ts';
 import { PhotoLibrary } from './photo-library.ts';
 import { contentHash } from './content-hash.ts';
-import { DecodeError, decodeImage, SIGNALS_VERSION, variantWordsFromBytes, type DecodedImage } from './decode.ts';
+import { DecodeError, decodeImage, SIGNALS_VERSION, variantHashesOf, type DecodedImage } from './decode.ts';
 import { DEFAULT_SETTINGS, MODEL_VIEWS } from './defaults.ts';
 import { CandidateIndex } from './candidates.ts';
 import { clusterPhotos, type JudgedPair } from './group.ts';
@@ -615,7 +615,7 @@ class DedupEngine implements Engine {
     const indexed = (entry: CatalogEntry) => ({
       base: entry.vectorRow!,
       phash: phashFromHex(entry.phash!),
-      variantWords: () => (entry.phashVariants ? variantWordsFromBytes(entry.phashVariants) : null),
+      variantHashes: () => (entry.phashVariants ? variantHashesOf(entry.phashVariants) : null),
     });
     // The index sees normalised vectors, like every comparison in the engine.
     const readVector = (row: number) => normalise(this.vectors.read(row));
