@@ -99,3 +99,24 @@ test('kept up to date file by file, the library equals one made from the files; 
     assert.equal(library.nodeOfBase(10 ** 6), -1);
   }
 });
+
+test('many files of one content (placed by binary search) stay in path order; removing a file it does not hold changes nothing', () => {
+  const library = new PhotoLibrary([]);
+  const catalog = new Map<string, CatalogEntry>();
+  for (let i = 0; i < 3000; i++) {
+    const path = `/copies/${Math.floor(rand() * 1e6)}-${i}.jpg`;
+    const file = entry(path, 'same', 0);
+    library.change(undefined, file);
+    catalog.set(path, file);
+    if (i % 3 === 2) {
+      const gone = pick([...catalog.keys()]);
+      library.change(catalog.get(gone), undefined);
+      catalog.delete(gone);
+    }
+  }
+  assert.deepEqual(stateOf(library), stateOf(new PhotoLibrary(catalog.values())));
+  const before = stateOf(library);
+  library.change(entry('/copies/500000-absent.jpg', 'same', 0), undefined); // among the held paths
+  library.change(entry('/zzz/never-added.jpg', 'same', 0), undefined); // past every held path
+  assert.deepEqual(stateOf(library), before);
+});
