@@ -105,6 +105,48 @@ test('forEachWithinBatch() reports exactly the brute-force hits of every query, 
   assert.throws(() => changed.forEachWithinBatch(lo, hi, PHASH_MAX_DISTANCE + 1, () => {}), /maxDistance/);
 });
 
+test('after a few changes searches take the tables as they are (skipping removed and re-taken slots) and find what brute force finds; past the limit they are rebuilt', () => {
+  const changing = new PhashIndex();
+  hashes.forEach((h, id) => changing.add(id, h));
+  changing.query(hashes[0], 4); // builds the tables
+  assert.equal(changing.tableBuilds, 1);
+  const stored = new Map(hashes.map((h, id) => [id, h]));
+  const remove = (id: number) => (changing.remove(id), stored.delete(id));
+  const add = (id: number, hash: bigint) => (changing.add(id, hash), stored.set(id, hash));
+  for (let id = 0; id < 60; id++) remove(id); // their slots are taken again by the items below
+  for (let k = 0; k < 40; k++) add(5000 + k, flipBits(hashes[100 + k], k % 6));
+  for (let id = 200; id < 210; id++) add(id, flipBits(hashes[id], 2)); // an id given another hash
+  add(5000, hashes[7]); // added again at once, with another hash
+  remove(5001); // added since, and gone again
+  const brute = (query: bigint, maxDistance: number) =>
+    [...stored].filter(([, h]) => naiveHamming(h, query) <= maxDistance).map(([id, h]) => `${id} ${naiveHamming(h, query)}`).sort();
+  const queries = [hashes[3], hashes[5], hashes[100], hashes[120], hashes[205], hashes[7], hashes[1001], random64()];
+  const check = (label: string) => {
+    let hits = 0;
+    for (const query of queries) {
+      for (const maxDistance of [0, 4, 10, PHASH_MAX_DISTANCE]) {
+        const expected = brute(query, maxDistance);
+        hits += expected.length;
+        assert.deepEqual(changing.query(query, maxDistance).map((hit) => `${hit.id} ${hit.distance}`).sort(), expected, `${label}: query at ${maxDistance}`);
+        const lo = Int32Array.of(Number(query & 0xffffffffn) | 0, 0);
+        const hi = Int32Array.of(Number(query >> 32n) | 0, 0);
+        const got: string[] = [];
+        changing.forEachWithinBatch(lo, hi, maxDistance, (q, id, distance) => q === 0 && got.push(`${id} ${distance}`));
+        assert.deepEqual(got.sort(), expected, `${label}: batch at ${maxDistance}`);
+      }
+    }
+    assert.ok(hits >= 40, `${label}: enough hits (${hits})`);
+  };
+  check('a few changes');
+  assert.equal(changing.tableBuilds, 1, 'the tables were taken as they were');
+  for (let k = 0; k < 1100; k++) add(10_000 + k, random64()); // past PENDING_LIMIT
+  check('many changes');
+  assert.equal(changing.tableBuilds, 2, 'rebuilt once');
+  add(20_000, hashes[3]);
+  changing.sharedState(); // worker threads always get tables over every item
+  assert.equal(changing.tableBuilds, 3);
+});
+
 test('pairsWithin() returns exactly the brute-force pairs, each once', () => {
   for (const maxDistance of [3, 4, 8, 10, PHASH_MAX_DISTANCE]) {
     const expected: string[] = [];
