@@ -129,8 +129,8 @@ export class CandidateIndex {
   /** Photos added or removed since the index was saved or opened: the saved file is a cache, brought up to date by sync() on open. */
   unsavedChanges = 0;
   /**
-   * Photos whose variant words were not read yet: reading them all takes over a second at 100,000
-   * photos, and only a pair search needs them (not a query, nor a close after a restart).
+   * Photos whose turned and cropped hashes were not looked up yet: only a pair search that adds
+   * photos needs them (not a query, nor a close after a restart, nor an update with nothing new).
    */
   private readonly unreadVariants = new Map<number, () => VariantHashes | null>();
   /** How many turned and cropped hashes the photos in `variants` have (summing them over a million photos took most of a second). */
@@ -270,7 +270,7 @@ export class CandidateIndex {
     this.forgetVariants(base);
   }
 
-  /** Indexes a new photo, or one that now holds a row another photo held (what was known of that one's variant words goes). */
+  /** Indexes a new photo, or one that now holds a row another photo held (what was known of that one's turned and cropped hashes goes). */
   private addPhoto(photo: IndexedPhoto, readVector: (row: number) => Float32Array): void {
     this.changedSinceSearch.add(photo.base);
     this.forgetVariants(photo.base);
@@ -278,12 +278,12 @@ export class CandidateIndex {
     for (let v = 0; v < this.views; v++) this.lsh.add(photo.base + v, readVector(photo.base + v));
   }
 
-  /** Variant words: kept for photos already known, read by the next search for the others. */
+  /** Turned and cropped hashes: kept for photos already known, looked up by the next search for the others. */
   private awaitVariants(photos: IndexedPhoto[]): void {
     for (const photo of photos) if (!this.variants.has(photo.base)) this.unreadVariants.set(photo.base, photo.variantHashes);
   }
 
-  /** Drops what is known of a base's variant words (its photo is gone, or another one holds its row now). */
+  /** Drops what is known of a base's turned and cropped hashes (its photo is gone, or another one holds its row now). */
   private forgetVariants(base: number): void {
     const words = this.variants.get(base);
     if (words) this.countVariants(words, -1);
