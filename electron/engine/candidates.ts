@@ -285,8 +285,8 @@ export class CandidateIndex {
 
   /** Drops what is known of a base's turned and cropped hashes (its photo is gone, or another one holds its row now). */
   private forgetVariants(base: number): void {
-    const words = this.variants.get(base);
-    if (words) this.countVariants(words, -1);
+    const hashes = this.variants.get(base);
+    if (hashes) this.countVariants(hashes, -1);
     this.variants.delete(base);
     this.unreadVariants.delete(base);
   }

@@ -297,8 +297,9 @@ async function outputsFromBase(decoded: Buffer, options: DecodeOptions): Promise
   );
   // Both grey images from one greyscale of the base (libvips' own values: grey.ts), each resized by
   // libvips: the same bytes as greyscale() and resize() in one pipeline, at half the cost.
-  const greyBase = { input: await greyscale(base), raw: { raw: { width: BASE_SIZE, height: BASE_SIZE, channels: 1 as const } } };
-  const greyOfSize = (size: number) => sharp(greyBase.input, greyBase.raw).resize(size, size, { fit: 'fill' }).toColourspace('b-w').raw().toBuffer();
+  const greyBase = await greyscale(base);
+  const greyRaw = { raw: { width: BASE_SIZE, height: BASE_SIZE, channels: 1 as const } };
+  const greyOfSize = (size: number) => sharp(greyBase, greyRaw).resize(size, size, { fit: 'fill' }).toColourspace('b-w').raw().toBuffer();
   const grey = await greyOfSize(PHASH_INPUT_SIZE);
   const fine = options.rotationVariants ? await greyOfSize(WINDOW_SOURCE_SIZE) : null;
   const { phash, phashVariants } = hashesOfGreys(grey, fine, options.cropWindows ?? CROP_WINDOWS);

@@ -355,9 +355,9 @@ export class PhashIndex {
    * the items added since costs little; null when they hold every item as it is.
    */
   private tablesForSearch(queries: number): Uint8Array | null {
-    if (!this.dirty && this.pending.length + this.removedSince === 0) return null;
-    if (!this.dirty && this.pending.length * queries <= PENDING_CHECKS) return this.staleSlot;
-    this.ensureTables();
+    const changed = this.pending.length + this.removedSince > 0;
+    if (!this.dirty && changed && this.pending.length * queries <= PENDING_CHECKS) return this.staleSlot;
+    this.ensureTables(); // (nothing to do when they hold every item as it is)
     return null;
   }
 
@@ -530,8 +530,8 @@ export class PhashIndex {
 
   /** Counting sort of live slots by each chunk (about 30 ms per 1M items). */
   private ensureTables(): void {
+    // Built again when dirty (never built, or past the limit of changes) or with changes noted since.
     if (!this.dirty && this.pending.length === 0 && this.removedSince === 0) return;
-    // (dirty: never built, or past the limit of changes; or else some changes noted since)
     for (let c = 0; c < CHUNKS; c++) {
       // On shared memory: worker threads search the tables (PhashSharedState).
       const offsets = sharedArray(Uint32Array, BUCKETS + 1);
