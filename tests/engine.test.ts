@@ -155,6 +155,9 @@ describe('engine on real photos', () => {
     assert.equal(engine.fileFacts(movedFrom), null);
     // Only the changed photos were searched and judged; a full regrouping gives the same groups.
     assert.match(engine.lastRegroup(), /^updated for [1-9]\d* changed photos?:/);
+    // ... and only the components of matches that changed were clustered again.
+    const [, reused, components] = /the clusters of (\d+) of (\d+) components of matches reused/.exec(engine.lastRegroup())!.map(Number);
+    assert.ok(reused > 0 && reused < components, engine.lastRegroup());
     engine.forgetJudgedPairs();
     const full = await engine.groups();
     assert.match(engine.lastRegroup(), /^searched in full/);

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import sharp, { type Sharp } from 'sharp';
 import { decodeImage, splitVariants } from '../electron/engine/decode.ts';
 import { DEFAULT_SETTINGS, MODEL_VIEWS } from '../electron/engine/defaults.ts';
-import { allPairs, clusterPhotos, type Clustering } from '../electron/engine/group.ts';
+import { allPairs, clusterPhotos, type Cluster, type Clustering } from '../electron/engine/group.ts';
 import { comparePhotos, judge, MATCH_LIMITS, nearReason, normalise, turnDetail, type PhotoSignature } from '../electron/engine/match.ts';
 import { EmbeddingModel } from '../electron/engine/model.ts';
 import type { MatchSettings } from '../electron/engine/types.ts';
@@ -215,5 +215,43 @@ describe('grouping without chaining (synthetic signatures)', () => {
     assert.deepEqual(read.sort(), [1, 2], 'only the copies, compared with each other');
     assert.deepEqual(clusterPhotos([...photos], [], { ...options, judged }).near, lazy.near, 'the same clusters as with every signature given');
     assert.throws(() => clusterPhotos(new Array(4), [[0, 1]], options), /no signature for node 0/);
+  });
+
+  test('a regrouping keeps the clusters of the components of matches that did not change, and makes the others again', () => {
+    // Two groups: 0-2 (copies of photo 0) and 3-4; 5 alone.
+    const photos = [node(0, 0n), node(1, 0xffn), node(2, 0xff00n), node(3, 0xfff000000n), node(4, 0xfff00000fn), node(5, 0xf0f0f0f0f0f0f0n)];
+    const first = clusterPhotos(photos, allPairs(photos.length), options);
+    assert.deepEqual(first.near.map((c) => c.members).sort(), [[0, 1, 2], [3, 4]]);
+    assert.equal(first.components.length, 2);
+    assert.equal(first.componentsKept, 0);
+
+    // A new photo, near 3 and 4, comes first in the node order: every node after it moves up by one.
+    const withNew = [node(6, 0xfff0000f0n), ...photos];
+    const shifted = (n: number) => n + 1;
+    const earlier = first.components.map((component) => ({ ...component, members: component.members.map(shifted) }));
+    const judged = first.judged.map(({ a, b, verdict }) => ({ a: shifted(a), b: shifted(b), verdict }));
+    const read: number[] = [];
+    // The candidate search pairs the new photo with those it is near (not with the first group).
+    const update = clusterPhotos(new Array(withNew.length), [[0, 4], [0, 5], [0, 6]], {
+      ...options,
+      judged,
+      earlier,
+      signatureOf: (n) => (read.push(n), withNew[n]),
+    });
+    const fresh = clusterPhotos(withNew, allPairs(withNew.length), options);
+    const inOrder = (clusters: Cluster[]) => [...clusters].sort((x, y) => x.members[0] - y.members[0]);
+    assert.deepEqual(inOrder(update.near), inOrder(fresh.near), 'the same near clusters as clustering everything again');
+    assert.deepEqual(inOrder(update.similar), inOrder(fresh.similar));
+    assert.deepEqual(update.near.map((c) => c.members).sort(), [[0, 4, 5], [1, 2, 3]]);
+    assert.equal(update.componentsKept, 1, 'the first group was kept, the one the new photo joined made again');
+    assert.ok(update.components.includes(earlier.find((c) => c.members[0] === 1)!));
+    assert.ok(!read.some((n) => n >= 1 && n <= 3), 'nothing of the kept component was compared again');
+
+    // Same members, not the same matches: a pair dismissed since (a caller passes `earlier` only with
+    // the same dismissals; the component tells by its matches all the same).
+    const isDismissed = (a: number, b: number) => a === 0 && b === 1;
+    const dismissed = clusterPhotos(photos, [], { ...options, isDismissed, judged: first.judged, earlier: first.components });
+    assert.deepEqual(inOrder(dismissed.near), inOrder(clusterPhotos(photos, allPairs(photos.length), { ...options, isDismissed }).near));
+    assert.equal(dismissed.componentsKept, 1, 'only the group without the dismissed pair was kept');
   });
 });

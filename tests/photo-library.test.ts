@@ -1,7 +1,8 @@
 // The library of photos (photo-library.ts), kept up to date file by file: after any sequence of
 // files added, changed, moved and removed it must be what a library made from the catalog's files
 // at that moment is (photos in content-hash order, each photo's files by path, its base, the byte
-// copies), and the bases it says came and went must cover the difference and little else.
+// copies), and the bases it says came and went, and the photos whose files changed, must cover the
+// difference and little else.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CatalogEntry } from '../electron/engine/catalog.ts';
@@ -47,7 +48,10 @@ test('kept up to date file by file, the library equals one made from the files; 
     for (let i = 0; i < 400; i++) catalog.set(`/p/${i % 13}/f${i}.jpg`, makeEntry(`/p/${i % 13}/f${i}.jpg`));
     const library = new PhotoLibrary(catalog.values());
     library.takeBaseChanges();
+    library.takeFileChanges();
     let basesBefore = new Set(library.bases);
+    const filesNow = () => new Map(library.keys.map((key) => [key, [...library.files(key)!]]));
+    let filesBefore = filesNow();
     let made = 400;
     for (let step = 0; step < 6000; step += changesPerCheck) {
       for (let k = 0; k < changesPerCheck; k++) {
@@ -93,6 +97,16 @@ test('kept up to date file by file, the library equals one made from the files; 
       assert.ok(removed.every((b) => !basesNow.has(b) || added.includes(b)), `${what}: a base told removed is gone or replaced`);
       assert.ok(added.length <= 2 * changesPerCheck, `${what}: only the changed photos are told (${added.length})`);
       basesBefore = basesNow;
+      // The photos whose files changed (other entries, or other paths) are told, and few others.
+      const filesAfter = filesNow();
+      const told = new Set(library.takeFileChanges());
+      for (const key of new Set([...filesBefore.keys(), ...filesAfter.keys()])) {
+        const before = filesBefore.get(key) ?? [];
+        const after = filesAfter.get(key) ?? [];
+        if (before.length !== after.length || before.some((file, i) => file !== after[i])) assert.ok(told.has(key), `${what}: the files of ${key} changed and are told`);
+      }
+      assert.ok(told.size <= 2 * changesPerCheck, `${what}: only the changed photos' files are told (${told.size})`);
+      filesBefore = filesAfter;
     }
     assert.ok(library.keys.length > 50 && library.copied().size > 5, `round ${round}: a library with byte copies (${library.keys.length} photos)`);
     assert.equal(library.nodeOfKey('nothing'), -1);

@@ -35,6 +35,12 @@ export interface ClusterOptions {
    * compared again. Dismissals are still applied to them here.
    */
   judged?: Iterable<JudgedPair>;
+  /**
+   * The components of an earlier clustering (Clustering.components) with the same settings and
+   * dismissals, their members in this clustering's node numbers (the order of photos kept): each
+   * one found again with the same members and matches keeps its clusters.
+   */
+  earlier?: readonly ClusteredComponent[];
 }
 
 /** A pair's verdict before dismissals. */
@@ -55,6 +61,24 @@ export interface Clustering {
   similar: Cluster[]; // clusters of ≥ 2 near-clusters/singletons that are merely similar
   /** Every candidate (and `judged`) pair that is near or similar before dismissals: what the next grouping can pass as `judged`. */
   judged: JudgedPair[];
+  /** The connected components of the matches with their clusters: what the next grouping can pass as `earlier`. */
+  components: ClusteredComponent[];
+  /** How many of `components` were taken from `earlier` as they were. */
+  componentsKept: number;
+}
+
+/**
+ * A connected component of the matches (near and similar pairs, not dismissed) and the clusters made
+ * within it. Its pairs and clusters name photos by their place in `members`, so that the component
+ * still holds when the photos are numbered again (new photos shift the nodes after them).
+ */
+export interface ClusteredComponent {
+  /** Its photos (nodes), ascending. */
+  members: number[];
+  /** Its matches, strongest first: what its clusters were made from. */
+  pairs: Array<{ a: number; b: number; score: number; near: boolean }>;
+  near: Cluster[];
+  similar: Cluster[];
 }
 
 const DISMISSED: MatchVerdict = { tier: null, score: 0, related: false };
@@ -103,29 +127,85 @@ class PairJudge {
 /**
  * Clusters distinct photos (nodes) given candidate pairs (from the LSH and pHash indexes, or all pairs
  * for small sets). Every candidate is verified exactly here.
+ *
+ * The clusters of one connected component of the matches (near and similar pairs, not dismissed)
+ * depend on nothing outside it: a component found again as it was in `options.earlier`, with the same
+ * members and the same pairs, keeps its clusters, and only the other components are clustered again.
  */
 export function clusterPhotos(nodes: Array<PhotoSignature | undefined>, candidates: Iterable<[number, number]>, options: ClusterOptions): Clustering {
   const judgeOf = new PairJudge(nodes, options);
-  const nearEdges: Edge[] = [];
-  const similarEdges: Edge[] = [];
+  const edges: Edge[] = [];
   const judged: JudgedPair[] = [];
-  const consider = (a: number, b: number) => {
-    const verdict = judgeOf.undismissed(a, b);
-    if (verdict.tier === null) return;
-    judged.push({ a: Math.min(a, b), b: Math.max(a, b), verdict });
-    if (options.isDismissed(Math.min(a, b), Math.max(a, b))) return;
-    (verdict.tier === 'near' ? nearEdges : similarEdges).push({ a, b, score: verdict.score });
+  /** Notes a verdict: a near or similar pair is judged, and a match unless dismissed (returned then). */
+  const consider = (x: number, y: number, verdict: MatchVerdict): Edge | null => {
+    if (verdict.tier === null) return null;
+    // Each pair once, lower node first: the order of equal-score pairs then never depends on how a pair came.
+    const [a, b] = x < y ? [x, y] : [y, x];
+    judged.push({ a, b, verdict });
+    if (options.isDismissed(a, b)) return null;
+    const edge = { a, b, score: verdict.score, near: verdict.tier === 'near' };
+    edges.push(edge);
+    return edge;
   };
+  const known = new Map<Edge, JudgedPair>(); // told to the judge only where a component is clustered again
   for (const pair of options.judged ?? []) {
-    judgeOf.know(pair);
-    consider(pair.a, pair.b);
+    const edge = consider(pair.a, pair.b, pair.verdict);
+    if (edge) known.set(edge, pair);
   }
-  for (const [a, b] of candidates) if (a !== b) consider(a, b);
+  for (const [a, b] of candidates) if (a !== b) consider(a, b, judgeOf.undismissed(a, b));
+  edges.sort(strongestFirst);
 
+  const components = componentsOf(edges, nodes.length);
+  const earlier = new Map<number, ClusteredComponent>();
+  for (const component of options.earlier ?? []) earlier.set(component.members[0], component);
+  const settled: ClusteredComponent[] = [];
+  const unsettled: Array<{ members: number[]; edges: Edge[] }> = [];
+  for (const component of components) {
+    const before = earlier.get(component.members[0]);
+    if (before && sameComponent(before, component.members, component.edges)) settled.push(before);
+    else unsettled.push(component);
+  }
+
+  // The components that changed, clustered again all at once (each cluster lies within one).
+  const changedEdges = unsettled.flatMap((component) => component.edges);
+  for (const edge of changedEdges) {
+    const pair = known.get(edge);
+    if (pair) judgeOf.know(pair);
+  }
+  const made = clusterEdges(changedEdges.sort(strongestFirst), judgeOf, options);
+  const componentOfNode = new Map<number, number>();
+  unsettled.forEach((component, c) => component.members.forEach((node) => componentOfNode.set(node, c)));
+  const remade = unsettled.map(({ members, edges }): ClusteredComponent => {
+    const place = new Map(members.map((node, i) => [node, i]));
+    return { members, pairs: edges.map((edge) => ({ a: place.get(edge.a)!, b: place.get(edge.b)!, score: edge.score, near: edge.near })), near: [], similar: [] };
+  });
+  for (const tier of ['near', 'similar'] as const) {
+    for (const cluster of made[tier]) {
+      const component = remade[componentOfNode.get(cluster.members[0])!];
+      const place = (node: number) => binarySearch(component.members, node);
+      component[tier].push({ members: cluster.members.map(place), score: cluster.score });
+    }
+  }
+
+  // Every component's clusters, back in node numbers.
+  const all = [...settled, ...remade];
+  const inNodes = (component: ClusteredComponent, cluster: Cluster): Cluster => ({ members: cluster.members.map((i) => component.members[i]), score: cluster.score });
+  return {
+    near: all.flatMap((component) => component.near.map((cluster) => inNodes(component, cluster))),
+    similar: all.flatMap((component) => component.similar.map((cluster) => inNodes(component, cluster))),
+    judged,
+    components: all,
+    componentsKept: settled.length,
+  };
+}
+
+/** Near and similar clusters made from the given matches (strongest first). */
+function clusterEdges(edges: Edge[], judgeOf: PairJudge, options: ClusterOptions): { near: Cluster[]; similar: Cluster[] } {
   // Near tier: merge when every cross pair is related (a dismissed pair is not) and one member of the
   // merged cluster is a near-duplicate of all the others.
   const isNear = (x: number, y: number) => judgeOf.verdict(x, y).tier === 'near';
   const hasHub = (members: number[]) => members.some((hub) => members.every((m) => m === hub || isNear(hub, m)));
+  const nearEdges = edges.filter((edge) => edge.near);
   const near =
     options.nearLinkage === 'complete'
       ? agglomerate(nearEdges, (left, right) => left.every((x) => right.every((y) => judgeOf.verdict(x, y).tier !== null)))
@@ -144,10 +224,10 @@ export function clusterPhotos(nodes: Array<PhotoSignature | undefined>, candidat
   const unitOf = (node: number) => unitOfMember.get(node) ?? node;
   const membersOfUnit = (unit: number) => units.get(unit) ?? [unit];
   const unitEdges: Edge[] = [];
-  for (const edge of [...similarEdges, ...nearEdges]) {
+  for (const edge of edges) {
     const ua = unitOf(edge.a);
     const ub = unitOf(edge.b);
-    if (ua !== ub) unitEdges.push({ a: ua, b: ub, score: edge.score });
+    if (ua !== ub) unitEdges.push({ a: Math.min(ua, ub), b: Math.max(ua, ub), score: edge.score, near: false });
   }
   // A near cluster is represented by its hub (the member near-duplicate to most others: the original,
   // as a rule): its turned and cropped copies are like nothing else and must not veto the original's
@@ -165,20 +245,86 @@ export function clusterPhotos(nodes: Array<PhotoSignature | undefined>, candidat
   const hubs = new Map<number, number>();
   const hub = (unit: number) => hubs.get(unit) ?? hubs.set(unit, hubOf(unit)).get(unit)!;
   const allSimilar = (left: number[], right: number[]) => left.every((ua) => right.every((ub) => judgeOf.verdict(hub(ua), hub(ub)).tier !== null));
-  const similarUnits = agglomerate(unitEdges, allSimilar);
-  const similar = similarUnits.map((cluster) => ({ members: cluster.members, score: cluster.score }));
-  return { near, similar, judged };
+  const similar = agglomerate(unitEdges.sort(strongestFirst), allSimilar);
+  return { near, similar };
 }
 
+/** The connected components of the matches: each one's members (ascending) and matches (in the order given). */
+function componentsOf(edges: readonly Edge[], nodeCount: number): Array<{ members: number[]; edges: Edge[] }> {
+  const parent = new Int32Array(nodeCount).fill(-1);
+  const root = (node: number): number => {
+    while (parent[node] >= 0) {
+      if (parent[parent[node]] >= 0) parent[node] = parent[parent[node]]; // path halving
+      node = parent[node];
+    }
+    return node;
+  };
+  for (const { a, b } of edges) {
+    const ra = root(a);
+    const rb = root(b);
+    if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
+  }
+  const byRoot = new Map<number, { members: number[]; edges: Edge[] }>();
+  const componentOf = (node: number) => {
+    const r = root(node);
+    let component = byRoot.get(r);
+    if (!component) byRoot.set(r, (component = { members: [], edges: [] }));
+    return component;
+  };
+  const seen = new Set<number>();
+  for (const edge of edges) {
+    const component = componentOf(edge.a);
+    component.edges.push(edge);
+    for (const node of [edge.a, edge.b]) {
+      if (seen.has(node)) continue;
+      seen.add(node);
+      component.members.push(node);
+    }
+  }
+  const components = [...byRoot.values()];
+  for (const component of components) component.members.sort((x, y) => x - y);
+  return components;
+}
+
+/** Whether a component of an earlier clustering has exactly these members and matches (each in the same order). */
+function sameComponent(before: ClusteredComponent, members: readonly number[], edges: readonly Edge[]): boolean {
+  if (before.members.length !== members.length || before.pairs.length !== edges.length) return false;
+  for (let i = 0; i < members.length; i++) if (before.members[i] !== members[i]) return false;
+  for (let i = 0; i < edges.length; i++) {
+    const pair = before.pairs[i];
+    const edge = edges[i];
+    if (members[pair.a] !== edge.a || members[pair.b] !== edge.b || pair.score !== edge.score || pair.near !== edge.near) return false;
+  }
+  return true;
+}
+
+/** The place of a value in an ascending list (which holds it). */
+function binarySearch(list: readonly number[], value: number): number {
+  let low = 0;
+  let high = list.length - 1;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (list[middle] < value) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** A match between two photos (a < b), near or merely similar. */
 interface Edge {
   a: number;
   b: number;
   score: number;
+  near: boolean;
 }
 
-/** Agglomeration over the given edges, strongest first; two clusters merge when `canMerge` allows. */
-function agglomerate(edges: Edge[], canMerge: (left: number[], right: number[]) => boolean): Cluster[] {
-  edges.sort((x, y) => y.score - x.score || x.a - y.a || x.b - y.b); // deterministic
+/** Strongest first; ties by node, so that the order is the same from any starting order. */
+function strongestFirst(x: Edge, y: Edge): number {
+  return y.score - x.score || x.a - y.a || x.b - y.b;
+}
+
+/** Agglomeration over the given edges (strongestFirst order); two clusters merge when `canMerge` allows. */
+function agglomerate(edges: readonly Edge[], canMerge: (left: number[], right: number[]) => boolean): Cluster[] {
   // Only nodes merged into another's cluster are in the map: the rest are their own.
   const clusterOfNode = new Map<number, number>();
   const clusterOf = (node: number) => clusterOfNode.get(node) ?? node;

@@ -12,7 +12,7 @@ import { contentHash } from './content-hash.ts';
 import { DecodeError, decodeImage, SIGNALS_VERSION, variantHashesOf, type DecodedImage } from './decode.ts';
 import { DEFAULT_SETTINGS, MODEL_VIEWS } from './defaults.ts';
 import { CandidateIndex } from './candidates.ts';
-import { clusterPhotos, type JudgedPair } from './group.ts';
+import { clusterPhotos, type ClusteredComponent, type JudgedPair } from './group.ts';
 import { comparePhotos, judge, MATCH_LIMITS, normalise, ROTATED_PHASH_MAX, settingsAreStricter, type PhotoSignature } from './match.ts';
 import { DEFAULT_MODEL_DIR, EmbeddingModel, loadManifest } from './model.ts';
 import { hashesFromBytes, hashesToBytes, phashFromHex, phashToHex } from './phash.ts';
@@ -90,6 +90,13 @@ class DedupEngine implements Engine {
   private version = 0; // bumped on every catalog change: invalidates the cached groups
   private cachedGroups: { version: number; result: GroupsResult; settingsKey: string } | null = null;
   private lastRegroupSummary = 'no grouping yet';
+  /**
+   * The last grouping's components of matches (members by base, not by node: new photos shift the
+   * nodes), with the match settings and the count of "not a duplicate" decisions it grouped with:
+   * the next grouping with both the same keeps the clusters of every component that did not change.
+   * In memory only: the first grouping after a restart clusters every component.
+   */
+  private lastComponents: { settingsKey: string; decisions: number; library: PhotoLibrary; groups: Map<ClusteredComponent, DuplicateGroup[]> } | null = null;
   private lastSaveEnd = 0; // when the last catalog save ended, and how long it took (catalogSaveDue)
   private lastSaveMs = 0;
   /**
@@ -677,10 +684,14 @@ class DedupEngine implements Engine {
     // A photo's signature (its vectors and hashes) is read only when one of its pairs is compared:
     // the kept verdicts' photos (160,000 at a million photos, 8 s to read) mostly never are.
     const isDismissed = this.dismissals(library);
+    const last = this.lastComponents;
+    this.lastComponents = null; // put back once this grouping is done
+    const earlier = found.changed !== null && !stricter && last?.settingsKey === matchKey && last.decisions === this.data.notDuplicates.length ? inNodes(last.groups, nodeOfBase) : null;
     const clustering = clusterPhotos(new Array<PhotoSignature | undefined>(keys.length), candidatePairs, {
       settings,
       isDismissed,
       judged: kept,
+      earlier: earlier ? [...earlier.keys()] : undefined,
       signatureOf: (node) => this.signatureOf(this.representative(library, node)),
     });
     this.candidates.keepVerdicts({ settingsKey: matchKey, pairs: clustering.judged.map(({ a, b, verdict }) => ({ a: baseOf[a], b: baseOf[b], verdict })) });
@@ -688,23 +699,35 @@ class DedupEngine implements Engine {
       found.changed === null
         ? `searched in full: ${candidatePairs.length.toLocaleString('en')} candidate pairs judged`
         : `updated for ${found.changed.size.toLocaleString('en')} changed photo${found.changed.size === 1 ? '' : 's'}: ${(candidatePairs.length - judgedAgain).toLocaleString('en')} new candidate pairs judged, ` +
-          (stricter ? `${judgedAgain.toLocaleString('en')} earlier matches judged again under stricter settings` : `${kept.length.toLocaleString('en')} matches kept`);
+          (stricter ? `${judgedAgain.toLocaleString('en')} earlier matches judged again under stricter settings` : `${kept.length.toLocaleString('en')} matches kept`) +
+          (earlier ? `, the clusters of ${clustering.componentsKept.toLocaleString('en')} of ${clustering.components.length.toLocaleString('en')} components of matches reused` : '');
     const { vectors, hashes, variants } = found.timings;
     this.lastRegroupSummary += ` (searches: embeddings ${(vectors / 1000).toFixed(2)} s, whole hashes ${(hashes / 1000).toFixed(2)} s, turned and cropped hashes ${(variants / 1000).toFixed(2)} s)`;
+    // Each component's groups: made from its clusters, or the ones made last time when the component
+    // was kept as it was and none of its photos' files changed since (a file added, moved or gone).
+    const filesChanged = new Set(library.takeFileChanges().map((key) => library.nodeOfKey(key)));
+    const groupsBefore = earlier && last!.library === library ? earlier : new Map<ClusteredComponent, DuplicateGroup[]>(); // kept components are earlier's own objects
+    const groupsOf = new Map<ClusteredComponent, DuplicateGroup[]>();
     const groups: DuplicateGroup[] = [];
     const inNearGroup = new Set<number>();
-    for (const cluster of clustering.near) {
-      cluster.members.forEach((m) => inNearGroup.add(m));
-      groups.push(makeGroup('near', cluster.score, cluster.members.flatMap((m) => filesOf(m))));
+    for (const component of clustering.components) {
+      const nodeAt = (place: number) => component.members[place];
+      for (const cluster of component.near) for (const place of cluster.members) inNearGroup.add(nodeAt(place));
+      let made = groupsBefore.get(component);
+      if (!made || component.members.some((node) => filesChanged.has(node))) {
+        made = [
+          ...component.near.map((cluster) => makeGroup('near', cluster.score, cluster.members.flatMap((place) => filesOf(nodeAt(place))))),
+          // One representative per near-duplicate cluster: the similar tier is about distinct shots.
+          ...component.similar.map((cluster) => makeGroup('similar', cluster.score, cluster.members.map((place) => bestOf(filesOf(nodeAt(place)))))),
+        ];
+      }
+      groupsOf.set(component, made);
+      groups.push(...made);
     }
     // Byte-identical copies that no near group already shows.
     for (const key of library.copied()) {
       const node = library.nodeOfKey(key);
       if (!inNearGroup.has(node) && !isDismissed(node, node)) groups.push(makeGroup('exact', 1, library.files(key)!));
-    }
-    for (const cluster of clustering.similar) {
-      // One representative per near-duplicate cluster: the similar tier is about distinct shots.
-      groups.push(makeGroup('similar', cluster.score, cluster.members.map((m) => bestOf(filesOf(m)))));
     }
     const order = { exact: 0, near: 1, similar: 2 };
     groups.sort((a, b) => order[a.kind] - order[b.kind] || b.files.length - a.files.length || a.files[0].path.localeCompare(b.files[0].path));
@@ -714,6 +737,9 @@ class DedupEngine implements Engine {
       .sort((a, b) => a.path.localeCompare(b.path));
     const result = { groups, errors };
     this.cachedGroups = { version: this.version, result, settingsKey };
+    const byBase = new Map<ClusteredComponent, DuplicateGroup[]>();
+    for (const [component, made] of groupsOf) byBase.set({ ...component, members: component.members.map((node) => baseOf[node]) }, made);
+    this.lastComponents = { settingsKey: matchKey, decisions: this.data.notDuplicates.length, library, groups: byBase };
     if (this.options.prepareQueriesAhead) this.prepareQueriesInBackground();
     return result;
   }
@@ -746,6 +772,7 @@ class DedupEngine implements Engine {
   /** Makes the next groups() search and judge the whole library again (the benchmark and tests compare both ways). */
   forgetJudgedPairs(): void {
     this.candidates.forgetPairs();
+    this.lastComponents = null;
     this.cachedGroups = null;
   }
 
@@ -887,6 +914,19 @@ async function readRegularFile(path: string): Promise<Buffer> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * The components kept by base (Engine.lastComponents), with their groups, in node numbers; those with a
+ * photo no longer in the library are left out (they cannot be found again as they were).
+ */
+function inNodes(kept: ReadonlyMap<ClusteredComponent, DuplicateGroup[]>, nodeOfBase: (base: number) => number): Map<ClusteredComponent, DuplicateGroup[]> {
+  const found = new Map<ClusteredComponent, DuplicateGroup[]>();
+  for (const [component, groups] of kept) {
+    const members = component.members.map(nodeOfBase);
+    if (members.every((node) => node >= 0)) found.set({ ...component, members }, groups);
+  }
+  return found;
 }
 
 /** The match settings as the kept verdicts record them (SearchVerdicts.settingsKey). */

@@ -27,6 +27,8 @@ export class PhotoLibrary {
   private nodeOfRow: Int32Array | null = null;
   /** Content hashes whose files changed since the keys were last put in order. */
   private readonly touched = new Set<string>();
+  /** Content hashes whose files changed since takeFileChanges() (a file added, gone or replaced). */
+  private filesChangedKeys = new Set<string>();
   /** Content hashes with more than one file (byte copies: the exact groups). */
   private readonly copiedKeys = new Set<string>();
   /** Bases gone and come since takeBaseChanges() (a base can be in both: its photo was replaced). */
@@ -58,11 +60,13 @@ export class PhotoLibrary {
         if (list.length === 0) this.filesOf.delete(before.contentHash!);
         if (list.length < 2) this.copiedKeys.delete(before.contentHash!);
         this.touched.add(before.contentHash!);
+        this.filesChangedKeys.add(before.contentHash!);
       }
     }
     if (isLibraryFile(after)) {
       this.addFile(after, true);
       this.touched.add(after.contentHash!);
+      this.filesChangedKeys.add(after.contentHash!);
     }
   }
 
@@ -171,6 +175,13 @@ export class PhotoLibrary {
   /** The content hashes held by more than one file. */
   copied(): ReadonlySet<string> {
     return this.copiedKeys;
+  }
+
+  /** The content hashes whose files changed since the last call (made anew: none). */
+  takeFileChanges(): string[] {
+    const keys = [...this.filesChangedKeys];
+    this.filesChangedKeys = new Set();
+    return keys;
   }
 
   /**
