@@ -147,10 +147,9 @@ export function clusterPhotos(nodes: Array<PhotoSignature | undefined>, candidat
     edges.push(edge);
     return edge;
   };
-  const known = new Map<Edge, JudgedPair>(); // told to the judge only where a component is clustered again
   for (const pair of options.judged ?? []) {
     const edge = consider(pair.a, pair.b, pair.verdict);
-    if (edge) known.set(edge, pair);
+    if (edge) edge.known = pair; // told to the judge only if its component is clustered again
   }
   for (const [a, b] of candidates) if (a !== b) consider(a, b, judgeOf.undismissed(a, b));
   edges.sort(strongestFirst);
@@ -168,10 +167,7 @@ export function clusterPhotos(nodes: Array<PhotoSignature | undefined>, candidat
 
   // The components that changed, clustered again all at once (each cluster lies within one).
   const changedEdges = unsettled.flatMap((component) => component.edges);
-  for (const edge of changedEdges) {
-    const pair = known.get(edge);
-    if (pair) judgeOf.know(pair);
-  }
+  for (const edge of changedEdges) if (edge.known) judgeOf.know(edge.known);
   const made = clusterEdges(changedEdges.sort(strongestFirst), judgeOf, options);
   const componentOfNode = new Map<number, number>();
   unsettled.forEach((component, c) => component.members.forEach((node) => componentOfNode.set(node, c)));
@@ -271,15 +267,13 @@ function componentsOf(edges: readonly Edge[], nodeCount: number): Array<{ member
     if (!component) byRoot.set(r, (component = { members: [], edges: [] }));
     return component;
   };
-  const seen = new Set<number>();
+  const listed = new Uint8Array(nodeCount);
   for (const edge of edges) {
     const component = componentOf(edge.a);
     component.edges.push(edge);
-    for (const node of [edge.a, edge.b]) {
-      if (seen.has(node)) continue;
-      seen.add(node);
-      component.members.push(node);
-    }
+    if (!listed[edge.a]) component.members.push(edge.a);
+    if (!listed[edge.b]) component.members.push(edge.b);
+    listed[edge.a] = listed[edge.b] = 1;
   }
   const components = [...byRoot.values()];
   for (const component of components) component.members.sort((x, y) => x - y);
@@ -316,6 +310,8 @@ interface Edge {
   b: number;
   score: number;
   near: boolean;
+  /** The earlier verdict it came from, if any. */
+  known?: JudgedPair;
 }
 
 /** Strongest first; ties by node, so that the order is the same from any starting order. */

@@ -96,7 +96,15 @@ class DedupEngine implements Engine {
    * the next grouping with both the same keeps the clusters of every component that did not change.
    * In memory only: the first grouping after a restart clusters every component.
    */
-  private lastComponents: { settingsKey: string; decisions: number; library: PhotoLibrary; groups: Map<ClusteredComponent, DuplicateGroup[]> } | null = null;
+  private lastComponents: {
+    settingsKey: string;
+    decisions: number;
+    library: PhotoLibrary;
+    /** Each component's groups. */
+    groups: Map<ClusteredComponent, DuplicateGroup[]>;
+    /** Every group, in display order. */
+    order: DuplicateGroup[];
+  } | null = null;
   private lastSaveEnd = 0; // when the last catalog save ended, and how long it took (catalogSaveDue)
   private lastSaveMs = 0;
   /**
@@ -708,11 +716,12 @@ class DedupEngine implements Engine {
     const filesChanged = new Set(library.takeFileChanges().map((key) => library.nodeOfKey(key)));
     const groupsBefore = earlier && last!.library === library ? earlier : new Map<ClusteredComponent, DuplicateGroup[]>(); // kept components are earlier's own objects
     const groupsOf = new Map<ClusteredComponent, DuplicateGroup[]>();
-    const groups: DuplicateGroup[] = [];
-    const inNearGroup = new Set<number>();
+    const keptGroups = new Set<DuplicateGroup>();
+    const newGroups: DuplicateGroup[] = [];
+    const inNearGroup = new Uint8Array(keys.length);
     for (const component of clustering.components) {
       const nodeAt = (place: number) => component.members[place];
-      for (const cluster of component.near) for (const place of cluster.members) inNearGroup.add(nodeAt(place));
+      for (const cluster of component.near) for (const place of cluster.members) inNearGroup[nodeAt(place)] = 1;
       let made = groupsBefore.get(component);
       if (!made || component.members.some((node) => filesChanged.has(node))) {
         made = [
@@ -720,17 +729,17 @@ class DedupEngine implements Engine {
           // One representative per near-duplicate cluster: the similar tier is about distinct shots.
           ...component.similar.map((cluster) => makeGroup('similar', cluster.score, cluster.members.map((place) => bestOf(filesOf(nodeAt(place)))))),
         ];
-      }
+        newGroups.push(...made);
+      } else for (const group of made) keptGroups.add(group);
       groupsOf.set(component, made);
-      groups.push(...made);
     }
     // Byte-identical copies that no near group already shows.
     for (const key of library.copied()) {
       const node = library.nodeOfKey(key);
-      if (!inNearGroup.has(node) && !isDismissed(node, node)) groups.push(makeGroup('exact', 1, library.files(key)!));
+      if (!inNearGroup[node] && !isDismissed(node, node)) newGroups.push(makeGroup('exact', 1, library.files(key)!));
     }
-    const order = { exact: 0, near: 1, similar: 2 };
-    groups.sort((a, b) => order[a.kind] - order[b.kind] || b.files.length - a.files.length || a.files[0].path.localeCompare(b.files[0].path));
+    // The kept groups are in order already (last time's list): only the new ones are sorted, then put among them.
+    const groups = mergeInOrder(last?.order.filter((group) => keptGroups.has(group)) ?? [], newGroups.sort(inDisplayOrder), inDisplayOrder);
     const errors = [...this.problemPaths]
       .map((path) => this.entries.get(path)!)
       .map((entry) => ({ path: entry.path, message: entry.error ?? entry.status }))
@@ -739,7 +748,7 @@ class DedupEngine implements Engine {
     this.cachedGroups = { version: this.version, result, settingsKey };
     const byBase = new Map<ClusteredComponent, DuplicateGroup[]>();
     for (const [component, made] of groupsOf) byBase.set({ ...component, members: component.members.map((node) => baseOf[node]) }, made);
-    this.lastComponents = { settingsKey: matchKey, decisions: this.data.notDuplicates.length, library, groups: byBase };
+    this.lastComponents = { settingsKey: matchKey, decisions: this.data.notDuplicates.length, library, groups: byBase, order: groups };
     if (this.options.prepareQueriesAhead) this.prepareQueriesInBackground();
     return result;
   }
@@ -974,6 +983,35 @@ function factsOf(entry: CatalogEntry): PhotoFacts {
 
 function bestOf(entries: readonly CatalogEntry[]): CatalogEntry {
   return [...entries].sort((a, b) => (b.width ?? 0) * (b.height ?? 0) - (a.width ?? 0) * (a.height ?? 0) || b.size - a.size || a.path.localeCompare(b.path))[0];
+}
+
+/** The order groups are shown in: exact, then near, then similar; larger first; then by their first file's path. */
+function inDisplayOrder(a: DuplicateGroup, b: DuplicateGroup): number {
+  return DISPLAY_ORDER[a.kind] - DISPLAY_ORDER[b.kind] || b.files.length - a.files.length || a.files[0].path.localeCompare(b.files[0].path);
+}
+const DISPLAY_ORDER = { exact: 0, near: 1, similar: 2 };
+
+/**
+ * Two lists sorted by `compare`, merged into one. Each item of `right` (the few) is placed by binary
+ * search: compared with about log2(left.length) items, not walked past all those before it.
+ */
+function mergeInOrder<T>(left: readonly T[], right: readonly T[], compare: (a: T, b: T) => number): T[] {
+  const merged: T[] = [];
+  let from = 0;
+  for (const item of right) {
+    let low = from;
+    let high = left.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (compare(left[middle], item) <= 0) low = middle + 1;
+      else high = middle;
+    }
+    for (let i = from; i < low; i++) merged.push(left[i]);
+    merged.push(item);
+    from = low;
+  }
+  for (let i = from; i < left.length; i++) merged.push(left[i]);
+  return merged;
 }
 
 function makeGroup(kind: DuplicateGroup['kind'], score: number, entries: readonly CatalogEntry[]): DuplicateGroup {
