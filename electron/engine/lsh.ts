@@ -1232,23 +1232,26 @@ export class LshIndex {
     const index = new LshIndex({ dim, reducedDim, tables, bitsPerTable, seed });
     if (index.reducedDim !== reducedDim) throw new Error('LshIndex.deserialize: inconsistent reducedDim');
     let offset = 0;
-    // Copies the next section into a fresh (aligned) typed array.
-    const take = <A extends Float32Array | Float64Array | Uint32Array | Int32Array | Int8Array>(array: A): A => {
-      new Uint8Array(array.buffer).set(body.subarray(offset, offset + array.byteLength));
-      offset += array.byteLength;
+    // Copies the next section into the start of a typed array (a fresh one: aligned).
+    const take = <A extends Float32Array | Float64Array | Uint32Array | Int32Array | Int8Array>(array: A, count = array.length): A => {
+      const bytes = count * array.BYTES_PER_ELEMENT;
+      new Uint8Array(array.buffer, array.byteOffset, bytes).set(body.subarray(offset, offset + bytes));
+      offset += bytes;
       return array;
     };
     const mean = take(new Float32Array(dim));
     if (flags & 1) index.setMean(mean);
     const ids = take(new Float64Array(n));
-    index.ensureCapacity(n);
-    index.xNorm.set(take(new Float32Array(n)));
-    index.mDotU.set(take(new Float32Array(n)));
-    index.uNorm.set(take(new Float32Array(n)));
-    index.codeInvNorm.set(take(new Float32Array(n)));
-    index.signatures.set(take(new Uint32Array(n * tables)));
-    index.sketches.set(take(new Int32Array(n * SKETCH_WORDS)));
-    index.codes.set(take(new Int8Array(n * reducedDim)));
+    // Room for the photos a session adds: growing the arrays at the first one copied them all (1.5 s
+    // at a million photos).
+    index.ensureCapacity(n + Math.ceil(n / 32));
+    take(index.xNorm, n);
+    take(index.mDotU, n);
+    take(index.uNorm, n);
+    take(index.codeInvNorm, n);
+    take(index.signatures, n * tables);
+    take(index.sketches, n * SKETCH_WORDS);
+    take(index.codes, n * reducedDim);
     if (version !== 1) {
       const [, trainedAt] = take(new Uint32Array(2));
       if (listCount > 0) {
