@@ -217,41 +217,36 @@ describe('grouping without chaining (synthetic signatures)', () => {
     assert.throws(() => clusterPhotos(new Array(4), [[0, 1]], options), /no signature for node 0/);
   });
 
-  test('a regrouping keeps the clusters of the components of matches that did not change, and makes the others again', () => {
+  test('the clusters of a component of matches depend on nothing outside it: a new photo needs only its component clustered again', () => {
     // Two groups: 0-2 (copies of photo 0) and 3-4; 5 alone.
     const photos = [node(0, 0n), node(1, 0xffn), node(2, 0xff00n), node(3, 0xfff000000n), node(4, 0xfff00000fn), node(5, 0xf0f0f0f0f0f0f0n)];
     const first = clusterPhotos(photos, allPairs(photos.length), options);
-    assert.deepEqual(first.near.map((c) => c.members).sort(), [[0, 1, 2], [3, 4]]);
-    assert.equal(first.components.length, 2);
-    assert.equal(first.componentsKept, 0);
+    const membersOf = (clusters: Cluster[]) => clusters.map((c) => c.members).sort((x, y) => x[0] - y[0]);
+    assert.deepEqual(membersOf(first.near), [[0, 1, 2], [3, 4]]);
+    assert.deepEqual(first.components.map((c) => c.members).sort((x, y) => x[0] - y[0]), [[0, 1, 2], [3, 4]]);
+    for (const component of first.components) {
+      assert.ok(component.near.every((cluster) => cluster.members.every((m) => component.members.includes(m))), 'its clusters lie within it');
+      assert.ok(component.matches.every(({ a, b }) => a < b && component.members.includes(a) && component.members.includes(b)), 'its matches too');
+      // Clustered alone from its matches, it gives the same clusters.
+      const alone = clusterPhotos(photos, [], { ...options, judged: component.matches });
+      assert.deepEqual(membersOf(alone.near), membersOf(component.near));
+    }
+    assert.equal(first.judged.length, first.components.reduce((sum, c) => sum + c.matches.length, 0), 'every match is in a component');
 
     // A new photo, near 3 and 4, comes first in the node order: every node after it moves up by one.
+    // Its component is clustered from the last matches of the component it touches and its own
+    // candidate pairs; nothing of the other component is read.
     const withNew = [node(6, 0xfff0000f0n), ...photos];
-    const shifted = (n: number) => n + 1;
-    const earlier = first.components.map((component) => ({ ...component, members: component.members.map(shifted) }));
-    const judged = first.judged.map(({ a, b, verdict }) => ({ a: shifted(a), b: shifted(b), verdict }));
+    const touched = first.components.find((c) => c.members.includes(3))!;
     const read: number[] = [];
-    // The candidate search pairs the new photo with those it is near (not with the first group).
     const update = clusterPhotos(new Array(withNew.length), [[0, 4], [0, 5], [0, 6]], {
       ...options,
-      judged,
-      earlier,
+      judged: touched.matches.map(({ a, b, verdict }) => ({ a: a + 1, b: b + 1, verdict })),
       signatureOf: (n) => (read.push(n), withNew[n]),
     });
     const fresh = clusterPhotos(withNew, allPairs(withNew.length), options);
-    const inOrder = (clusters: Cluster[]) => [...clusters].sort((x, y) => x.members[0] - y.members[0]);
-    assert.deepEqual(inOrder(update.near), inOrder(fresh.near), 'the same near clusters as clustering everything again');
-    assert.deepEqual(inOrder(update.similar), inOrder(fresh.similar));
-    assert.deepEqual(update.near.map((c) => c.members).sort(), [[0, 4, 5], [1, 2, 3]]);
-    assert.equal(update.componentsKept, 1, 'the first group was kept, the one the new photo joined made again');
-    assert.ok(update.components.includes(earlier.find((c) => c.members[0] === 1)!));
-    assert.ok(!read.some((n) => n >= 1 && n <= 3), 'nothing of the kept component was compared again');
-
-    // Same members, not the same matches: a pair dismissed since (a caller passes `earlier` only with
-    // the same dismissals; the component tells by its matches all the same).
-    const isDismissed = (a: number, b: number) => a === 0 && b === 1;
-    const dismissed = clusterPhotos(photos, [], { ...options, isDismissed, judged: first.judged, earlier: first.components });
-    assert.deepEqual(inOrder(dismissed.near), inOrder(clusterPhotos(photos, allPairs(photos.length), { ...options, isDismissed }).near));
-    assert.equal(dismissed.componentsKept, 1, 'only the group without the dismissed pair was kept');
+    assert.deepEqual(membersOf(update.near), [[0, 4, 5]]);
+    assert.deepEqual(membersOf(fresh.near), [[0, 4, 5], [1, 2, 3]], 'what clustering everything again gives: the same, and the other group as it was');
+    assert.ok(!read.some((n) => n >= 1 && n <= 3), 'nothing of the other component was read');
   });
 });

@@ -35,12 +35,6 @@ export interface ClusterOptions {
    * compared again. Dismissals are still applied to them here.
    */
   judged?: Iterable<JudgedPair>;
-  /**
-   * The components of an earlier clustering (Clustering.components) with the same settings and
-   * dismissals, their members in this clustering's node numbers (the order of photos kept): each
-   * one found again with the same members and matches keeps its clusters.
-   */
-  earlier?: readonly ClusteredComponent[];
 }
 
 /** A pair's verdict before dismissals. */
@@ -61,22 +55,19 @@ export interface Clustering {
   similar: Cluster[]; // clusters of ≥ 2 near-clusters/singletons that are merely similar
   /** Every candidate (and `judged`) pair that is near or similar before dismissals: what the next grouping can pass as `judged`. */
   judged: JudgedPair[];
-  /** The connected components of the matches with their clusters: what the next grouping can pass as `earlier`. */
-  components: ClusteredComponent[];
-  /** How many of `components` were taken from `earlier` as they were. */
-  componentsKept: number;
+  /**
+   * The connected components of the matches (near and similar pairs, not dismissed), each with its
+   * clusters. The clusters of a component depend on nothing outside it: clustered again with the
+   * same matches (and settings and dismissals), it gives the same clusters.
+   */
+  components: MatchComponent[];
 }
 
-/**
- * A connected component of the matches (near and similar pairs, not dismissed) and the clusters made
- * within it. Its pairs and clusters name photos by their place in `members`, so that the component
- * still holds when the photos are numbered again (new photos shift the nodes after them).
- */
-export interface ClusteredComponent {
+export interface MatchComponent {
   /** Its photos (nodes), ascending. */
   members: number[];
-  /** Its matches, strongest first: what its clusters were made from. */
-  pairs: Array<{ a: number; b: number; score: number; near: boolean }>;
+  /** Its matches (judged pairs, not dismissed). */
+  matches: JudgedPair[];
   near: Cluster[];
   similar: Cluster[];
 }
@@ -127,72 +118,34 @@ class PairJudge {
 /**
  * Clusters distinct photos (nodes) given candidate pairs (from the LSH and pHash indexes, or all pairs
  * for small sets). Every candidate is verified exactly here.
- *
- * The clusters of one connected component of the matches (near and similar pairs, not dismissed)
- * depend on nothing outside it: a component found again as it was in `options.earlier`, with the same
- * members and the same pairs, keeps its clusters, and only the other components are clustered again.
  */
 export function clusterPhotos(nodes: Array<PhotoSignature | undefined>, candidates: Iterable<[number, number]>, options: ClusterOptions): Clustering {
   const judgeOf = new PairJudge(nodes, options);
   const edges: Edge[] = [];
   const judged: JudgedPair[] = [];
-  /** Notes a verdict: a near or similar pair is judged, and a match unless dismissed (returned then). */
-  const consider = (x: number, y: number, verdict: MatchVerdict): Edge | null => {
-    if (verdict.tier === null) return null;
+  /** Notes a verdict: a near or similar pair is judged, and a match unless dismissed. */
+  const consider = (x: number, y: number, verdict: MatchVerdict) => {
+    if (verdict.tier === null) return;
     // Each pair once, lower node first: the order of equal-score pairs then never depends on how a pair came.
-    const [a, b] = x < y ? [x, y] : [y, x];
-    judged.push({ a, b, verdict });
-    if (options.isDismissed(a, b)) return null;
-    const edge = { a, b, score: verdict.score, near: verdict.tier === 'near' };
-    edges.push(edge);
-    return edge;
+    const pair = x < y ? { a: x, b: y, verdict } : { a: y, b: x, verdict };
+    judged.push(pair);
+    if (!options.isDismissed(pair.a, pair.b)) edges.push({ a: pair.a, b: pair.b, score: verdict.score, near: verdict.tier === 'near', pair });
   };
   for (const pair of options.judged ?? []) {
-    const edge = consider(pair.a, pair.b, pair.verdict);
-    if (edge) edge.known = pair; // told to the judge only if its component is clustered again
+    judgeOf.know(pair);
+    consider(pair.a, pair.b, pair.verdict);
   }
   for (const [a, b] of candidates) if (a !== b) consider(a, b, judgeOf.undismissed(a, b));
   edges.sort(strongestFirst);
+  const { near, similar } = clusterEdges(edges, judgeOf, options);
 
+  // Each cluster lies within one connected component of the matches.
   const components = componentsOf(edges, nodes.length);
-  const earlier = new Map<number, ClusteredComponent>();
-  for (const component of options.earlier ?? []) earlier.set(component.members[0], component);
-  const settled: ClusteredComponent[] = [];
-  const unsettled: Array<{ members: number[]; edges: Edge[] }> = [];
-  for (const component of components) {
-    const before = earlier.get(component.members[0]);
-    if (before && sameComponent(before, component.members, component.edges)) settled.push(before);
-    else unsettled.push(component);
-  }
-
-  // The components that changed, clustered again all at once (each cluster lies within one).
-  const changedEdges = unsettled.flatMap((component) => component.edges);
-  for (const edge of changedEdges) if (edge.known) judgeOf.know(edge.known);
-  const made = clusterEdges(changedEdges.sort(strongestFirst), judgeOf, options);
-  const componentOfNode = new Map<number, number>();
-  unsettled.forEach((component, c) => component.members.forEach((node) => componentOfNode.set(node, c)));
-  const remade = unsettled.map(({ members, edges }): ClusteredComponent => {
-    const place = new Map(members.map((node, i) => [node, i]));
-    return { members, pairs: edges.map((edge) => ({ a: place.get(edge.a)!, b: place.get(edge.b)!, score: edge.score, near: edge.near })), near: [], similar: [] };
-  });
-  for (const tier of ['near', 'similar'] as const) {
-    for (const cluster of made[tier]) {
-      const component = remade[componentOfNode.get(cluster.members[0])!];
-      const place = (node: number) => binarySearch(component.members, node);
-      component[tier].push({ members: cluster.members.map(place), score: cluster.score });
-    }
-  }
-
-  // Every component's clusters, back in node numbers.
-  const all = [...settled, ...remade];
-  const inNodes = (component: ClusteredComponent, cluster: Cluster): Cluster => ({ members: cluster.members.map((i) => component.members[i]), score: cluster.score });
-  return {
-    near: all.flatMap((component) => component.near.map((cluster) => inNodes(component, cluster))),
-    similar: all.flatMap((component) => component.similar.map((cluster) => inNodes(component, cluster))),
-    judged,
-    components: all,
-    componentsKept: settled.length,
-  };
+  const componentOfNode = new Map<number, MatchComponent>();
+  for (const component of components) for (const node of component.members) componentOfNode.set(node, component);
+  for (const cluster of near) componentOfNode.get(cluster.members[0])!.near.push(cluster);
+  for (const cluster of similar) componentOfNode.get(cluster.members[0])!.similar.push(cluster);
+  return { near, similar, judged, components };
 }
 
 /** Near and similar clusters made from the given matches (strongest first). */
@@ -223,7 +176,7 @@ function clusterEdges(edges: Edge[], judgeOf: PairJudge, options: ClusterOptions
   for (const edge of edges) {
     const ua = unitOf(edge.a);
     const ub = unitOf(edge.b);
-    if (ua !== ub) unitEdges.push({ a: Math.min(ua, ub), b: Math.max(ua, ub), score: edge.score, near: false });
+    if (ua !== ub) unitEdges.push({ a: Math.min(ua, ub), b: Math.max(ua, ub), score: edge.score, near: false, pair: edge.pair });
   }
   // A near cluster is represented by its hub (the member near-duplicate to most others: the original,
   // as a rule): its turned and cropped copies are like nothing else and must not veto the original's
@@ -245,8 +198,8 @@ function clusterEdges(edges: Edge[], judgeOf: PairJudge, options: ClusterOptions
   return { near, similar };
 }
 
-/** The connected components of the matches: each one's members (ascending) and matches (in the order given). */
-function componentsOf(edges: readonly Edge[], nodeCount: number): Array<{ members: number[]; edges: Edge[] }> {
+/** The connected components of the matches: each one's members (ascending) and matches, its clusters left empty. */
+function componentsOf(edges: readonly Edge[], nodeCount: number): MatchComponent[] {
   const parent = new Int32Array(nodeCount).fill(-1);
   const root = (node: number): number => {
     while (parent[node] >= 0) {
@@ -260,17 +213,13 @@ function componentsOf(edges: readonly Edge[], nodeCount: number): Array<{ member
     const rb = root(b);
     if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
   }
-  const byRoot = new Map<number, { members: number[]; edges: Edge[] }>();
-  const componentOf = (node: number) => {
-    const r = root(node);
-    let component = byRoot.get(r);
-    if (!component) byRoot.set(r, (component = { members: [], edges: [] }));
-    return component;
-  };
+  const byRoot = new Map<number, MatchComponent>();
   const listed = new Uint8Array(nodeCount);
   for (const edge of edges) {
-    const component = componentOf(edge.a);
-    component.edges.push(edge);
+    const r = root(edge.a);
+    let component = byRoot.get(r);
+    if (!component) byRoot.set(r, (component = { members: [], matches: [], near: [], similar: [] }));
+    component.matches.push(edge.pair);
     if (!listed[edge.a]) component.members.push(edge.a);
     if (!listed[edge.b]) component.members.push(edge.b);
     listed[edge.a] = listed[edge.b] = 1;
@@ -280,38 +229,14 @@ function componentsOf(edges: readonly Edge[], nodeCount: number): Array<{ member
   return components;
 }
 
-/** Whether a component of an earlier clustering has exactly these members and matches (each in the same order). */
-function sameComponent(before: ClusteredComponent, members: readonly number[], edges: readonly Edge[]): boolean {
-  if (before.members.length !== members.length || before.pairs.length !== edges.length) return false;
-  for (let i = 0; i < members.length; i++) if (before.members[i] !== members[i]) return false;
-  for (let i = 0; i < edges.length; i++) {
-    const pair = before.pairs[i];
-    const edge = edges[i];
-    if (members[pair.a] !== edge.a || members[pair.b] !== edge.b || pair.score !== edge.score || pair.near !== edge.near) return false;
-  }
-  return true;
-}
-
-/** The place of a value in an ascending list (which holds it). */
-function binarySearch(list: readonly number[], value: number): number {
-  let low = 0;
-  let high = list.length - 1;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (list[middle] < value) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}
-
 /** A match between two photos (a < b), near or merely similar. */
 interface Edge {
   a: number;
   b: number;
   score: number;
   near: boolean;
-  /** The earlier verdict it came from, if any. */
-  known?: JudgedPair;
+  /** The verdict it came from. */
+  pair: JudgedPair;
 }
 
 /** Strongest first; ties by node, so that the order is the same from any starting order. */

@@ -12,7 +12,8 @@ import { contentHash } from './content-hash.ts';
 import { DecodeError, decodeImage, SIGNALS_VERSION, variantHashesOf, type DecodedImage } from './decode.ts';
 import { DEFAULT_SETTINGS, MODEL_VIEWS } from './defaults.ts';
 import { CandidateIndex } from './candidates.ts';
-import { clusterPhotos, type ClusteredComponent, type JudgedPair } from './group.ts';
+import { clusterPhotos, type JudgedPair } from './group.ts';
+import { KeptGrouping, type KeptComponent } from './kept-grouping.ts';
 import { comparePhotos, judge, MATCH_LIMITS, normalise, ROTATED_PHASH_MAX, settingsAreStricter, type PhotoSignature } from './match.ts';
 import { DEFAULT_MODEL_DIR, EmbeddingModel, loadManifest } from './model.ts';
 import { hashesFromBytes, hashesToBytes, phashFromHex, phashToHex } from './phash.ts';
@@ -90,21 +91,8 @@ class DedupEngine implements Engine {
   private version = 0; // bumped on every catalog change: invalidates the cached groups
   private cachedGroups: { version: number; result: GroupsResult; settingsKey: string } | null = null;
   private lastRegroupSummary = 'no grouping yet';
-  /**
-   * The last grouping's components of matches (members by base, not by node: new photos shift the
-   * nodes), with the match settings and the count of "not a duplicate" decisions it grouped with:
-   * the next grouping with both the same keeps the clusters of every component that did not change.
-   * In memory only: the first grouping after a restart clusters every component.
-   */
-  private lastComponents: {
-    settingsKey: string;
-    decisions: number;
-    library: PhotoLibrary;
-    /** Each component's groups. */
-    groups: Map<ClusteredComponent, DuplicateGroup[]>;
-    /** Every group, in display order. */
-    order: DuplicateGroup[];
-  } | null = null;
+  /** The last grouping's components of matches and groups, for the next one to update (in memory only: the first grouping after a restart clusters every component). */
+  private keptGrouping: KeptGrouping | null = null;
   private lastSaveEnd = 0; // when the last catalog save ended, and how long it took (catalogSaveDue)
   private lastSaveMs = 0;
   /**
@@ -676,13 +664,28 @@ class DedupEngine implements Engine {
       this.log,
     );
     const candidatePairs = found.pairs.map(([a, b]): [number, number] => [nodeOfBase(a), nodeOfBase(b)]);
-    // After a search that was only updated, the pairs of unchanged photos keep their verdicts, or
-    // are judged again when the settings became stricter.
+    const decisions = this.data.notDuplicates.length;
+    const last = this.keptGrouping;
+    this.keptGrouping = null; // put back once this grouping is done
+    // Photos whose files changed (one added, moved or gone) need their groups made again.
+    const filesChanged = library.takeFileChanges().flatMap((key) => (library.nodeOfKey(key) >= 0 ? [baseOf[library.nodeOfKey(key)]] : []));
+    // After a search that was only updated, with the same settings and decisions as the last
+    // grouping, only the components of matches the changes touch are clustered again: those of the
+    // changed photos, of either photo of a new candidate pair, and of photos whose files changed.
+    // The others keep their clusters and groups (kept-grouping.ts).
+    const updating = found.changed !== null && !stricter && last?.settingsKey === matchKey && last.decisions === decisions && last.identity === library;
+    const grouping = updating ? last! : new KeptGrouping(matchKey, decisions, library);
+    const touched = updating ? last!.holding([...found.changed!, ...found.pairs.flat(), ...filesChanged]) : new Set<KeptComponent>();
+    // Otherwise the pairs of unchanged photos keep their verdicts, or are judged again when the
+    // settings became stricter, and every component is clustered.
+    const isUnchanged = (pair: { a: number; b: number }) => !found.changed!.has(pair.a) && !found.changed!.has(pair.b);
+    const keptVerdicts = found.changed !== null ? previous!.pairs.filter(isUnchanged) : [];
     const kept: JudgedPair[] = [];
     let judgedAgain = 0;
-    if (found.changed !== null) {
-      for (const { a, b, verdict } of previous!.pairs) {
-        if (found.changed.has(a) || found.changed.has(b)) continue;
+    if (updating) {
+      for (const component of touched) for (const { a, b, verdict } of component.matches) if (isUnchanged({ a, b })) kept.push({ a: nodeOfBase(a), b: nodeOfBase(b), verdict });
+    } else {
+      for (const { a, b, verdict } of keptVerdicts) {
         if (stricter) {
           candidatePairs.push([nodeOfBase(a), nodeOfBase(b)]);
           judgedAgain++;
@@ -692,63 +695,53 @@ class DedupEngine implements Engine {
     // A photo's signature (its vectors and hashes) is read only when one of its pairs is compared:
     // the kept verdicts' photos (160,000 at a million photos, 8 s to read) mostly never are.
     const isDismissed = this.dismissals(library);
-    const last = this.lastComponents;
-    this.lastComponents = null; // put back once this grouping is done
-    const earlier = found.changed !== null && !stricter && last?.settingsKey === matchKey && last.decisions === this.data.notDuplicates.length ? inNodes(last.groups, nodeOfBase) : null;
     const clustering = clusterPhotos(new Array<PhotoSignature | undefined>(keys.length), candidatePairs, {
       settings,
       isDismissed,
       judged: kept,
-      earlier: earlier ? [...earlier.keys()] : undefined,
       signatureOf: (node) => this.signatureOf(this.representative(library, node)),
     });
-    this.candidates.keepVerdicts({ settingsKey: matchKey, pairs: clustering.judged.map(({ a, b, verdict }) => ({ a: baseOf[a], b: baseOf[b], verdict })) });
+    const toBases = ({ a, b, verdict }: JudgedPair) => ({ a: baseOf[a], b: baseOf[b], verdict });
+    // The verdicts to keep: in an update, the last ones of unchanged photos and the new candidates'.
+    const verdicts = updating ? [...keptVerdicts, ...clustering.judged.map(toBases).filter((pair) => !isUnchanged(pair))] : clustering.judged.map(toBases);
+    this.candidates.keepVerdicts({ settingsKey: matchKey, pairs: verdicts });
     this.lastRegroupSummary =
       found.changed === null
         ? `searched in full: ${candidatePairs.length.toLocaleString('en')} candidate pairs judged`
         : `updated for ${found.changed.size.toLocaleString('en')} changed photo${found.changed.size === 1 ? '' : 's'}: ${(candidatePairs.length - judgedAgain).toLocaleString('en')} new candidate pairs judged, ` +
-          (stricter ? `${judgedAgain.toLocaleString('en')} earlier matches judged again under stricter settings` : `${kept.length.toLocaleString('en')} matches kept`) +
-          (earlier ? `, the clusters of ${clustering.componentsKept.toLocaleString('en')} of ${clustering.components.length.toLocaleString('en')} components of matches reused` : '');
+          (stricter ? `${judgedAgain.toLocaleString('en')} earlier matches judged again under stricter settings` : `${keptVerdicts.length.toLocaleString('en')} matches kept`) +
+          (updating ? `, the clusters of ${(grouping.size - touched.size).toLocaleString('en')} of ${grouping.size.toLocaleString('en')} components of matches kept` : '');
     const { vectors, hashes, variants } = found.timings;
     this.lastRegroupSummary += ` (searches: embeddings ${(vectors / 1000).toFixed(2)} s, whole hashes ${(hashes / 1000).toFixed(2)} s, turned and cropped hashes ${(variants / 1000).toFixed(2)} s)`;
-    // Each component's groups: made from its clusters, or the ones made last time when the component
-    // was kept as it was and none of its photos' files changed since (a file added, moved or gone).
-    const filesChanged = new Set(library.takeFileChanges().map((key) => library.nodeOfKey(key)));
-    const groupsBefore = earlier && last!.library === library ? earlier : new Map<ClusteredComponent, DuplicateGroup[]>(); // kept components are earlier's own objects
-    const groupsOf = new Map<ClusteredComponent, DuplicateGroup[]>();
-    const keptGroups = new Set<DuplicateGroup>();
-    const newGroups: DuplicateGroup[] = [];
-    const inNearGroup = new Uint8Array(keys.length);
-    for (const component of clustering.components) {
-      const nodeAt = (place: number) => component.members[place];
-      for (const cluster of component.near) for (const place of cluster.members) inNearGroup[nodeAt(place)] = 1;
-      let made = groupsBefore.get(component);
-      if (!made || component.members.some((node) => filesChanged.has(node))) {
-        made = [
-          ...component.near.map((cluster) => makeGroup('near', cluster.score, cluster.members.flatMap((place) => filesOf(nodeAt(place))))),
-          // One representative per near-duplicate cluster: the similar tier is about distinct shots.
-          ...component.similar.map((cluster) => makeGroup('similar', cluster.score, cluster.members.map((place) => bestOf(filesOf(nodeAt(place)))))),
-        ];
-        newGroups.push(...made);
-      } else for (const group of made) keptGroups.add(group);
-      groupsOf.set(component, made);
-    }
-    // Byte-identical copies that no near group already shows.
-    for (const key of library.copied()) {
-      const node = library.nodeOfKey(key);
-      if (!inNearGroup[node] && !isDismissed(node, node)) newGroups.push(makeGroup('exact', 1, library.files(key)!));
-    }
-    // The kept groups are in order already (last time's list): only the new ones are sorted, then put among them.
-    const groups = mergeInOrder(last?.order.filter((group) => keptGroups.has(group)) ?? [], newGroups.sort(inDisplayOrder), inDisplayOrder);
+    // The groups of each component clustered now.
+    const made = clustering.components.map((component): KeptComponent => {
+      const nearClustered = new Set<number>();
+      for (const cluster of component.near) for (const node of cluster.members) nearClustered.add(baseOf[node]);
+      const groups = [
+        ...component.near.map((cluster) => makeGroup('near', cluster.score, cluster.members.flatMap(filesOf))),
+        // One representative per near-duplicate cluster: the similar tier is about distinct shots.
+        ...component.similar.map((cluster) => makeGroup('similar', cluster.score, cluster.members.map((node) => bestOf(filesOf(node))))),
+      ];
+      return { members: component.members.map((node) => baseOf[node]), matches: component.matches.map(toBases), nearClustered, groups };
+    });
+    // Byte-identical copies that no near group shows, made again each time: asked for once the new
+    // components are in, for which photos are in a near cluster.
+    const exactGroups = () => {
+      const exact: DuplicateGroup[] = [];
+      for (const key of library.copied()) {
+        const node = library.nodeOfKey(key);
+        if (!grouping.isNearClustered(baseOf[node]) && !isDismissed(node, node)) exact.push(makeGroup('exact', 1, library.files(key)!));
+      }
+      return exact;
+    };
+    const groups = grouping.replace(touched, made, exactGroups, inDisplayOrder);
     const errors = [...this.problemPaths]
       .map((path) => this.entries.get(path)!)
       .map((entry) => ({ path: entry.path, message: entry.error ?? entry.status }))
       .sort((a, b) => a.path.localeCompare(b.path));
     const result = { groups, errors };
     this.cachedGroups = { version: this.version, result, settingsKey };
-    const byBase = new Map<ClusteredComponent, DuplicateGroup[]>();
-    for (const [component, made] of groupsOf) byBase.set({ ...component, members: component.members.map((node) => baseOf[node]) }, made);
-    this.lastComponents = { settingsKey: matchKey, decisions: this.data.notDuplicates.length, library, groups: byBase, order: groups };
+    this.keptGrouping = grouping;
     if (this.options.prepareQueriesAhead) this.prepareQueriesInBackground();
     return result;
   }
@@ -781,7 +774,7 @@ class DedupEngine implements Engine {
   /** Makes the next groups() search and judge the whole library again (the benchmark and tests compare both ways). */
   forgetJudgedPairs(): void {
     this.candidates.forgetPairs();
-    this.lastComponents = null;
+    this.keptGrouping = null;
     this.cachedGroups = null;
   }
 
@@ -925,19 +918,6 @@ async function readRegularFile(path: string): Promise<Buffer> {
   }
 }
 
-/**
- * The components kept by base (Engine.lastComponents), with their groups, in node numbers; those with a
- * photo no longer in the library are left out (they cannot be found again as they were).
- */
-function inNodes(kept: ReadonlyMap<ClusteredComponent, DuplicateGroup[]>, nodeOfBase: (base: number) => number): Map<ClusteredComponent, DuplicateGroup[]> {
-  const found = new Map<ClusteredComponent, DuplicateGroup[]>();
-  for (const [component, groups] of kept) {
-    const members = component.members.map(nodeOfBase);
-    if (members.every((node) => node >= 0)) found.set({ ...component, members }, groups);
-  }
-  return found;
-}
-
 /** The match settings as the kept verdicts record them (SearchVerdicts.settingsKey). */
 function matchSettingsKey(settings: MatchSettings): string {
   return JSON.stringify([settings.nearCosine, settings.similarCosine, settings.phashMaxDistance, settings.rotationInvariant]);
@@ -990,29 +970,6 @@ function inDisplayOrder(a: DuplicateGroup, b: DuplicateGroup): number {
   return DISPLAY_ORDER[a.kind] - DISPLAY_ORDER[b.kind] || b.files.length - a.files.length || a.files[0].path.localeCompare(b.files[0].path);
 }
 const DISPLAY_ORDER = { exact: 0, near: 1, similar: 2 };
-
-/**
- * Two lists sorted by `compare`, merged into one. Each item of `right` (the few) is placed by binary
- * search: compared with about log2(left.length) items, not walked past all those before it.
- */
-function mergeInOrder<T>(left: readonly T[], right: readonly T[], compare: (a: T, b: T) => number): T[] {
-  const merged: T[] = [];
-  let from = 0;
-  for (const item of right) {
-    let low = from;
-    let high = left.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (compare(left[middle], item) <= 0) low = middle + 1;
-      else high = middle;
-    }
-    for (let i = from; i < low; i++) merged.push(left[i]);
-    merged.push(item);
-    from = low;
-  }
-  for (let i = from; i < left.length; i++) merged.push(left[i]);
-  return merged;
-}
 
 function makeGroup(kind: DuplicateGroup['kind'], score: number, entries: readonly CatalogEntry[]): DuplicateGroup {
   const files = [...entries].sort((a, b) => a.path.localeCompare(b.path)).map(factsOf);
