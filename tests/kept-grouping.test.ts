@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KeptGrouping, type KeptComponent } from '../electron/engine/kept-grouping.ts';
 import { mulberry32 } from '../electron/engine/lsh.ts';
+import { PhotoLibrary } from '../electron/engine/photo-library.ts';
 import type { DuplicateGroup, GroupKind } from '../electron/engine/types.ts';
 
 const rand = mulberry32(5);
@@ -18,7 +19,7 @@ const inOrder = (a: DuplicateGroup, b: DuplicateGroup) =>
   ['exact', 'near', 'similar'].indexOf(a.kind) - ['exact', 'near', 'similar'].indexOf(b.kind) || b.files.length - a.files.length || a.files[0].path.localeCompare(b.files[0].path);
 
 test('the groups of the components held, and the exact groups of the call, come out in display order', () => {
-  const grouping = new KeptGrouping('settings', 0, {});
+  const grouping = new KeptGrouping('settings', 0, new PhotoLibrary([]));
   const held = new Set<KeptComponent>();
   let nextBase = 0;
   const makeComponent = (): KeptComponent => {

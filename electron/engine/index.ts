@@ -673,7 +673,7 @@ class DedupEngine implements Engine {
     // grouping, only the components of matches the changes touch are clustered again: those of the
     // changed photos, of either photo of a new candidate pair, and of photos whose files changed.
     // The others keep their clusters and groups (kept-grouping.ts).
-    const updating = found.changed !== null && !stricter && last?.settingsKey === matchKey && last.decisions === decisions && last.identity === library;
+    const updating = found.changed !== null && !stricter && last?.settingsKey === matchKey && last.decisions === decisions && last.library === library;
     const grouping = updating ? last! : new KeptGrouping(matchKey, decisions, library);
     const touched = updating ? last!.holding([...found.changed!, ...found.pairs.flat(), ...filesChanged]) : new Set<KeptComponent>();
     // Otherwise the pairs of unchanged photos keep their verdicts, or are judged again when the

@@ -8,6 +8,7 @@
 // and the others keep their groups: at a million photos that is 1 of some 45,000 components after
 // one new photo, instead of clustering and making groups from all 80,000 matches each time.
 import type { MatchVerdict } from './match.ts';
+import type { PhotoLibrary } from './photo-library.ts';
 import type { DuplicateGroup } from './types.ts';
 
 export interface KeptComponent {
@@ -30,12 +31,12 @@ export class KeptGrouping {
   /**
    * @param settingsKey the match settings the components were clustered with
    * @param decisions how many "not a duplicate" decisions there were then (they are only ever added)
-   * @param identity what the components' groups were made from (the engine's photo library: one made anew holds other file lists)
+   * @param library the photo library the groups were made from (one made anew holds other lists of files)
    */
   constructor(
     readonly settingsKey: string,
     readonly decisions: number,
-    readonly identity: object,
+    readonly library: PhotoLibrary,
   ) {}
 
   get size(): number {
