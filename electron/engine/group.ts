@@ -138,14 +138,7 @@ export function clusterPhotos(nodes: Array<PhotoSignature | undefined>, candidat
   for (const [a, b] of candidates) if (a !== b) consider(a, b, judgeOf.undismissed(a, b));
   edges.sort(strongestFirst);
   const { near, similar } = clusterEdges(edges, judgeOf, options);
-
-  // Each cluster lies within one connected component of the matches.
-  const components = componentsOf(edges, nodes.length);
-  const componentOfNode = new Map<number, MatchComponent>();
-  for (const component of components) for (const node of component.members) componentOfNode.set(node, component);
-  for (const cluster of near) componentOfNode.get(cluster.members[0])!.near.push(cluster);
-  for (const cluster of similar) componentOfNode.get(cluster.members[0])!.similar.push(cluster);
-  return { near, similar, judged, components };
+  return { near, similar, judged, components: componentsOf(edges, nodes.length, near, similar) };
 }
 
 /** Near and similar clusters made from the given matches (strongest first). */
@@ -198,8 +191,8 @@ function clusterEdges(edges: Edge[], judgeOf: PairJudge, options: ClusterOptions
   return { near, similar };
 }
 
-/** The connected components of the matches: each one's members (ascending) and matches, its clusters left empty. */
-function componentsOf(edges: readonly Edge[], nodeCount: number): MatchComponent[] {
+/** The connected components of the matches: each one's members (ascending), matches and clusters (each cluster lies within one). */
+function componentsOf(edges: readonly Edge[], nodeCount: number, near: readonly Cluster[], similar: readonly Cluster[]): MatchComponent[] {
   const parent = new Int32Array(nodeCount).fill(-1);
   const root = (node: number): number => {
     while (parent[node] >= 0) {
@@ -224,6 +217,8 @@ function componentsOf(edges: readonly Edge[], nodeCount: number): MatchComponent
     if (!listed[edge.b]) component.members.push(edge.b);
     listed[edge.a] = listed[edge.b] = 1;
   }
+  for (const cluster of near) byRoot.get(root(cluster.members[0]))!.near.push(cluster);
+  for (const cluster of similar) byRoot.get(root(cluster.members[0]))!.similar.push(cluster);
   const components = [...byRoot.values()];
   for (const component of components) component.members.sort((x, y) => x - y);
   return components;

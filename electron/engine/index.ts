@@ -668,7 +668,11 @@ class DedupEngine implements Engine {
     const last = this.keptGrouping;
     this.keptGrouping = null; // put back once this grouping is done
     // Photos whose files changed (one added, moved or gone) need their groups made again.
-    const filesChanged = library.takeFileChanges().flatMap((key) => (library.nodeOfKey(key) >= 0 ? [baseOf[library.nodeOfKey(key)]] : []));
+    const filesChanged = library
+      .takeFileChanges()
+      .map((key) => library.nodeOfKey(key))
+      .filter((node) => node >= 0)
+      .map((node) => baseOf[node]);
     // After a search that was only updated, with the same settings and decisions as the last
     // grouping, only the components of matches the changes touch are clustered again: those of the
     // changed photos, of either photo of a new candidate pair, and of photos whose files changed.
