@@ -202,6 +202,49 @@ test('update() with the photos that came and went leaves the index as sync() wit
   assert.ok(declinedAt > 5, `declined once the centre drifted (step ${declinedAt})`);
 });
 
+test('the photos added since the LSH centre was checked are saved with the index: the first new photo after opening does not check it again', async () => {
+  // The check reads every stored vector (half a second at a million photos). It is made once a
+  // hundredth of the library came since the last one: 20 photos here.
+  const photos = Array.from({ length: 2000 }, (_, i) => makePhoto(i));
+  const byBase = new Map(photos.map((p) => [p.base, p]));
+  const readVector = (row: number) => byBase.get(row)!.vector;
+  const newPhotos = (from: number, count: number) => {
+    const made = Array.from({ length: count }, (_, i) => makePhoto(from + i));
+    for (const p of made) byBase.set(p.base, p);
+    return indexed(made);
+  };
+  const path = join(dir, 'drift-count');
+  const first = CandidateIndex.open(path, DIM, 1, 0, () => {});
+  first.sync(indexed(photos), readVector); // checked: none added since
+  assert.equal(first.update(newPhotos(5000, 5), [], readVector), true);
+  first.save(path);
+
+  const checks = (index: CandidateIndex) => {
+    const lsh = (index as unknown as { lsh: LshIndex }).lsh;
+    let count = 0;
+    const meanDrift = lsh.meanDrift.bind(lsh);
+    lsh.meanDrift = () => (count++, meanDrift());
+    return () => count;
+  };
+  const reopened = CandidateIndex.open(path, DIM, 1, 0, () => {});
+  const checked = checks(reopened);
+  assert.equal(reopened.update(newPhotos(6000, 1), [], readVector), true);
+  assert.equal(checked(), 0, '5 + 1 came since the check: not checked');
+  assert.equal(reopened.update(newPhotos(6100, 15), [], readVector), true);
+  assert.equal(checked(), 1, '5 + 1 + 15 came since the check (a hundredth of 2,021): checked');
+
+  // A file saved before the count was kept (0 in its place) has the centre checked at the first new photo.
+  const bytes = readFileSync(path);
+  bytes.writeUInt32LE(0, 36);
+  bytes.writeBigUInt64LE(xxh3.xxh64(Buffer.concat([bytes.subarray(0, 24), bytes.subarray(32)])), 24);
+  await writeFile(path, bytes);
+  const older = CandidateIndex.open(path, DIM, 1, 0, () => {});
+  const olderChecked = checks(older);
+  assert.equal(older.size, 2005, 'the older file opened');
+  assert.equal(older.update(newPhotos(7000, 1), [], readVector), true);
+  assert.equal(olderChecked(), 1);
+});
+
 test('the last search and its verdicts are saved with the index; reopened, the photos changed since count as changed', async () => {
   const photos = Array.from({ length: 200 }, (_, i) => makePhoto(i));
   const byBase = new Map(photos.map((p) => [p.base, p]));

@@ -289,6 +289,42 @@ test('the pairs of some items are exactly the full search pairs that include the
   assert.throws(() => index.forEachPairOf([1], { radius: 3 }, () => {}), /radius must be 0, 1 or 2/);
 });
 
+test('without bucket tables, the pairs of a few items are found by reading every signature, as the tables would find them', () => {
+  // An opened index has no bucket tables: forEachPairOf reads every item's signatures for its first
+  // few items (SCANS_FOR_TABLES, 8) instead of building them; then it builds them. The pairs must be
+  // those of a full search, oversized buckets (split by sketch bits) and radii 0 to 2 included.
+  const rand = mulberry32(21);
+  const crowded = new LshIndex({ dim: DIM, reducedDim: 128, tables: 6, bitsPerTable: 8, mean: LshIndex.fitMean(vectors), seed: 4 });
+  for (let id = 0; id < 300; id++) crowded.add(id, Float32Array.from(vectors[3], (x) => x + 0.3 * (rand() - 0.5)));
+  for (let id = 300; id < 1500; id++) crowded.add(id, vectors[id]);
+  const crowdedOptions = { maxBucketSize: 20 };
+  assert.ok(crowded.forEachCandidatePair(crowdedOptions, () => {}).oversizedBuckets > 0, 'some buckets are oversized');
+  // Without minCosine every bucket-mate is a pair: the buckets themselves are compared.
+  for (const [subject, options, ids] of [
+    [index, { minCosine: 0.8 }, [planted[0][0], planted[1][1], 17]],
+    [index, {}, [planted[0][0], 17]],
+    [index, { radius: 2 }, [planted[2][0], 40]],
+    [index, { radius: 0 }, [planted[3][1], 41]],
+    [crowded, crowdedOptions, [0, 5, 250, 400, planted.find(([a]) => a > 300)![0]]],
+  ] as const) {
+    const opened = LshIndex.deserialize(subject.serialize());
+    opened.remove(7); // a freed slot the scan must pass over
+    const found: string[] = [];
+    opened.forEachPairOf(ids, options, (a, b) => found.push(`${a} ${b}`));
+    assert.equal(opened.tableBuilds, 0, 'no tables were built');
+    const expected: string[] = [];
+    opened.forEachCandidatePair(options, (a, b) => ((ids as readonly number[]).includes(a) || (ids as readonly number[]).includes(b)) && expected.push(`${a} ${b}`));
+    assert.ok(expected.length >= Math.min(2, ids.length), `enough pairs to compare (${expected.length})`);
+    assert.deepEqual([...new Set(found)].sort(), expected.sort());
+  }
+  // Past eight items searched that way, it builds the tables.
+  const opened = LshIndex.deserialize(index.serialize());
+  for (let id = 0; id < 8; id++) opened.forEachPairOf([id], { minCosine: 0.8 }, () => {});
+  assert.equal(opened.tableBuilds, 0);
+  opened.forEachPairOf([8], { minCosine: 0.8 }, () => {});
+  assert.equal(opened.tableBuilds, 1);
+});
+
 test('the pairs of items added since the tables were built are found without rebuilding them, as a rebuild would find them', () => {
   // Built over 1,000 items; then items are added (a crowd of 60 look-alikes pushes buckets past
   // maxBucketSize 20 and splits them further), others removed, and some ids re-added into the freed
@@ -299,7 +335,7 @@ test('the pairs of items added since the tables were built are found without reb
   const rand = mulberry32(11);
   const lookAlike = () => Float32Array.from(vectors[7], (x) => x + 0.3 * (rand() - 0.5));
   for (let id = 0; id < 1000; id++) subject.add(id, id < 40 ? lookAlike() : vectors[id]);
-  subject.forEachPairOf([0], options, () => {}); // builds the tables
+  subject.forEachPairOf(Array.from({ length: 20 }, (_, id) => id), options, () => {}); // builds the tables (for more items than it would scan for)
   const builds = subject.tableBuilds;
   assert.equal(builds, 1);
 

@@ -108,7 +108,7 @@ test('forEachWithinBatch() reports exactly the brute-force hits of every query, 
 test('after a few changes searches take the tables as they are (skipping removed and re-taken slots) and find what brute force finds; past the limit they are rebuilt', () => {
   const changing = new PhashIndex();
   hashes.forEach((h, id) => changing.add(id, h));
-  changing.query(hashes[0], 4); // builds the tables
+  changing.pairsWithin(0); // builds the tables
   assert.equal(changing.tableBuilds, 1);
   const stored = new Map(hashes.map((h, id) => [id, h]));
   const remove = (id: number) => (changing.remove(id), stored.delete(id));
@@ -140,11 +140,41 @@ test('after a few changes searches take the tables as they are (skipping removed
   check('a few changes');
   assert.equal(changing.tableBuilds, 1, 'the tables were taken as they were');
   for (let k = 0; k < 1100; k++) add(10_000 + k, random64()); // past PENDING_LIMIT
-  check('many changes');
+  check('many changes'); // searched without the tables: each query against every item (SCAN_CHECKS)
+  assert.equal(changing.tableBuilds, 1, 'not rebuilt for a few searches');
+  changing.pairsWithin(0);
+  check('many changes, the tables rebuilt');
   assert.equal(changing.tableBuilds, 2, 'rebuilt once');
   add(20_000, hashes[3]);
   changing.sharedState(); // worker threads always get tables over every item
   assert.equal(changing.tableBuilds, 3);
+});
+
+test('an opened index compares a few queries with every item instead of building its tables, then builds them', () => {
+  const opened = PhashIndex.deserialize(index.serialize());
+  opened.remove(3); // a freed slot the comparisons pass over
+  const queries = [hashes[3], hashes[5], hashes[100], flipBits(hashes[120], 3), random64()];
+  let hits = 0;
+  for (const query of queries) {
+    for (const maxDistance of [0, 4, 10, PHASH_MAX_DISTANCE]) {
+      const expected = hashes.map((h, id) => [id, naiveHamming(h, query)]).filter(([id, d]) => id !== 3 && d <= maxDistance).map(([id, d]) => `${id} ${d}`).sort();
+      hits += expected.length;
+      assert.deepEqual(opened.query(query, maxDistance).map((hit) => `${hit.id} ${hit.distance}`).sort(), expected, `query at ${maxDistance}`);
+      const got: string[] = [];
+      opened.forEachWithinBatch(Int32Array.of(0, Number(query & 0xffffffffn) | 0), Int32Array.of(0, Number(query >> 32n) | 0), maxDistance, (q, id, distance) => q === 1 && got.push(`${id} ${distance}`));
+      assert.deepEqual(got.sort(), expected, `batch at ${maxDistance}`);
+    }
+  }
+  assert.ok(hits >= 40, `enough hits (${hits})`);
+  assert.equal(opened.tableBuilds, 0, 'no tables built for a few queries');
+  // A batch whose comparisons with every item would pass SCAN_CHECKS (5e7) builds them.
+  const many = Math.ceil(5e7 / opened.size) + 1;
+  opened.forEachWithinBatch(new Int32Array(many), new Int32Array(many), 0, () => {});
+  assert.equal(opened.tableBuilds, 1);
+  // So do as many single queries, counted since it was opened.
+  const again = PhashIndex.deserialize(index.serialize());
+  for (let q = 0; q < many; q++) again.forEachWithin(q, 0, 0, () => {});
+  assert.equal(again.tableBuilds, 1);
 });
 
 test('pairsWithin() returns exactly the brute-force pairs, each once', () => {

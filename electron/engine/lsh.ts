@@ -81,6 +81,12 @@ export const LISTS_FROM_ITEMS = 20_000;
  * at most this many, or a thousandth of the items.
  */
 export const PENDING_LIMIT = 1000;
+/**
+ * Items forEachPairOf searches by reading every item's signatures once each (about 0.15 s at a
+ * million: sequential) before it builds the bucket tables it lacks (2-3 s: a counting sort per
+ * table, in random order): the first regrouping after opening, with a new photo or two, builds none.
+ */
+const SCANS_FOR_TABLES = 8;
 
 export interface LshOptions {
   /** Length of the vectors given to add() and query(). */
@@ -245,6 +251,14 @@ function splitDepth(size: number, maxBucket: number): number {
   return size <= maxBucket ? 0 : Math.min(32, Math.ceil(Math.log2(size / maxBucket)) + 1);
 }
 
+/** Whether `x` has at most `radius` (0, 1 or 2) bits set: each x & (x - 1) clears its lowest set bit. */
+function withinBits(x: number, radius: number): boolean {
+  if (x === 0) return true;
+  if (radius === 0) return false;
+  const rest = x & (x - 1);
+  return rest === 0 || (radius === 2 && (rest & (rest - 1)) === 0);
+}
+
 /** All B-bit masks with 1..radius bits set, fewest bits first. */
 function flipMasks(bits: number, radius: number): number[] {
   const masks: number[] = [];
@@ -345,6 +359,7 @@ export class LshIndex {
   private tableMembers: Uint32Array[] = [];
   private tablesDirty = true;
   private tableBuildCount = 0; // times ensureTables() rebuilt them in this session (tableBuilds)
+  private scansSinceTablesBuilt = 0; // items forEachPairOf searched by reading every signature, not the stale tables (SCANS_FOR_TABLES)
 
   // Coarse lists (coarse-lists.ts), trained by query() once the index has LISTS_FROM_ITEMS items;
   // members per list (CSR) rebuilt lazily after changes, like the bucket tables.
@@ -863,29 +878,28 @@ export class LshIndex {
    * buckets) are counted as a rebuild would make them.
    */
   forEachPairOf(ids: Iterable<number>, options: PairOptions, visit: (idA: number, idB: number, cosine: number) => void): void {
-    const { minCosine, radius, maxBucket } = pairSettings(options, 'forEachPairOf');
+    const settings = pairSettings(options, 'forEachPairOf');
     if (this.attached) throw new Error('LshIndex.forEachPairOf: not on an attached index');
-    this.refreshForQuery(false);
-    const added = this.pendingByBucket();
-    const depthOf = this.currentSplitDepths(maxBucket, added);
-    const T = this.tables;
-    const masks = flipMasks(this.bitsPerTable, radius);
-    const { signatures: sig, sketches: sk, stamp, alive, pendingFlag } = this;
+    const slots: number[] = [];
     for (const id of ids) {
       const s = this.idToSlot.get(id);
-      if (s === undefined) continue;
-      const mark = this.nextStamp();
-      stamp[s] = mark;
-      const consider = (m: number) => {
-        if (stamp[m] === mark) return;
-        stamp[m] = mark; // the test below does not depend on the table: once per pair is enough
-        if (!this.sketchAllows(s, m, minCosine)) return;
-        const raw = this.rawCosine(s, m, this.slotCentredCosine(s, m));
-        if (raw < minCosine) return;
-        const other = this.slotIds[m];
-        if (id < other) visit(id, other, raw);
-        else visit(other, id, raw);
-      };
+      if (s !== undefined) slots.push(s);
+    }
+    // Tables that would have to be rebuilt (after opening, say: 2-3 s at a million) are not, for a
+    // few items: reading every signature once per item finds the same buckets (SCANS_FOR_TABLES).
+    if (this.tablesNeedRebuild(false) && this.scansSinceTablesBuilt + slots.length <= SCANS_FOR_TABLES) {
+      this.scansSinceTablesBuilt += slots.length;
+      for (const s of slots) this.pairsOfByScan(s, settings, visit);
+      return;
+    }
+    this.refreshForQuery(false);
+    const added = this.pendingByBucket();
+    const depthOf = this.currentSplitDepths(settings.maxBucket, added);
+    const T = this.tables;
+    const masks = flipMasks(this.bitsPerTable, settings.radius);
+    const { signatures: sig, sketches: sk, alive, pendingFlag } = this;
+    for (const s of slots) {
+      const consider = this.pairChecker(s, settings.minCosine, visit);
       for (let t = 0; t < T; t++) {
         const offsets = this.tableOffsets[t];
         const members = this.tableMembers[t];
@@ -913,6 +927,60 @@ export class LshIndex {
         }
       }
     }
+  }
+
+  /**
+   * forEachPairOf for one slot without the bucket tables: one pass over every live item's
+   * signatures collects, table by table, the members of the slot's bucket and of those `radius`
+   * bits away, as built tables would hold them (their sizes decide the oversized buckets); then the
+   * same rules as with the tables.
+   */
+  private pairsOfByScan(s: number, { minCosine, radius, maxBucket }: ReturnType<typeof pairSettings>, visit: (idA: number, idB: number, cosine: number) => void): void {
+    const T = this.tables;
+    const { signatures: sig, sketches: sk, alive } = this;
+    const own = sig.slice(s * T, s * T + T);
+    const buckets = Array.from({ length: T }, () => new Map<number, number[]>()); // per table: bucket -> members
+    for (let m = 0; m < this.slotCount; m++) {
+      if (!alive[m]) continue;
+      const at = m * T;
+      for (let t = 0; t < T; t++) {
+        if (!withinBits(sig[at + t] ^ own[t], radius)) continue;
+        const bucket = sig[at + t];
+        const members = buckets[t].get(bucket);
+        if (members) members.push(m);
+        else buckets[t].set(bucket, [m]);
+      }
+    }
+    const consider = this.pairChecker(s, minCosine, visit);
+    for (let t = 0; t < T; t++) {
+      const g = own[t];
+      const d = splitDepth(buckets[t].get(g)!.length, maxBucket); // (s is in its own bucket)
+      const prefix = sk[s * SKETCH_WORDS] >>> (32 - d);
+      for (const m of buckets[t].get(g)!) if (d === 0 || sk[m * SKETCH_WORDS] >>> (32 - d) === prefix) consider(m);
+      if (d !== 0) continue; // an oversized bucket's cross-bucket pairs are skipped in this table
+      for (const [other, members] of buckets[t]) {
+        if (other === g || splitDepth(members.length, maxBucket) !== 0) continue;
+        for (const m of members) consider(m);
+      }
+    }
+  }
+
+  /** forEachPairOf's check of slot s against slot m: once per pair (whichever table brings it), the sketch test, the threshold. */
+  private pairChecker(s: number, minCosine: number, visit: (idA: number, idB: number, cosine: number) => void): (m: number) => void {
+    const mark = this.nextStamp();
+    const { stamp } = this;
+    stamp[s] = mark;
+    const id = this.slotIds[s];
+    return (m) => {
+      if (stamp[m] === mark) return;
+      stamp[m] = mark; // the test below does not depend on the table: once per pair is enough
+      if (!this.sketchAllows(s, m, minCosine)) return;
+      const raw = this.rawCosine(s, m, this.slotCentredCosine(s, m));
+      if (raw < minCosine) return;
+      const other = this.slotIds[m];
+      if (id < other) visit(id, other, raw);
+      else visit(other, id, raw);
+    };
   }
 
   /** The live items added since the tables were built (`pending`), table by table and bucket by bucket. */
@@ -1540,13 +1608,18 @@ export class LshIndex {
    * Beyond that, everything is rebuilt.
    */
   private refreshForQuery(scanning: boolean): void {
-    const few = this.pending.length + this.pendingRemovals <= Math.max(PENDING_LIMIT, this.live / 1000);
-    const listsReady = !scanning || (this.listsBuiltForQuery && !this.listsNeedTraining);
-    if (few && this.tablesBuiltForQuery && listsReady) return;
+    if (!this.tablesNeedRebuild(scanning)) return;
     if (scanning) this.ensureLists();
     this.ensureTables();
     this.forgetPending();
     this.listsBuiltForQuery = scanning && this.lists !== null; // not rebuilt otherwise: stale once the pending changes are forgotten
+  }
+
+  /** Whether refreshForQuery would rebuild the tables (and, when `scanning`, the lists). */
+  private tablesNeedRebuild(scanning: boolean): boolean {
+    const few = this.pending.length + this.pendingRemovals <= Math.max(PENDING_LIMIT, this.live / 1000);
+    const listsReady = !scanning || (this.listsBuiltForQuery && !this.listsNeedTraining);
+    return !(few && this.tablesBuiltForQuery && listsReady);
   }
 
   /** Starts the count of changes since the tables (and lists) were built again from none. */
@@ -1574,6 +1647,7 @@ export class LshIndex {
     }
     this.tablesDirty = false;
     this.tableBuildCount++;
+    this.scansSinceTablesBuilt = 0;
     // The tables now hold every item (a full pair search rebuilt them, say): the changes counted
     // since are needed only by lists built before them. Without those, the count starts again, and
     // the next update or query takes the items added from now on as they are.
